@@ -1,0 +1,57 @@
+"""The `coach` command line. Each area registers its subcommands from coach/commands/*.py, so
+this file stays a switchboard. User mistakes (CoachError) become a message and an exit code."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from . import __version__
+from .errors import CoachError
+
+# Modules in coach/commands with `register(subparsers)`; each keeps heavy imports inside handlers
+# so that `coach --help` and the start of `coach run` stay fast.
+COMMAND_MODULES = ("session", "voice", "ears", "history", "check", "devices")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="coach",
+        description="A hands-free, voice-guided coach for gentle back exercises. "
+        "Say 'stop' or 'pain' at any time and it falls silent.",
+    )
+    parser.add_argument("--version", action="version", version=f"coach {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            mod = importlib.import_module(f"coach.commands.{name}")
+        except ModuleNotFoundError as e:
+            if e.name == f"coach.commands.{name}":
+                continue  # that area is not built yet
+            raise
+        mod.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except CoachError as e:
+        print(f"coach: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("coach: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Subcommands of the `coach` CLI, one module per area, each with `register(subparsers)`."""

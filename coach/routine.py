@@ -1,0 +1,186 @@
+"""Routines: exercises as validated data (coach/routines/*.toml plus the user's own folder).
+
+A routine is an intro (positioning, spoken on whole breaths), a breath-by-breath cycle that is
+repeated once per rep, and an outro. Cycle steps alternate inhale/exhale; a step may count a rep
+for a side. Tags (position, motion, intensity) let the session suggest an alternative that avoids
+a painful motion. See README "Routine files" for the format.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from . import paths
+from .datafile import Table, TomlDoc
+from .errors import DataFileError, UsageError
+
+
+class Phase(StrEnum):
+    INHALE = "inhale"
+    EXHALE = "exhale"
+
+
+POSITIONS = ("supine", "prone", "side-lying", "hands-and-knees", "kneeling", "seated", "standing")
+MOTIONS = ("rotation", "flexion", "extension", "side-bend", "hip", "breathing", "none")
+INTENSITIES = ("very-gentle", "gentle", "moderate")
+SIDES = ("right", "left")
+REP_LIMITS = (1, 30)
+
+
+@dataclass(frozen=True)
+class Cue:
+    """Something the coach says. `short` is used when `text` would not fit its breath phase."""
+
+    text: str
+    short: str | None = None
+
+
+@dataclass(frozen=True)
+class IntroStep:
+    cue: Cue
+    breaths: int  # whole breaths allowed for this instruction
+
+
+@dataclass(frozen=True)
+class CycleStep:
+    phase: Phase
+    cue: Cue
+    counts: str | None  # "right" | "left" | "rep" (an unsided rep) | None
+
+
+@dataclass(frozen=True)
+class Routine:
+    id: str
+    name: str
+    summary: str
+    position: str
+    motion: tuple[str, ...]
+    intensity: str
+    sides: tuple[str, ...]
+    reps_default: int
+    reps_min: int
+    reps_max: int
+    per_day: int
+    intro: tuple[IntroStep, ...]
+    cycle: tuple[CycleStep, ...]
+    outro: tuple[IntroStep, ...]
+    path: Path
+
+    def all_cues(self) -> list[Cue]:
+        return [s.cue for s in (*self.intro, *self.cycle, *self.outro)]
+
+
+def _cue(t: Table) -> Cue:
+    return Cue(t.get("text", str), t.get("short", str, None))
+
+
+def load_routine(path: Path | str) -> Routine:
+    """Load and validate one routine file. Raises DataFileError naming file, line and field."""
+    p = Path(path)
+    doc = TomlDoc(p)
+    r = doc.root()
+    r.only(
+        (
+            "id",
+            "name",
+            "summary",
+            "position",
+            "motion",
+            "intensity",
+            "sides",
+            "reps",
+            "per_day",
+            "intro",
+            "cycle",
+            "outro",
+        )
+    )
+    rid = r.get("id", str)
+    if rid != p.stem:
+        raise r.err(f"id {rid!r} must match the file name {p.stem!r}", "id")
+    sides = tuple(r.str_list("sides", [], choices=SIDES))
+    if len(set(sides)) != len(sides):
+        raise r.err("a side is listed twice", "sides")
+    reps = r.table("reps")
+    reps.only(("default", "min", "max"))
+    rmin = reps.get("min", int, lo=REP_LIMITS[0], hi=REP_LIMITS[1])
+    rmax = reps.get("max", int, lo=rmin, hi=REP_LIMITS[1])
+    rdef = reps.get("default", int, lo=rmin, hi=rmax)
+
+    cycle = []
+    for i, t in enumerate(r.tables("cycle")):
+        t.only(("phase", "text", "short", "counts"))
+        phase = Phase(t.get("phase", str, choices=[p.value for p in Phase]))
+        want = Phase.INHALE if i % 2 == 0 else Phase.EXHALE
+        if phase != want:
+            raise t.err(
+                f"step {i + 1} must be '{want}': breaths alternate, starting with inhale", "phase"
+            )
+        counts = t.get("counts", str, None, choices=sides or ("rep",))
+        cycle.append(CycleStep(phase, _cue(t), counts))
+    if not cycle or len(cycle) % 2:
+        raise r.err("needs an even number of steps (inhale, exhale, ...)", "cycle")
+    counted = [s.counts for s in cycle if s.counts]
+    expected = sorted(sides) if sides else ["rep"]
+    if sorted(counted) != expected:
+        raise r.err(
+            f"each cycle must count exactly one rep for each of {expected} (found {counted})",
+            "cycle",
+        )
+    intro = []
+    for t in r.tables("intro"):
+        t.only(("text", "short", "breaths"))
+        intro.append(IntroStep(_cue(t), t.get("breaths", int, 1, lo=1, hi=8)))
+    outro = []
+    for t in r.tables("outro", []):
+        t.only(("text", "short", "breaths"))
+        outro.append(IntroStep(_cue(t), t.get("breaths", int, 1, lo=1, hi=8)))
+    return Routine(
+        id=rid,
+        name=r.get("name", str),
+        summary=r.get("summary", str),
+        position=r.get("position", str, choices=POSITIONS),
+        motion=tuple(r.str_list("motion", choices=MOTIONS)),
+        intensity=r.get("intensity", str, choices=INTENSITIES),
+        sides=sides,
+        reps_default=rdef,
+        reps_min=rmin,
+        reps_max=rmax,
+        per_day=r.get("per_day", int, lo=1, hi=10),
+        intro=tuple(intro),
+        cycle=tuple(cycle),
+        outro=tuple(outro),
+        path=p,
+    )
+
+
+def routine_dirs() -> list[Path]:
+    return [paths.BUILTIN_ROUTINES, paths.user_routines_dir()]
+
+
+def load_library(dirs: list[Path] | None = None) -> dict[str, Routine]:
+    """All routines; a user file with the same id as a built-in one replaces it."""
+    lib: dict[str, Routine] = {}
+    for d in dirs if dirs is not None else routine_dirs():
+        if d.is_dir():
+            for f in sorted(d.glob("*.toml")):
+                lib[f.stem] = load_routine(f)
+    return lib
+
+
+def get_routine(name: str, dirs: list[Path] | None = None) -> Routine:
+    """A routine by id, or by path to a .toml file."""
+    if name.endswith(".toml"):
+        if not Path(name).is_file():
+            raise UsageError(f"{name}: no such routine file")
+        return load_routine(name)
+    lib = load_library(dirs)
+    if name not in lib:
+        known = ", ".join(sorted(lib)) or "(none)"
+        raise UsageError(f"unknown routine {name!r}; known routines: {known}", hint="coach list")
+    return lib[name]
+
+
+__all__ = ["Cue", "CycleStep", "DataFileError", "IntroStep", "Phase", "Routine", "load_routine"]

@@ -1,0 +1,85 @@
+"""Test helpers for the virtual audio devices (scripts/virtual-audio): a real PulseAudio server.
+
+`Recorder` captures the coach's speaker (speaker.monitor) with parecord; `play_into_mic` speaks a
+WAV into the virtual microphone with paplay. Both are separate processes, like a person in the room.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def start_virtual_audio() -> dict[str, str]:
+    """Start (or reuse) the server and put its variables into os.environ."""
+    out = subprocess.run(
+        [str(ROOT / "scripts" / "virtual-audio"), "start"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"scripts/virtual-audio start failed:\n{out.stderr}")
+    env = {}
+    for line in out.stdout.splitlines():
+        if line.startswith("export "):
+            k, v = line[len("export ") :].split("=", 1)
+            env[k] = v
+    os.environ.update(env)
+    return env
+
+
+class Recorder:
+    """Record a PulseAudio source (default: the speaker's monitor) as 16 kHz mono float32."""
+
+    def __init__(self, device: str = "speaker.monitor", rate: int = 16_000) -> None:
+        self.device, self.rate = device, rate
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.t_start = 0.0
+
+    def __enter__(self) -> Recorder:
+        self.proc = subprocess.Popen(
+            [
+                "parecord",
+                f"--device={self.device}",
+                f"--rate={self.rate}",
+                "--channels=1",
+                "--format=s16le",
+                "--raw",
+                "--latency-msec=10",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        self.t_start = time.monotonic()
+        time.sleep(0.3)  # let the stream connect before anything we want to hear
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> np.ndarray:
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        data, _ = self.proc.communicate(timeout=10)
+        self.audio = np.frombuffer(data[: len(data) // 2 * 2], "<i2").astype(np.float32) / 32768.0
+        return self.audio
+
+
+def play_into_mic(wav: Path | str, wait: bool = True) -> subprocess.Popen[bytes]:
+    """Speak a WAV into the virtual microphone (sink micfeed -> source mic)."""
+    p = subprocess.Popen(["paplay", "--device=micfeed", str(wav)], stderr=subprocess.PIPE)
+    if wait:
+        p.wait(timeout=60)
+    return p
+
+
+def rms(x: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if len(x) else 0.0

@@ -1,0 +1,61 @@
+"""Shared fixtures: isolated coach folders, the virtual audio server, espeak-ng speech, real clips."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.audio_rig import start_virtual_audio
+
+ROOT = Path(__file__).resolve().parent.parent
+SPEECH = ROOT.parent / "shared" / "speech"  # real human recordings, CC-BY-4.0 (SOURCES.txt)
+SPEECH_CACHE = ROOT / ".pytest_cache" / "espeak"
+
+
+@pytest.fixture(autouse=True)
+def coach_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test gets its own data/config dirs and database; the TTS cache is shared (it is a cache)."""
+    base = tmp_path_factory.mktemp("coach")
+    monkeypatch.setenv("COACH_DATA_DIR", str(base / "data"))
+    monkeypatch.setenv("COACH_CONFIG_DIR", str(base / "config"))
+    monkeypatch.setenv("COACH_CACHE_DIR", str(ROOT / ".pytest_cache" / "tts"))
+    monkeypatch.delenv("COACH_DB", raising=False)
+    return base
+
+
+@pytest.fixture(scope="session")
+def virtual_audio() -> dict[str, str]:
+    """The real PulseAudio virtual speaker/microphone (started if needed)."""
+    return start_virtual_audio()
+
+
+@pytest.fixture(scope="session")
+def speech_dir() -> Path:
+    if not SPEECH.is_dir():
+        pytest.fail(f"the shared human recordings are missing: {SPEECH}")
+    return SPEECH
+
+
+def espeak_wav(text: str, voice: str = "en-us", rate: int = 160, pitch: int = 50) -> Path:
+    """Synthesize `text` with the espeak-ng command (a real TTS voice, made at test time)."""
+    SPEECH_CACHE.mkdir(parents=True, exist_ok=True)
+    safe = "".join(c if c.isalnum() else "_" for c in text)[:40]
+    out = (
+        SPEECH_CACHE
+        / f"{safe}-{voice.replace('/', '_')}-{rate}-{pitch}-{abs(hash(text)) % 10**8}.wav"
+    )
+    if not out.exists():
+        exe = shutil.which("espeak-ng")
+        assert exe, "espeak-ng is not installed (scripts/setup)"
+        subprocess.run(
+            [exe, "-v", voice, "-s", str(rate), "-p", str(pitch), "-w", str(out), text], check=True
+        )
+    return out
+
+
+@pytest.fixture
+def espeak() -> object:
+    return espeak_wav
