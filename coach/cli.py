@@ -13,7 +13,7 @@ from .errors import CoachError
 
 # Modules in coach/commands with `register(subparsers)`; each keeps heavy imports inside handlers
 # so that `coach --help` and the start of `coach run` stay fast.
-COMMAND_MODULES = ("session", "voice", "ears", "history", "check", "devices")
+COMMAND_MODULES = ("session", "voice", "export", "ears", "history", "check", "devices")
 
 
 def build_parser() -> argparse.ArgumentParser:
