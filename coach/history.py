@@ -1,0 +1,458 @@
+"""The history database: every session and its events, written as they happen, never lost.
+
+One SQLite file (coach.paths.db_path()), WAL mode, each write committed at once, so a crash or
+`kill -9` mid-session leaves a readable database; the next open closes such a session as
+`interrupted` (if the process that owned it is gone). The schema is versioned with
+`PRAGMA user_version` and migrated on open. A file that is not ours, is corrupt, or comes from a
+newer coach is never touched: the user is told the path and what to do. Times are stored as UTC
+ISO-8601 and shown in local time (coach/history_report.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from . import paths
+from .errors import HistoryError
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+BUSY_TIMEOUT_S = 3.0  # how long a write waits for another process holding the database
+
+
+class EndReason(StrEnum):
+    COMPLETED = "completed"
+    STOPPED = "stopped"
+    PAIN = "pain"
+    NO_RESPONSE = "no-response"
+    FAULT = "fault"
+    INTERRUPTED = "interrupted"
+
+
+# Schema versions: MIGRATIONS[i] takes the database from version i to i + 1.
+MIGRATIONS: tuple[str, ...] = (
+    # 1: sessions and their events.
+    """
+    CREATE TABLE sessions (
+        id INTEGER PRIMARY KEY,
+        routine TEXT NOT NULL,
+        started TEXT NOT NULL,          -- UTC ISO-8601
+        ended TEXT,                     -- NULL while running
+        end_reason TEXT,
+        reps_left INTEGER NOT NULL DEFAULT 0,
+        reps_right INTEGER NOT NULL DEFAULT 0,
+        reps_target INTEGER,
+        tempo_start REAL,
+        tempo_end REAL,
+        engine TEXT,
+        voice TEXT
+    );
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        t REAL NOT NULL,                -- seconds since the session started
+        wall TEXT NOT NULL,             -- UTC ISO-8601
+        type TEXT NOT NULL,
+        detail TEXT NOT NULL DEFAULT '{}'  -- JSON object
+    );
+    """,
+    # 2: indexes, and who owns a running session (so another process never closes it as
+    # interrupted while it is still alive).
+    """
+    CREATE INDEX events_session ON events(session_id, t);
+    CREATE INDEX sessions_started ON sessions(started);
+    ALTER TABLE sessions ADD COLUMN owner TEXT;
+    """,
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+OUR_TABLES = {"sessions", "events"}
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    id: int
+    routine: str
+    started: datetime  # aware, UTC
+    ended: datetime | None
+    end_reason: str | None
+    reps_left: int
+    reps_right: int
+    reps_target: int | None
+    tempo_start: float | None
+    tempo_end: float | None
+    engine: str | None
+    voice: str | None
+
+    @property
+    def counts_for_dose(self) -> bool:
+        """A session counts toward the day's dose if it completed or did at least one rep."""
+        return self.end_reason == EndReason.COMPLETED or self.reps_left + self.reps_right > 0
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    session_id: int
+    t: float
+    wall: datetime
+    type: str
+    detail: dict[str, Any]
+
+
+def utc_iso(d: datetime) -> str:
+    return d.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def parse_iso(s: str) -> datetime:
+    d = datetime.fromisoformat(s)
+    return d if d.tzinfo else d.replace(tzinfo=UTC)
+
+
+def _local_now() -> datetime:
+    return datetime.now().astimezone()
+
+
+def _process_identity(pid: int) -> str | None:
+    """boot id + pid + process start time: unique for a live process (None if it is gone)."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        start = stat.rsplit(")", 1)[1].split()[19]  # field 22: starttime
+        return f"{boot}:{pid}:{start}"
+    except (OSError, IndexError):
+        pass
+    try:  # no /proc: pid only
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass
+    return f"pid:{pid}"
+
+
+def _owner_alive(owner: str | None) -> bool:
+    if not owner:
+        return False
+    try:
+        pid = int(owner.split(":")[-2] if owner.count(":") >= 2 else owner.split(":")[-1])
+    except ValueError:
+        return False
+    return _process_identity(pid) == owner
+
+
+def explain(e: sqlite3.Error, path: Path) -> HistoryError:
+    """Turn an sqlite3 error into a message that says what happened and what to do."""
+    code = (getattr(e, "sqlite_errorcode", 0) or 0) & 0xFF
+    text = str(e).lower()
+    if code in (5, 6) or "locked" in text or "busy" in text:
+        return HistoryError(
+            f"history database {path} is locked by another program (waited {BUSY_TIMEOUT_S:.0f} s)",
+            hint="close the other coach (or sqlite tool) using it, then try again",
+        )
+    if code == 13 or "disk is full" in text:
+        return HistoryError(
+            f"cannot write the history database {path}: the disk is full",
+            hint="free some space on that disk, or move the database with COACH_DB / --db",
+        )
+    if code == 8 or "readonly" in text or "read-only" in text:
+        return HistoryError(
+            f"cannot write the history database {path}: it is read-only",
+            hint="check the permissions of the file and its folder, or use COACH_DB / --db",
+        )
+    if code in (11, 26) or "not a database" in text or "malformed" in text:
+        return HistoryError(
+            f"{path} is not a readable coach history database (corrupt or another kind of file)",
+            hint=f"it was left untouched; move it aside (e.g. mv {path} {path}.broken) "
+            "and the coach will start a new history",
+        )
+    if code == 14 or "unable to open" in text:
+        return HistoryError(
+            f"cannot open the history database {path}",
+            hint="check that its folder exists and is writable, or choose another with --db",
+        )
+    if code == 10 or "i/o error" in text:
+        return HistoryError(
+            f"cannot write the history database {path}: the disk refused the write ({e})",
+            hint="check free space and file size limits on that disk, or use COACH_DB / --db",
+        )
+    return HistoryError(f"history database {path}: {e}")
+
+
+class History:
+    """The coach's memory. Open it, write as the session goes, close it (or use `with`).
+
+    `now` returns the current time as an aware datetime (tests inject a fixed clock).
+    `create=False` opens only an existing database (for reports: no file is made just to look).
+    """
+
+    def __init__(
+        self,
+        path: Path | str | None = None,
+        now: Callable[[], datetime] | None = None,
+        create: bool = True,
+        busy_timeout_s: float = BUSY_TIMEOUT_S,
+    ) -> None:
+        self.path = Path(path).expanduser() if path is not None else paths.db_path()
+        self.now = now or _local_now
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+        self._check_file(create)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise HistoryError(
+                f"cannot create the folder for the history database {self.path}: {e.strerror or e}",
+                hint="choose another place with --db or COACH_DB",
+            ) from None
+        try:
+            self._conn = sqlite3.connect(
+                self.path, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
+            )
+            self._open()
+        except sqlite3.Error as e:
+            self.close()
+            raise explain(e, self.path) from None
+        except HistoryError:
+            self.close()
+            raise
+
+    # --- opening -------------------------------------------------------------------------------
+
+    def _check_file(self, create: bool) -> None:
+        """Refuse anything that is not an SQLite file before SQLite touches it."""
+        p = self.path
+        if p.is_dir():
+            raise HistoryError(f"{p} is a folder, not a history database", hint="give a file path")
+        if not p.exists():
+            if not create:
+                raise HistoryError(f"no history database at {p} yet", hint="run a session first")
+            return
+        try:
+            with p.open("rb") as f:
+                head = f.read(len(SQLITE_MAGIC))
+        except OSError as e:
+            raise HistoryError(f"cannot read the history database {p}: {e.strerror or e}") from None
+        if head and head != SQLITE_MAGIC:
+            raise explain(sqlite3.DatabaseError("file is not a database"), p)
+
+    def _open(self) -> None:
+        c = self._db
+        version = c.execute("PRAGMA user_version").fetchone()[0]
+        tables = {r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if version > SCHEMA_VERSION:
+            raise HistoryError(
+                f"history database {self.path} has schema version {version}, newer than this "
+                f"coach knows ({SCHEMA_VERSION})",
+                hint="update coach; the file was left untouched",
+            )
+        if version == 0 and tables and not tables <= OUR_TABLES:
+            raise HistoryError(
+                f"{self.path} is an SQLite database, but not a coach history "
+                f"(it has tables {', '.join(sorted(tables))})",
+                hint="it was left untouched; choose another file with --db or COACH_DB",
+            )
+        c.execute("PRAGMA foreign_keys = ON")
+        if c.execute("PRAGMA journal_mode = WAL").fetchone()[0].lower() != "wal":
+            raise HistoryError(f"history database {self.path}: cannot switch to WAL mode")
+        # NORMAL in WAL: every commit survives a crash or kill -9 of the coach; a power cut may
+        # lose the last few commits but never corrupts the file. Keeps a write well under 1 ms.
+        c.execute("PRAGMA synchronous = NORMAL")
+        if version < SCHEMA_VERSION:
+            self._migrate(version)
+        self._close_orphans()
+
+    def _migrate(self, version: int) -> None:
+        c = self._db
+        c.execute("BEGIN IMMEDIATE")
+        try:
+            now_version = c.execute("PRAGMA user_version").fetchone()[0]  # another process won?
+            for i in range(now_version, SCHEMA_VERSION):
+                for stmt in MIGRATIONS[i].split(";"):
+                    if stmt.strip():
+                        c.execute(stmt)
+            c.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            c.execute("COMMIT")
+        except BaseException:
+            c.execute("ROLLBACK")
+            raise
+
+    def _close_orphans(self) -> None:
+        """Sessions left running by a process that is gone end as `interrupted`, at their last
+        event (or their start if they logged none)."""
+        c = self._db
+        rows = c.execute("SELECT id, owner FROM sessions WHERE ended IS NULL").fetchall()
+        for sid, owner in rows:
+            if _owner_alive(owner):
+                continue
+            c.execute(
+                "UPDATE sessions SET end_reason = ?, owner = NULL, ended = COALESCE("
+                "(SELECT MAX(wall) FROM events WHERE session_id = sessions.id), started) "
+                "WHERE id = ? AND ended IS NULL",
+                (EndReason.INTERRUPTED.value, sid),
+            )
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise HistoryError("the history database is closed")
+        return self._conn
+
+    # --- writing (each call is committed at once) -----------------------------------------------
+
+    def _write(self, sql: str, params: tuple[Any, ...]) -> sqlite3.Cursor:
+        with self._lock:
+            try:
+                return self._db.execute(sql, params)
+            except sqlite3.Error as e:
+                raise explain(e, self.path) from None
+
+    def start_session(
+        self, routine: str, tempo_bpm: float, engine: str, voice: str, reps_target: int
+    ) -> int:
+        cur = self._write(
+            "INSERT INTO sessions (routine, started, reps_target, tempo_start, tempo_end, engine,"
+            " voice, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                routine,
+                utc_iso(self.now()),
+                reps_target,
+                tempo_bpm,
+                tempo_bpm,
+                engine,
+                voice,
+                _process_identity(os.getpid()),
+            ),
+        )
+        assert cur.lastrowid is not None
+        return cur.lastrowid
+
+    def log_event(self, session_id: int, t: float, type: str, detail: dict[str, Any]) -> None:
+        try:
+            text = json.dumps(detail, ensure_ascii=False, default=str)
+        except (TypeError, ValueError) as e:
+            raise HistoryError(f"event {type!r} has a detail that is not JSON: {e}") from None
+        self._write(
+            "INSERT INTO events (session_id, t, wall, type, detail) VALUES (?, ?, ?, ?, ?)",
+            (session_id, float(t), utc_iso(self.now()), type, text),
+        )
+
+    def set_reps(self, session_id: int, left: int, right: int) -> None:
+        self._write(
+            "UPDATE sessions SET reps_left = ?, reps_right = ? WHERE id = ?",
+            (left, right, session_id),
+        )
+
+    def end_session(
+        self, session_id: int, reason: str, left: int, right: int, tempo_bpm: float
+    ) -> None:
+        self._write(
+            "UPDATE sessions SET ended = ?, end_reason = ?, reps_left = ?, reps_right = ?,"
+            " tempo_end = ?, owner = NULL WHERE id = ?",
+            (utc_iso(self.now()), str(reason), left, right, tempo_bpm, session_id),
+        )
+
+    # --- reading -----------------------------------------------------------------------------
+
+    def sessions_today(self, routine: str) -> int:
+        """Sessions of `routine` done today (local day of `now`) that count toward the dose:
+        completed, or at least one rep."""
+        today = self.now().date()
+        tz = self.now().tzinfo
+        return sum(
+            1
+            for s in self.sessions(routine=routine, since=_day_start_utc(self.now()))
+            if s.started.astimezone(tz).date() == today and s.counts_for_dose
+        )
+
+    def sessions(
+        self, routine: str | None = None, since: datetime | None = None
+    ) -> list[SessionRecord]:
+        """Sessions, oldest first; `since` is an aware datetime."""
+        sql = (
+            "SELECT id, routine, started, ended, end_reason, reps_left, reps_right, reps_target,"
+            " tempo_start, tempo_end, engine, voice FROM sessions WHERE 1=1"
+        )
+        params: list[Any] = []
+        if routine is not None:
+            sql += " AND routine = ?"
+            params.append(routine)
+        if since is not None:
+            sql += " AND started >= ?"
+            params.append(utc_iso(since))
+        rows = self._read(sql + " ORDER BY started, id", tuple(params))
+        return [
+            SessionRecord(
+                r[0],
+                r[1],
+                parse_iso(r[2]),
+                parse_iso(r[3]) if r[3] else None,
+                r[4],
+                r[5],
+                r[6],
+                r[7],
+                r[8],
+                r[9],
+                r[10],
+                r[11],
+            )
+            for r in rows
+        ]
+
+    def events(self, session_id: int | None = None, type: str | None = None) -> list[EventRecord]:
+        sql = "SELECT session_id, t, wall, type, detail FROM events WHERE 1=1"
+        params: list[Any] = []
+        if session_id is not None:
+            sql += " AND session_id = ?"
+            params.append(session_id)
+        if type is not None:
+            sql += " AND type = ?"
+            params.append(type)
+        rows = self._read(sql + " ORDER BY session_id, t, id", tuple(params))
+        out = []
+        for sid, t, wall, typ, detail in rows:
+            try:
+                d = json.loads(detail)
+            except ValueError:
+                d = {"raw": detail}
+            out.append(EventRecord(sid, t, parse_iso(wall), typ, d if isinstance(d, dict) else {}))
+        return out
+
+    def _read(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        with self._lock:
+            try:
+                return self._db.execute(sql, params).fetchall()
+            except sqlite3.Error as e:
+                raise explain(e, self.path) from None
+
+    # --- closing -----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                with contextlib.suppress(sqlite3.Error):
+                    self._conn.close()
+                self._conn = None
+
+    def __enter__(self) -> History:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _day_start_utc(now: datetime) -> datetime:
+    return now.replace(hour=0, minute=0, second=0, microsecond=0)
