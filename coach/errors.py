@@ -55,3 +55,7 @@ class ModelError(CoachError):
 
 class HistoryError(CoachError):
     """The history database cannot be opened or written (corrupt, newer schema, locked, disk full)."""
+
+
+class TTSError(CoachError):
+    """The speech engine could not render a cue (espeak-ng missing, no output, hung)."""
