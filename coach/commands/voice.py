@@ -1,0 +1,94 @@
+"""`coach voices` (list the voice profiles) and `coach say` (speak or write one line)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..errors import AudioDeviceError, UsageError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+NO_SPEAKER = "no speaker found to play on; use -o FILE to write the speech to a WAV file instead"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("voices", help="list the voice profiles")
+    p.add_argument("--json", action="store_true", help="one JSON object per voice")
+    p.set_defaults(func=run_voices)
+
+    p = sub.add_parser("say", help="speak a line in a voice (or write it to a WAV with -o)")
+    p.add_argument("text", help="what to say")
+    p.add_argument("--voice", default=None, help="voice profile name (default: calm)")
+    p.add_argument("--speed", type=float, default=1.0, help="1.0 = the voice's rate; 0.5..2.0")
+    p.add_argument("-o", "--output", type=Path, default=None, help="write a 16 kHz WAV here")
+    p.set_defaults(func=run_say)
+
+
+def run_voices(args: argparse.Namespace) -> int:
+    from ..voice import DEFAULT_VOICE, load_voices
+
+    voices = load_voices()
+    if args.json:
+        for v in voices.values():
+            d = {
+                k: getattr(v, k)
+                for k in ("name", "espeak", "rate", "volume", "pitch", "description")
+            }
+            print(json.dumps({**d, "default": v.name == DEFAULT_VOICE, "path": str(v.path)}))
+        return 0
+    rows = [("name", "espeak id", "wpm", "volume", "pitch", "description")]
+    for v in voices.values():
+        name = v.name + (" *" if v.name == DEFAULT_VOICE else "")
+        rows.append((name, v.espeak, str(v.rate), f"{v.volume:.2f}", str(v.pitch), v.description))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[-1])
+    print("(* = default; add your own in the user voices folder, see README 'Voices and speech')")
+    return 0
+
+
+def run_say(args: argparse.Namespace) -> int:
+    from ..tts import SPEED_MAX, SPEED_MIN, SpeechRenderer
+    from ..voice import get_voice
+
+    if not SPEED_MIN <= args.speed <= SPEED_MAX:
+        raise UsageError(f"--speed {args.speed} is out of range {SPEED_MIN}..{SPEED_MAX}")
+    if not args.text.strip():
+        raise UsageError("nothing to say: the text is empty")
+    out: Path | None = args.output
+    if out is not None and (out.is_dir() or not out.parent.is_dir()):
+        raise UsageError(f"{out}: not a writable file path (is the folder there?)")
+    voice = get_voice(args.voice)
+    clip = SpeechRenderer().render(args.text, voice, args.speed)
+    if out is not None:
+        from ..audio_format import write_wav
+
+        write_wav(out, clip)
+        print(f"wrote {out} ({len(clip) / 16000:.2f} s, 16 kHz mono)", file=sys.stderr)
+        return 0
+    _play(clip)
+    return 0
+
+
+def _play(clip: np.ndarray) -> None:
+    """Play on the default output device; AudioDeviceError (exit 1, no traceback) if there is none."""
+    import numpy as np
+
+    from ..audio_format import RATE
+
+    try:
+        import sounddevice as sd
+    except OSError as e:  # libportaudio2 missing
+        raise AudioDeviceError(f"{NO_SPEAKER} (PortAudio is missing: {e})") from None
+    try:
+        if not any(d["max_output_channels"] > 0 for d in sd.query_devices()):
+            raise AudioDeviceError(NO_SPEAKER)
+        tail = np.zeros(RATE // 10, np.float32)  # let the device drain the last block
+        sd.play(np.concatenate([clip, tail]), RATE, blocking=True)
+    except sd.PortAudioError as e:
+        raise AudioDeviceError(f"{NO_SPEAKER} ({e})") from None
