@@ -1,0 +1,90 @@
+"""`coach history`: past sessions as a table, JSON, CSV or a chart; the streak and today's dose."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..history_report import Report
+
+
+def _days(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--days wants a whole number of days, not {text!r}"
+        ) from None
+    if not 1 <= n <= 36500:
+        raise argparse.ArgumentTypeError(f"--days must be between 1 and 36500 (got {n})")
+    return n
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "history",
+        help="past sessions, streak, today's dose, pain reports",
+        description="Show past sessions: a table (local time), the current streak of days with a "
+        "completed session, today's sessions against the daily dose, and pain reports.",
+    )
+    p.add_argument("--days", type=_days, metavar="N", help="only the last N days (today included)")
+    p.add_argument("--routine", metavar="R", help="only this routine (its id)")
+    p.add_argument("--json", action="store_true", help="print JSON for tools (README: History)")
+    p.add_argument(
+        "--db",
+        type=Path,
+        metavar="PATH",
+        help="history database (default: COACH_DB or the user data folder)",
+    )
+    p.add_argument("--chart", type=Path, metavar="FILE", help="also draw a chart (.png or .svg)")
+    p.add_argument("--export", type=Path, metavar="FILE", help="also write the sessions as CSV")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+    import sys
+
+    from .. import paths
+    from ..errors import HistoryError
+    from ..history import History
+    from ..history_report import build_report, format_table, to_json, write_csv
+
+    if args.chart is not None:
+        from ..history_chart import chart_format
+
+        chart_format(args.chart)  # a bad extension fails before anything else
+    db = args.db.expanduser() if args.db is not None else paths.db_path()
+    if not db.exists() and not db.parent.is_dir() and args.db is not None:
+        raise HistoryError(
+            f"{db}: no such folder for a history database", hint="check the --db path"
+        )
+    if db.exists():
+        with History(db) as h:
+            report = build_report(h, days=args.days, routine=args.routine)
+    else:  # nothing recorded yet: report an empty history without creating a file to look
+        report = _empty_report(db, args.days, args.routine)
+    if args.export is not None:
+        write_csv(args.export, report.sessions)
+        print(f"coach: wrote {len(report.sessions)} sessions to {args.export}", file=sys.stderr)
+    if args.chart is not None:
+        from ..history_chart import write_chart
+
+        write_chart(report, args.chart)
+        print(f"coach: wrote the chart to {args.chart}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(to_json(report), indent=2, ensure_ascii=False))
+    else:
+        print(format_table(report))
+    return 0
+
+
+def _empty_report(db: Path, days: int | None, routine: str | None) -> Report:
+    from datetime import datetime
+
+    from ..history_report import DoseLine, Report, per_day_for
+
+    dose = [DoseLine(routine, 0, per_day_for(routine))] if routine else []
+    return Report(db, datetime.now().astimezone(), days, routine, [], [], 0, dose)

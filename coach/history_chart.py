@@ -1,0 +1,119 @@
+"""`coach history --chart`: practice over time as a PNG or SVG (matplotlib, Agg back end).
+
+Imported only when a chart is asked for: matplotlib takes about a second to import. Top panel:
+sessions per day (completed / other), the daily dose as a dashed line, pain reports marked.
+Bottom panel: reps per side per day. The file is written atomically.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import date, timedelta
+from pathlib import Path
+
+from .errors import UsageError
+from .history import EndReason
+from .history_report import DEFAULT_PER_DAY, Report, atomic_write_bytes
+
+FORMATS = {".png": "png", ".svg": "svg"}
+
+
+def chart_format(path: Path) -> str:
+    """png or svg from the file name; anything else is a usage error (before any work)."""
+    fmt = FORMATS.get(Path(path).suffix.lower())
+    if fmt is None:
+        raise UsageError(
+            f"{path}: cannot tell the chart format from the extension "
+            f"{Path(path).suffix or '(none)'!r}",
+            hint="name the file .png or .svg",
+        )
+    return fmt
+
+
+def _day_range(r: Report) -> list[date]:
+    tz = r.now.tzinfo
+    today = r.now.date()
+    if r.days is not None:
+        first = today - timedelta(days=r.days - 1)
+    elif r.sessions:
+        first = min(s.started.astimezone(tz).date() for s in r.sessions)
+    else:
+        first = today - timedelta(days=6)
+    first = min(first, today - timedelta(days=6))  # at least a week, so one day is not a wall
+    return [first + timedelta(days=i) for i in range((today - first).days + 1)]
+
+
+def render_chart(r: Report, fmt: str) -> bytes:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.dates as mdates
+    import matplotlib.pyplot as plt
+
+    tz = r.now.tzinfo
+    days = _day_range(r)
+    index = {d: i for i, d in enumerate(days)}
+    done = [0] * len(days)
+    other = [0] * len(days)
+    left = [0] * len(days)
+    right = [0] * len(days)
+    pain = [0] * len(days)
+    for s in r.sessions:
+        i = index.get(s.started.astimezone(tz).date())
+        if i is None:
+            continue
+        if s.end_reason == EndReason.COMPLETED:
+            done[i] += 1
+        else:
+            other[i] += 1
+        if s.routine not in r.unsided:
+            left[i] += s.reps_left
+            right[i] += s.reps_right
+    for p in r.pain_reports:
+        i = index.get(p.when.astimezone(tz).date())
+        if i is not None:
+            pain[i] += 1
+    per_day = max((d.per_day for d in r.dose), default=DEFAULT_PER_DAY)
+
+    fig, (top, bottom) = plt.subplots(
+        2, 1, figsize=(8, 4.8), sharex=True, height_ratios=(1, 1.2), layout="constrained"
+    )
+    try:
+        x = mdates.date2num(days)
+        top.bar(x, done, width=0.8, color="#4c9a6a", label="completed")
+        top.bar(x, other, width=0.8, bottom=done, color="#b9b9b9", label="ended early")
+        top.axhline(per_day, color="#555", linestyle="--", linewidth=1, label="daily dose")
+        px = [x[i] for i, n in enumerate(pain) if n]
+        py = [done[i] + other[i] + 0.25 for i, n in enumerate(pain) if n]
+        if px:
+            top.scatter(px, py, marker="v", color="#c0392b", s=50, zorder=3, label="pain reported")
+        top.set_ylabel("sessions")
+        top.set_ylim(0, max(per_day, *(a + b for a, b in zip(done, other, strict=True))) + 1)
+        top.yaxis.get_major_locator().set_params(integer=True)
+        top.legend(loc="lower left", bbox_to_anchor=(0, 1.0), fontsize=8, ncols=4, frameon=False)
+        title = r.routine or "all routines"
+        fig.suptitle(f"coach history: {title}, {days[0]:%d %b} – {days[-1]:%d %b %Y}", fontsize=10)
+
+        w = 0.38
+        bottom.bar(x - w / 2, left, width=w, color="#3b6ea8", label="left")
+        bottom.bar(x + w / 2, right, width=w, color="#e08a2e", label="right")
+        for xi in px:
+            bottom.axvline(xi, color="#c0392b", alpha=0.35, linewidth=1)
+        bottom.set_ylabel("reps per side")
+        bottom.set_title("reps per side, all sessions of the day", fontsize=8, loc="right")
+        bottom.legend(loc="upper left", fontsize=8, ncols=2, frameon=False)
+        bottom.xaxis.set_major_formatter(mdates.DateFormatter("%d %b"))
+        bottom.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=4, maxticks=10))
+        for ax in (top, bottom):
+            ax.spines[["top", "right"]].set_visible(False)
+        buf = io.BytesIO()
+        meta = {"Software": None} if fmt == "png" else {"Date": None}
+        fig.savefig(buf, format=fmt, dpi=100, metadata=meta)
+        return buf.getvalue()
+    finally:
+        plt.close(fig)
+
+
+def write_chart(r: Report, path: Path) -> None:
+    fmt = chart_format(path)
+    atomic_write_bytes(Path(path), render_chart(r, fmt))
