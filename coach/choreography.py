@@ -15,15 +15,16 @@ player's queue for it and the breath grid itself is unchanged. `Fitted.fits` is 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any, Protocol
 
 import numpy as np
 
 from .audio_format import RATE
 from .routine import Cue, IntroStep, Phase, Routine
-from .tempo import Tempo
+from .tempo import BreathGrid, Tempo
 
 FIT_SPEEDS = (1.0, 1.2, 1.4)  # faster renderings tried when even the short form is too long
 FIT_MARGIN_S = 0.3  # room left at the end of a phase: the breath is not crowded by speech
@@ -131,3 +132,67 @@ def fit(
             return Fitted(t, s, clips[(t, s)], True)
     t, s = min(have, key=lambda k: len(clips[k]))
     return Fitted(t, s, clips[(t, s)], len(clips[(t, s)]) / RATE <= seconds)
+
+
+class Renderer(Protocol):
+    def render_many(
+        self,
+        texts: Iterable[str],
+        voice: Any,
+        speed: float = 1.0,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> dict[str, np.ndarray]: ...
+
+
+def render_clips(
+    routine: Routine,
+    renderer: Renderer,
+    voice: Any,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[tuple[str, float], np.ndarray]:
+    """Render every rendering a session may need (`renderings`), keyed by (text, speed).
+    `progress(done, total)` counts renderings across all speeds."""
+    todo = renderings(routine)
+    by_speed: dict[float, list[str]] = {}
+    for text, speed in todo:
+        by_speed.setdefault(speed, []).append(text)
+    clips: dict[tuple[str, float], np.ndarray] = {}
+    done = 0
+    for speed, texts in by_speed.items():
+        base = done
+
+        def step(i: int, _n: int, base: int = base) -> None:
+            if progress:
+                progress(base + i, len(todo))
+
+        for text, audio in renderer.render_many(texts, voice, speed, step).items():
+            clips[(text, speed)] = audio
+        done += len(texts)
+    return clips
+
+
+@dataclass(frozen=True)
+class PlannedCue:
+    """A cue placed on the breath grid: it starts at sample `onset` of the session."""
+
+    beat: int  # index into the script
+    onset: int
+    fitted: Fitted
+
+
+def plan(
+    beats: Sequence[Beat],
+    tempo: Tempo,
+    clips: Mapping[tuple[str, float], np.ndarray],
+    start: int = 0,
+) -> tuple[list[PlannedCue], list[tuple[int, int]], int]:
+    """Place every cue of a script at a constant tempo: (cues, phase (start, end) samples, end).
+    The session itself walks beats live (tempo may change); export and benchmarks use this."""
+    grid = BreathGrid(RATE, start)
+    phases = [grid.advance(b.phase, tempo) for b in beats]
+    cues = [
+        PlannedCue(i, phases[i][0], fit(b.cue, cue_seconds(beats, i, tempo), clips))
+        for i, b in enumerate(beats)
+        if b.cue is not None
+    ]
+    return cues, phases, grid.next_onset
