@@ -8,13 +8,19 @@ a painful motion. See README "Routine files" for the format.
 
 from __future__ import annotations
 
+import functools
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import paths
 from .datafile import Table, TomlDoc
 from .errors import DataFileError, UsageError
+
+if TYPE_CHECKING:
+    from .langpack import LanguagePack
 
 
 class Phase(StrEnum):
@@ -27,6 +33,28 @@ MOTIONS = ("rotation", "flexion", "extension", "side-bend", "hip", "breathing", 
 INTENSITIES = ("very-gentle", "gentle", "moderate")
 SIDES = ("right", "left")
 REP_LIMITS = (1, 30)
+
+# Words that sound like a command of the English pack (coach/lang/en.toml). A cue must contain
+# neither a command phrase nor one of these, so the coach cannot take its own voice for the user's.
+SOUND_ALIKES: dict[str, str] = {
+    "weight": "wait",
+    "weights": "wait",
+    "now": "no",
+    "know": "no",
+    "known": "no",
+    "already": "ready",
+    "lower": "slower",
+    "lowering": "slower",
+    "slowly": "slower",
+    "pose": "pause",
+    "paws": "pause",
+    "again": "pain",
+    "top": "stop",
+    "stops": "stop",
+    "stopping": "stop",
+    "hurt": "it hurts",
+    "painful": "pain",
+}
 
 
 @dataclass(frozen=True)
@@ -72,8 +100,54 @@ class Routine:
         return [s.cue for s in (*self.intro, *self.cycle, *self.outro)]
 
 
+# Used only if the English language pack cannot be loaded (it is the source of truth).
+FALLBACK_COMMANDS = (
+    "stop", "enough", "pain", "ouch", "hurts", "slower", "faster", "pause", "wait", "resume",
+    "continue", "go on", "repeat", "yes", "yeah", "sure", "no", "nope", "ready",
+)  # fmt: skip
+
+
+def command_words_in(text: str) -> list[str]:
+    """Command phrases of the English pack, and their sound-alikes, that occur in `text`."""
+    words = re.findall(r"[a-z']+", text.lower())
+    pack = _english()
+    if pack is not None:
+        found = [phrase for phrase, _ in pack.command_phrases_in(text)]
+    else:
+        joined = f" {' '.join(words)} "
+        found = [c for c in FALLBACK_COMMANDS if f" {c} " in joined]
+    found += [f"{w} (sounds like '{SOUND_ALIKES[w]}')" for w in words if w in SOUND_ALIKES]
+    return found
+
+
+@functools.cache
+def _english() -> LanguagePack | None:
+    try:
+        from .langpack import load_langpack_file
+    except ImportError:
+        return None
+    return load_langpack_file(paths.BUILTIN_LANG / "en.toml")
+
+
+def cue_problems(routine: Routine) -> list[str]:
+    """Every cue of `routine` that contains a command word or sound-alike (empty: all clean)."""
+    out = []
+    for cue in routine.all_cues():
+        for text in filter(None, (cue.text, cue.short)):
+            if bad := command_words_in(text):
+                out.append(f"{routine.id}: {text!r}: {', '.join(bad)}")
+    return out
+
+
 def _cue(t: Table) -> Cue:
-    return Cue(t.get("text", str), t.get("short", str, None))
+    cue = Cue(t.get("text", str), t.get("short", str, None))
+    for name, text in (("text", cue.text), ("short", cue.short)):
+        if text and (bad := command_words_in(text)):
+            raise t.err(
+                f"contains a command word the listener would hear as the user's: {', '.join(bad)}",
+                name,
+            )
+    return cue
 
 
 def load_routine(path: Path | str) -> Routine:

@@ -1,0 +1,104 @@
+"""What the coach says when something may be wrong, and which exercise it offers after pain.
+
+The words are fixed here (and quoted in the README) so they can be reviewed as a whole: on pain,
+the seed's advice (stop moving; sharp, unusual or worse pain -> don't continue, see a physician or
+physical therapist), then the red flags that need urgent care, then one alternative that avoids
+the painful motion. The alternative is never the same exercise and never shares a motion with
+any exercise that hurt in this session; lower intensity first, then the same position (the user
+is already lying there), then the id for a stable order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from .routine import INTENSITIES, Routine
+
+PAIN_ADVICE = (
+    "Stop moving, and rest in a comfortable position.",
+    "If the pain is sharp, unusual, or getting worse, don't continue this exercise, "
+    "and speak to your physician or physical therapist.",
+)
+RED_FLAGS = (
+    "If you notice numbness, weakness, or loss of bladder or bowel control, "
+    "get urgent medical care."
+)
+OFFER_QUESTION = "Would you like to try it? Say yes or no."
+OFFER_DECLINED = "Okay. Rest as long as you like, and take care."
+NO_ALTERNATIVE = "Rest as long as you like, and take care."
+STOPPING = "Stopping."
+GREEN_LIGHT = (
+    "Before we begin: make sure your physician or physical therapist has given you "
+    "the green light for this exercise."
+)
+COMMANDS_BRIEF = (
+    "At any time, say stop to end, or say pain if something hurts, and I will go quiet at once."
+)
+COMMANDS_MORE = "You can also say slower, faster, pause, resume, or repeat."
+HEARING_PROMPT = "Say ready when you're lying down."
+HEARING_RETRY = "I didn't catch that. When you're lying down, say ready."
+HEARING_OK = "Thank you, I can hear you."
+HEARING_REFUSE = (
+    "I can't hear you, so I would not hear you say stop or pain. "
+    "I won't start the exercise. Please check the microphone, and try again."
+)
+NOT_LISTENING = (
+    "Please note: I am not listening in this session, so I won't hear you say stop or pain. "
+    "If anything hurts, stop moving and rest."
+)
+MIC_LOST = "I can't hear you anymore, so I'm pausing. Check the microphone, then say resume."
+PAUSED = "Pausing. Say resume when you want to carry on."
+RESUMED = "Carrying on."
+SLOWER_OK = "Okay, more time for each breath."
+SLOWER_LIMIT = "This is the calmest pace I have."
+FASTER_OK = "Okay, a little quicker."
+FASTER_LIMIT = "This is the quickest pace I have."
+PAUSE_TIMEOUT = "I haven't heard from you for a while, so I'm ending the session. Take care."
+
+# How an offer names what the alternative spares the user.
+MOTION_WORDS = {
+    "rotation": "twisting",
+    "flexion": "bending forward",
+    "extension": "arching back",
+    "side-bend": "bending sideways",
+    "hip": "moving the hips",
+    "breathing": "deep breathing",
+    "none": "movement",
+}
+
+
+def choose_alternative(
+    library: Mapping[str, Routine], painful: Routine, tried: Iterable[Routine] = ()
+) -> Routine | None:
+    """The exercise to offer after pain in `painful` (see the module doc); None if none fits."""
+    hurt = [painful, *tried]
+    avoid = {m for r in hurt for m in r.motion}
+    skip = {r.id for r in hurt}
+    fits = [r for r in library.values() if r.id not in skip and not avoid & set(r.motion)]
+    if not fits:
+        return None
+    return min(
+        fits,
+        key=lambda r: (INTENSITIES.index(r.intensity), r.position != painful.position, r.id),
+    )
+
+
+def offer_text(alt: Routine, painful: Routine) -> str:
+    """The spoken offer: what the alternative is and which motion it avoids."""
+    spared = " or ".join(MOTION_WORDS.get(m, m) for m in painful.motion)
+    return f"Instead, you could try {alt.name}, which avoids {spared}. {alt.summary}"
+
+
+def summary_texts(sides: tuple[str, ...], left: int, right: int) -> list[str]:
+    """The reps done, as short sentences (spoken after 'Stopping.')."""
+    if not sides:
+        return [f"You did {right}."]
+    return [f"You did {right} on the right,", f"and {left} on the left."]
+
+
+def all_summary_texts(sides: tuple[str, ...], reps_max: int) -> list[str]:
+    """Every summary sentence a session may need (rendered before the session starts)."""
+    out: list[str] = []
+    for n in range(reps_max + 1):
+        out += summary_texts(sides, n, n)
+    return out

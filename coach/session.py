@@ -1,0 +1,482 @@
+"""The session state machine: events in, actions out; no audio, no threads, an injected clock.
+
+    checking-mic -> briefing -> positioning -> exercising <-> paused -> ended
+                                      (any state) --pain--> offering --yes--> positioning (new routine)
+
+The runner feeds it `tick(now, speaking)` once per audio block, `command(now, intent, phrase)` for
+each detection and `mic_lost(now)` from the watchdog; it answers with actions (Say, Cancel,
+SetTempo, Expect, Log, Finish, Started) for the runner to carry out. Stop and pain pre-empt
+everything: their first action is always Cancel, so the player is cut in the same block. Because
+it is pure, every path is unit-tested with a ManualClock (tests/test_session.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from . import safety
+from .choreography import Beat, Section, cue_seconds, renderings, script
+from .dose import Dose
+from .intents import SAFETY_INTENTS, Intent
+from .routine import Cue, Phase, Routine
+from .tempo import Tempo
+
+HEAR_WAIT_S = 8.0  # after the "say ready" prompt ends, how long to listen before asking again
+HEAR_TRIES = 3  # prompts before refusing to start
+OFFER_WAIT_S = 10.0  # after "say yes or no", silence this long means no
+PAUSE_LIMIT_S = 600.0  # paused this long with no word: the session ends (no-response)
+RESUME_LEAD_S = 1.2  # after "carrying on", time before the breath restarts
+ADVICE_GAP_S = 0.6  # silence between the cut-off and the pain advice
+
+
+class State(StrEnum):
+    CHECKING = "checking-mic"
+    BRIEFING = "briefing"
+    POSITIONING = "positioning"
+    EXERCISING = "exercising"
+    PAUSED = "paused"
+    OFFERING = "offering"
+    ENDED = "ended"
+
+
+class EndReason(StrEnum):
+    COMPLETED = "completed"
+    STOPPED = "stopped"
+    PAIN = "pain"
+    NO_RESPONSE = "no-response"
+    FAULT = "fault"
+    INTERRUPTED = "interrupted"
+
+
+# --- actions -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Say:
+    """Speak `text` (queued after what is playing). A breath cue carries `cue` and the `seconds`
+    it may take, so the runner can fit it (full text, short form, faster rendering)."""
+
+    text: str
+    cue: Cue | None = None
+    seconds: float | None = None
+    gap_s: float = 0.0  # silence before it
+
+
+@dataclass(frozen=True)
+class Cancel:
+    """Cut the player now (fade within one block) and drop its queue."""
+
+
+@dataclass(frozen=True)
+class SetTempo:
+    bpm: float
+
+
+@dataclass(frozen=True)
+class Expect:
+    """The intents that count now (the listener always hears stop and pain as well)."""
+
+    intents: frozenset[Intent]
+
+
+@dataclass(frozen=True)
+class Log:
+    """An event for the events file and history: state, command, tempo (see README)."""
+
+    type: str
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Reps:
+    left: int
+    right: int
+
+
+@dataclass(frozen=True)
+class Finish:
+    """The current routine's session ends (recorded in history; `ended` event)."""
+
+    reason: EndReason
+    left: int
+    right: int
+    suggestion: str | None = None
+
+
+@dataclass(frozen=True)
+class Started:
+    """A suggested alternative begins: a new history session for `routine`."""
+
+    routine: Routine
+    reps: int
+
+
+Action = Say | Cancel | SetTempo | Expect | Log | Reps | Finish | Started
+
+EXPECT: dict[State, frozenset[Intent]] = {
+    State.CHECKING: frozenset({Intent.READY, Intent.REPEAT}),
+    State.BRIEFING: frozenset({Intent.PAUSE, Intent.REPEAT}),
+    State.POSITIONING: frozenset({Intent.SLOWER, Intent.FASTER, Intent.PAUSE, Intent.REPEAT}),
+    State.EXERCISING: frozenset({Intent.SLOWER, Intent.FASTER, Intent.PAUSE, Intent.REPEAT}),
+    State.PAUSED: frozenset({Intent.RESUME, Intent.READY, Intent.REPEAT}),
+    State.OFFERING: frozenset({Intent.YES, Intent.NO, Intent.REPEAT}),
+    State.ENDED: frozenset(),
+}
+
+
+class Session:
+    """One coached session (possibly continuing into a suggested alternative after pain)."""
+
+    def __init__(
+        self,
+        routine: Routine,
+        reps: int,
+        tempo: Tempo,
+        library: Mapping[str, Routine],
+        listen: bool = True,
+        dose: Dose | None = None,
+    ) -> None:
+        self.routine = routine
+        self.reps = reps
+        self.tempo = tempo
+        self.library = library
+        self.listen = listen
+        self.dose = dose
+        self.state = State.CHECKING
+        self.reason: EndReason | None = None
+        self.left = self.right = 0
+        self.hurt: list[Routine] = []  # routines that hurt this session
+        self.offer: Routine | None = None
+        self.last_said: Say | None = None
+        self._beats: list[Beat] = []
+        self._i = 0  # next beat to start
+        self._cur: int | None = None  # beat playing now
+        self._next_at: float | None = None  # when beat _i starts
+        self._pending_tempo: Tempo | None = None
+        self._wait_from: float | None = None  # listening window start (after speech ended)
+        self._tries = 0
+        self._after_speech: str | None = None  # what to do once the coach stops speaking
+        self._paused_at = 0.0
+        self._pause_for_mic = False
+        self._resume_state = State.POSITIONING
+
+    # --- what may be said ------------------------------------------------------------------------
+    def alternatives(self) -> list[Routine]:
+        """The chain of routines pain could lead to (each one's own alternative, and so on)."""
+        chain, hurt, r = [], [], self.routine
+        while (alt := safety.choose_alternative(self.library, r, hurt)) is not None:
+            chain.append(alt)
+            hurt.append(r)
+            r = alt
+        return chain
+
+    def phrasebook(self) -> list[tuple[str, float]]:
+        """Every (text, speed) this session may say: rendered before the first word."""
+        out: dict[tuple[str, float], None] = {}
+        fixed = [
+            *safety.PAIN_ADVICE,
+            safety.RED_FLAGS,
+            safety.OFFER_QUESTION,
+            safety.OFFER_DECLINED,
+            safety.NO_ALTERNATIVE,
+            safety.STOPPING,
+            safety.GREEN_LIGHT,
+            safety.COMMANDS_BRIEF,
+            safety.COMMANDS_MORE,
+            safety.HEARING_PROMPT,
+            safety.HEARING_RETRY,
+            safety.HEARING_OK,
+            safety.HEARING_REFUSE,
+            safety.NOT_LISTENING,
+            safety.MIC_LOST,
+            safety.PAUSED,
+            safety.RESUMED,
+            safety.SLOWER_OK,
+            safety.SLOWER_LIMIT,
+            safety.FASTER_OK,
+            safety.FASTER_LIMIT,
+            safety.PAUSE_TIMEOUT,
+        ]
+        if self.dose and self.dose.warning:
+            fixed.append(self.dose.warning)
+        prev = self.routine
+        for r in [self.routine, *self.alternatives()]:
+            fixed += safety.all_summary_texts(r.sides, r.reps_max)
+            fixed += [c.text for c in r.all_cues()]
+            if r is not self.routine:
+                fixed += [safety.offer_text(r, prev), self._start_text(r)]
+            for key in renderings(r):
+                out.setdefault(key)
+            prev = r
+        for t in fixed:
+            out.setdefault((t, 1.0))
+        return list(out)
+
+    @staticmethod
+    def _start_text(r: Routine) -> str:
+        return f"Good. Let's begin {r.name}."
+
+    # --- events ---------------------------------------------------------------------------------
+    def start(self, now: float) -> list[Action]:
+        acts: list[Action] = []
+        if not self.listen:
+            acts += self._say(safety.NOT_LISTENING)
+            return acts + self._brief(now)
+        acts += self._enter(State.CHECKING)
+        acts += self._say(safety.HEARING_PROMPT)
+        self._after_speech = "listen"
+        return acts
+
+    def tick(self, now: float, speaking: bool) -> list[Action]:
+        """Called once per audio block; `speaking` is True while the player has something queued."""
+        if self.state == State.ENDED:
+            return []
+        acts: list[Action] = []
+        if self._after_speech and not speaking:
+            todo, self._after_speech = self._after_speech, None
+            if todo == "listen":
+                self._wait_from = now
+            elif todo == "exercise":
+                acts += self._begin_routine(now)
+        if self.state == State.CHECKING and self._wait_from is not None:
+            if now - self._wait_from >= HEAR_WAIT_S:
+                self._wait_from = None
+                self._tries += 1
+                if self._tries >= HEAR_TRIES:
+                    acts += self._say(safety.HEARING_REFUSE)
+                    acts += self._finish(EndReason.NO_RESPONSE)
+                else:
+                    acts += self._say(safety.HEARING_RETRY)
+                    self._after_speech = "listen"
+        elif self.state == State.OFFERING and self._wait_from is not None:
+            if now - self._wait_from >= OFFER_WAIT_S:
+                acts += self._decline()
+        elif self.state == State.PAUSED:
+            if now - self._paused_at >= PAUSE_LIMIT_S:
+                acts += self._say(safety.PAUSE_TIMEOUT)
+                acts += self._finish(EndReason.NO_RESPONSE)
+        elif self.state in (State.POSITIONING, State.EXERCISING):
+            acts += self._run_beats(now)
+        return acts
+
+    def command(self, now: float, intent: Intent, phrase: str = "") -> list[Action]:
+        """A detection from the listener. Intents that do not count in this state are ignored."""
+        intent = Intent(intent)
+        if self.state == State.ENDED:
+            return []
+        if intent not in SAFETY_INTENTS and intent not in EXPECT[self.state]:
+            return []
+        if intent == Intent.READY and self.state == State.PAUSED and not self._pause_for_mic:
+            return []
+        acts: list[Action] = [Log("command", {"intent": str(intent), "phrase": phrase})]
+        handler = getattr(self, f"_on_{intent.value}")
+        return acts + handler(now)
+
+    def mic_lost(self, now: float) -> list[Action]:
+        """The watchdog: no mic frames, or a dead-flat signal, for a few seconds."""
+        if self.state not in (State.BRIEFING, State.POSITIONING, State.EXERCISING):
+            return []
+        acts = self._pause(now)
+        self._pause_for_mic = True
+        return acts[:-1] + self._say(safety.MIC_LOST)
+
+    def interrupt(self, now: float, reason: EndReason = EndReason.STOPPED) -> list[Action]:
+        """SIGINT/SIGTERM or a fault: silence and an ending, with no further speech."""
+        if self.state == State.ENDED:
+            return []
+        return [Cancel(), *self._finish(reason)]
+
+    # --- command handlers ------------------------------------------------------------------------
+    def _on_stop(self, now: float) -> list[Action]:
+        acts: list[Action] = [Cancel(), *self._say(safety.STOPPING)]
+        if self.left or self.right:
+            for t in safety.summary_texts(self.routine.sides, self.left, self.right):
+                acts += self._say(t)
+        reason = EndReason.PAIN if self.state == State.OFFERING else EndReason.STOPPED
+        return acts + self._finish(reason, self.offer.id if self.offer else None)
+
+    def _on_pain(self, now: float) -> list[Action]:
+        acts: list[Action] = [Cancel()]
+        self._next_at = self._cur = None
+        if self.state == State.OFFERING and self.offer is not None:
+            self.hurt.append(self.routine)  # pain while considering: offer nothing more
+            acts += self._say(safety.NO_ALTERNATIVE)
+            return acts + self._finish(EndReason.PAIN, self.offer.id)
+        self.hurt.append(self.routine)
+        first, *rest = safety.PAIN_ADVICE
+        acts += self._enter(State.OFFERING)
+        acts += self._say(first, gap_s=ADVICE_GAP_S)
+        for t in (*rest, safety.RED_FLAGS):
+            acts += self._say(t)
+        self.offer = safety.choose_alternative(self.library, self.routine, self.hurt[:-1])
+        if self.offer is None:
+            acts += self._say(safety.NO_ALTERNATIVE)
+            return acts + self._finish(EndReason.PAIN)
+        acts += self._say(safety.offer_text(self.offer, self.routine))
+        acts += self._say(safety.OFFER_QUESTION)
+        self._wait_from = None
+        self._after_speech = "listen"
+        return acts
+
+    def _on_yes(self, now: float) -> list[Action]:
+        alt = self.offer
+        assert alt is not None
+        acts: list[Action] = [Cancel(), *self._finish(EndReason.PAIN, alt.id, final=False)]
+        self.routine, self.reps, self.offer = alt, alt.reps_default, None
+        self.left = self.right = 0
+        acts.append(Started(alt, self.reps))
+        acts += self._enter(State.POSITIONING)
+        acts += self._say(self._start_text(alt))
+        self._after_speech = "exercise"
+        self._beats = []
+        return acts
+
+    def _on_no(self, now: float) -> list[Action]:
+        return self._decline()
+
+    def _on_ready(self, now: float) -> list[Action]:
+        if self.state == State.CHECKING:
+            acts: list[Action] = [Cancel(), *self._say(safety.HEARING_OK)]
+            self._wait_from = None
+            return acts + self._brief(now)
+        return self._on_resume(now)  # paused for the mic: "ready" works like "resume"
+
+    def _on_pause(self, now: float) -> list[Action]:
+        return self._pause(now)
+
+    def _on_resume(self, now: float) -> list[Action]:
+        acts: list[Action] = [Cancel(), *self._enter(self._resume_state)]
+        self._pause_for_mic = False
+        acts += self._say(safety.RESUMED)
+        if self._resume_state == State.BRIEFING or not self._beats:
+            return acts + self._brief(now)
+        # restart the interrupted breath from its inhale; reps count only when a phase completes
+        i = self._i - 1 if self._cur is not None else self._i
+        while i > 0 and self._beats[i].phase != Phase.INHALE:
+            i -= 1
+        while i > 0 and self._beats[i].cue is None:  # a cue-less breath: back to its instruction
+            i -= 1
+        self._i, self._cur, self._next_at = max(0, i), None, now + RESUME_LEAD_S
+        return acts
+
+    def _on_slower(self, now: float) -> list[Action]:
+        base = self._pending_tempo or self.tempo
+        if base.at_slowest:
+            return self._say(safety.SLOWER_LIMIT)
+        self._pending_tempo = base.slower()
+        return self._say(safety.SLOWER_OK)
+
+    def _on_faster(self, now: float) -> list[Action]:
+        base = self._pending_tempo or self.tempo
+        if base.at_fastest:
+            return self._say(safety.FASTER_LIMIT)
+        self._pending_tempo = base.faster()
+        return self._say(safety.FASTER_OK)
+
+    def _on_repeat(self, now: float) -> list[Action]:
+        if self.last_said is None:
+            return []
+        last = self.last_said
+        text = last.cue.text if last.cue else last.text
+        return self._say(text)
+
+    # --- helpers ---------------------------------------------------------------------------------
+    def _say(
+        self, text: str, cue: Cue | None = None, seconds: float | None = None, gap_s: float = 0.0
+    ) -> list[Action]:
+        s = Say(text, cue, seconds, gap_s)
+        if text not in (
+            safety.SLOWER_OK,
+            safety.FASTER_OK,
+            safety.SLOWER_LIMIT,
+            safety.FASTER_LIMIT,
+        ):
+            self.last_said = s
+        return [s]
+
+    def _enter(self, state: State) -> list[Action]:
+        if state == self.state and state != State.CHECKING:
+            return []
+        self.state = state
+        acts: list[Action] = [Log("state", {"state": str(state)})]
+        if self.listen:
+            acts.append(Expect(EXPECT[state]))
+        return acts
+
+    def _brief(self, now: float) -> list[Action]:
+        acts = self._enter(State.BRIEFING)
+        if self.dose and self.dose.warning:
+            acts += self._say(self.dose.warning)
+        acts += self._say(safety.GREEN_LIGHT)
+        if self.listen:
+            acts += self._say(safety.COMMANDS_BRIEF)
+            acts += self._say(safety.COMMANDS_MORE)
+        self._after_speech = "exercise"
+        return acts
+
+    def _begin_routine(self, now: float) -> list[Action]:
+        if not self._beats:
+            self._beats = script(self.routine, self.reps)
+            self._i, self._cur = 0, None
+        self._next_at = now
+        return self._run_beats(now)
+
+    def _run_beats(self, now: float) -> list[Action]:
+        acts: list[Action] = []
+        while self._next_at is not None and now >= self._next_at:
+            if self._cur is not None:
+                acts += self._complete_beat(self._beats[self._cur])
+            if self._i >= len(self._beats):
+                self._next_at = None
+                return acts + self._finish(EndReason.COMPLETED)
+            beat = self._beats[self._i]
+            if beat.phase == Phase.INHALE and self._pending_tempo is not None:
+                self.tempo, self._pending_tempo = self._pending_tempo, None
+                acts += [SetTempo(self.tempo.bpm), Log("tempo", {"bpm": self.tempo.bpm})]
+            state = State.POSITIONING if beat.section == Section.INTRO else State.EXERCISING
+            acts += self._enter(state)
+            self._resume_state = state
+            if beat.cue is not None:
+                secs = cue_seconds(self._beats, self._i, self.tempo)
+                acts += self._say(beat.cue.text, beat.cue, secs)
+            self._cur = self._i
+            self._i += 1
+            self._next_at += self.tempo.phase_seconds(beat.phase)
+        return acts
+
+    def _complete_beat(self, beat: Beat) -> list[Action]:
+        if beat.counts == "right" or beat.counts == "rep":
+            self.right += 1
+        if beat.counts == "left" or beat.counts == "rep":
+            self.left += 1
+        return [Reps(self.left, self.right)] if beat.counts else []
+
+    def _pause(self, now: float) -> list[Action]:
+        if self.state in (State.POSITIONING, State.EXERCISING, State.BRIEFING):
+            self._resume_state = self.state
+        acts: list[Action] = [Cancel(), *self._enter(State.PAUSED)]
+        self._paused_at = now
+        self._next_at = None
+        self._after_speech = None
+        return acts + self._say(safety.PAUSED)
+
+    def _decline(self) -> list[Action]:
+        acts = self._say(safety.OFFER_DECLINED)
+        return acts + self._finish(EndReason.PAIN, self.offer.id if self.offer else None)
+
+    def _finish(
+        self, reason: EndReason, suggestion: str | None = None, final: bool = True
+    ) -> list[Action]:
+        self.reason = reason
+        self._next_at = None
+        self._wait_from = None
+        self._after_speech = None
+        acts: list[Action] = [Finish(reason, self.left, self.right, suggestion)]
+        if final:
+            acts += self._enter(State.ENDED)
+        return acts
+
+    @property
+    def done(self) -> bool:
+        return self.state == State.ENDED
