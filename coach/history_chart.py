@@ -43,13 +43,8 @@ def _day_range(r: Report) -> list[date]:
     return [first + timedelta(days=i) for i in range((today - first).days + 1)]
 
 
-def render_chart(r: Report, fmt: str) -> bytes:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.dates as mdates
-    import matplotlib.pyplot as plt
-
+def chart_data(r: Report) -> dict[str, list]:
+    """Per local day: completed and other sessions, reps left/right (sided routines), pain."""
     tz = r.now.tzinfo
     days = _day_range(r)
     index = {d: i for i, d in enumerate(days)}
@@ -73,6 +68,17 @@ def render_chart(r: Report, fmt: str) -> bytes:
         i = index.get(p.when.astimezone(tz).date())
         if i is not None:
             pain[i] += 1
+    return {"days": days, "done": done, "other": other, "left": left, "right": right, "pain": pain}
+
+
+def render_chart(r: Report, fmt: str) -> bytes:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.dates as mdates
+    import matplotlib.pyplot as plt
+
+    days, done, other, left, right, pain = chart_data(r).values()
     per_day = max((d.per_day for d in r.dose), default=DEFAULT_PER_DAY)
 
     fig, (top, bottom) = plt.subplots(
