@@ -1,0 +1,94 @@
+"""`coach history --chart`: real PNG and SVG files that read back, the numbers behind them, and a
+clear error for a format it cannot write."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from coach.errors import UsageError
+from coach.history import History
+from coach.history_chart import chart_data, write_chart
+from coach.history_report import Report, build_report
+
+TZ = timezone(timedelta(hours=-3))
+NOW = datetime(2026, 5, 20, 21, 0, tzinfo=TZ)
+
+
+def fill(path: Path) -> Report:
+    t = [NOW]
+    with History(path, now=lambda: t[0]) as h:
+        for n, hour, reason, reps in [
+            (0, 8, "completed", (6, 6)),
+            (0, 20, "pain", (2, 1)),
+            (1, 23, "completed", (5, 5)),  # 02:xx UTC next day: must count on its local day
+            (3, 8, "stopped", (1, 1)),
+        ]:
+            t[0] = (NOW - timedelta(days=n)).replace(hour=hour, minute=10)
+            sid = h.start_session("trunk-rotation", 6.0, "e", "v", 6)
+            if reason == "pain":
+                h.log_event(sid, 40.0, "command", {"intent": "pain", "phrase": "pain"})
+            h.end_session(sid, reason, *reps, 6.0)
+        t[0] = (NOW - timedelta(days=0)).replace(hour=20, minute=30)
+        sid = h.start_session("pelvic-tilt", 5.0, "e", "v", 5)
+        h.end_session(sid, "completed", 5, 0, 5.0)
+        t[0] = NOW
+        return build_report(h, days=14)
+
+
+def test_chart_numbers_per_local_day(tmp_path: Path) -> None:
+    data = chart_data(fill(tmp_path / "h.db"))
+    days = data["days"]
+    assert len(days) == 14 and days[-1] == date(2026, 5, 20)
+    i = {d: k for k, d in enumerate(days)}
+    today, yesterday, three = date(2026, 5, 20), date(2026, 5, 19), date(2026, 5, 17)
+    assert (data["done"][i[today]], data["other"][i[today]]) == (2, 1)
+    assert (data["left"][i[today]], data["right"][i[today]]) == (8, 7)  # pelvic-tilt is unsided
+    assert data["pain"][i[today]] == 1 and sum(data["pain"]) == 1
+    assert (data["done"][i[yesterday]], data["left"][i[yesterday]]) == (1, 5)
+    assert (data["done"][i[three]], data["other"][i[three]]) == (0, 1)
+
+
+def test_png_is_a_real_image(tmp_path: Path) -> None:
+    import matplotlib.image as mpimg
+
+    out = tmp_path / "chart.png"
+    write_chart(fill(tmp_path / "h.db"), out)
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    img = mpimg.imread(out)
+    assert img.ndim == 3 and img.shape[0] > 300 and img.shape[1] > 500
+    assert img.std() > 0.05  # something is drawn, not a blank canvas
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_svg_parses_as_xml(tmp_path: Path) -> None:
+    out = tmp_path / "chart.SVG"
+    write_chart(fill(tmp_path / "h.db"), out)
+    root = ET.parse(out).getroot()
+    assert root.tag.endswith("svg")
+    assert "coach history" in out.read_text()
+
+
+def test_an_empty_history_still_draws(tmp_path: Path) -> None:
+    with History(tmp_path / "h.db", now=lambda: NOW) as h:
+        r = build_report(h)
+    out = tmp_path / "empty.png"
+    write_chart(r, out)
+    assert out.read_bytes()[:4] == b"\x89PNG" and len(chart_data(r)["days"]) == 7
+
+
+def test_unknown_extension_is_a_clear_error_and_writes_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "chart.jpg"
+    with pytest.raises(UsageError, match=r"\.png or \.svg"):
+        write_chart(fill(tmp_path / "h.db"), out)
+    assert not out.exists()
+
+
+def test_an_existing_chart_is_replaced_whole(tmp_path: Path) -> None:
+    out = tmp_path / "chart.png"
+    out.write_bytes(b"old")
+    write_chart(fill(tmp_path / "h.db"), out)
+    assert out.read_bytes()[:4] == b"\x89PNG"
