@@ -25,8 +25,8 @@ from typing import Any
 
 from . import paths
 from .errors import HistoryError
+from .history_schema import MIGRATIONS, OUR_TABLES, SCHEMA_VERSION, SQLITE_MAGIC
 
-SQLITE_MAGIC = b"SQLite format 3\x00"
 BUSY_TIMEOUT_S = 3.0  # how long a write waits for another process holding the database
 
 
@@ -37,45 +37,6 @@ class EndReason(StrEnum):
     NO_RESPONSE = "no-response"
     FAULT = "fault"
     INTERRUPTED = "interrupted"
-
-
-# Schema versions: MIGRATIONS[i] takes the database from version i to i + 1.
-MIGRATIONS: tuple[str, ...] = (
-    # 1: sessions and their events.
-    """
-    CREATE TABLE sessions (
-        id INTEGER PRIMARY KEY,
-        routine TEXT NOT NULL,
-        started TEXT NOT NULL,          -- UTC ISO-8601
-        ended TEXT,                     -- NULL while running
-        end_reason TEXT,
-        reps_left INTEGER NOT NULL DEFAULT 0,
-        reps_right INTEGER NOT NULL DEFAULT 0,
-        reps_target INTEGER,
-        tempo_start REAL,
-        tempo_end REAL,
-        engine TEXT,
-        voice TEXT
-    );
-    CREATE TABLE events (
-        id INTEGER PRIMARY KEY,
-        session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
-        t REAL NOT NULL,                -- seconds since the session started
-        wall TEXT NOT NULL,             -- UTC ISO-8601
-        type TEXT NOT NULL,
-        detail TEXT NOT NULL DEFAULT '{}'  -- JSON object
-    );
-    """,
-    # 2: indexes, and who owns a running session (so another process never closes it as
-    # interrupted while it is still alive).
-    """
-    CREATE INDEX events_session ON events(session_id, t);
-    CREATE INDEX sessions_started ON sessions(started);
-    ALTER TABLE sessions ADD COLUMN owner TEXT;
-    """,
-)
-SCHEMA_VERSION = len(MIGRATIONS)
-OUR_TABLES = {"sessions", "events"}
 
 
 @dataclass(frozen=True)
@@ -390,20 +351,7 @@ class History:
             params.append(utc_iso(since))
         rows = self._read(sql + " ORDER BY started, id", tuple(params))
         return [
-            SessionRecord(
-                r[0],
-                r[1],
-                parse_iso(r[2]),
-                parse_iso(r[3]) if r[3] else None,
-                r[4],
-                r[5],
-                r[6],
-                r[7],
-                r[8],
-                r[9],
-                r[10],
-                r[11],
-            )
+            SessionRecord(r[0], r[1], parse_iso(r[2]), parse_iso(r[3]) if r[3] else None, *r[4:])
             for r in rows
         ]
 

@@ -1,0 +1,45 @@
+"""The history database schema, as versioned migrations (`PRAGMA user_version` = how many have
+run). Never edit a released step: add a new one, so every older database can be brought forward.
+"""
+
+from __future__ import annotations
+
+SQLITE_MAGIC = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite file
+
+# Schema versions: MIGRATIONS[i] takes the database from version i to i + 1.
+MIGRATIONS: tuple[str, ...] = (
+    # 1: sessions and their events.
+    """
+    CREATE TABLE sessions (
+        id INTEGER PRIMARY KEY,
+        routine TEXT NOT NULL,
+        started TEXT NOT NULL,          -- UTC ISO-8601
+        ended TEXT,                     -- NULL while running
+        end_reason TEXT,
+        reps_left INTEGER NOT NULL DEFAULT 0,
+        reps_right INTEGER NOT NULL DEFAULT 0,
+        reps_target INTEGER,
+        tempo_start REAL,
+        tempo_end REAL,
+        engine TEXT,
+        voice TEXT
+    );
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        t REAL NOT NULL,                -- seconds since the session started
+        wall TEXT NOT NULL,             -- UTC ISO-8601
+        type TEXT NOT NULL,
+        detail TEXT NOT NULL DEFAULT '{}'  -- JSON object
+    );
+    """,
+    # 2: indexes, and who owns a running session (so another process never closes it as
+    # interrupted while it is still alive).
+    """
+    CREATE INDEX events_session ON events(session_id, t);
+    CREATE INDEX sessions_started ON sessions(started);
+    ALTER TABLE sessions ADD COLUMN owner TEXT;
+    """,
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+OUR_TABLES = {"sessions", "events"}
