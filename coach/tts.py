@@ -125,22 +125,33 @@ class _TTSThread:
         self, text: str, espeak: str, rate: int, volume: float, pitch: int
     ) -> tuple[bytes, int]:
         """One utterance -> (16-bit mono PCM bytes, sample rate), straight from pyttsx3."""
+        from pyttsx3.drivers import _espeak
+
         eng = self.engine()
         drv = eng.proxy._driver
         drv._save_file = drv._text_to_say = None  # bug 2: stale state re-speaks old text
+        _wait_idle(_espeak)
         eng.setProperty("voice", espeak)
         eng.setProperty("rate", rate)
         eng.setProperty("volume", volume)
         eng.setProperty("pitch", pitch)
+        # espeak-ng applies parameters on its own thread; runAndWait's stop() would Cancel them
+        # if they were still queued (the rate silently stays what it was). Wait, then check.
+        _wait_idle(_espeak)
         if eng.getProperty("voice") != espeak:  # an unknown id is silently ignored
             raise TTSError(f"espeak-ng has no voice {espeak!r}", hint="run `coach voices`")
+        want = {_espeak.RATE: rate, _espeak.VOLUME: round(volume * 100), _espeak.PITCH: pitch}
+        got = {k: _current_parameter(_espeak, k) for k in want}
+        if got != want:
+            raise TTSError(f"espeak-ng did not take the voice settings (wanted {want}, has {got})")
         with tempfile.TemporaryDirectory(prefix="coach-tts-") as d:
             out = Path(d) / "cue.wav"
             eng.save_to_file(text, str(out))  # exactly one per runAndWait (bug 3)
-            eng.runAndWait()
+            eng.runAndWait()  # returns as soon as espeak-ng has *queued* the text
             deadline = time.monotonic() + 10.0
             while (not out.exists() or drv._speaking) and time.monotonic() < deadline:
-                time.sleep(0.002)  # bug 1 guard: wait for *this* file, never take a stale one
+                time.sleep(0.001)  # bug 1 guard: wait for *this* file, never take a stale one
+            _wait_idle(_espeak)
             drv._save_file = drv._text_to_say = None
             if not out.exists():
                 raise TTSError(f"the speech engine wrote nothing for {text!r}", hint=INSTALL_HINT)
@@ -149,6 +160,25 @@ class _TTSThread:
                 pcm = w.readframes(w.getnframes())
         self.synth_calls += 1
         return pcm, rate_hz
+
+
+def _wait_idle(espeak_lib: Any, timeout: float = 10.0) -> None:
+    """Until espeak-ng's own command queue is empty (it runs asynchronously in pyttsx3's mode)."""
+    deadline = time.monotonic() + timeout
+    while espeak_lib.IsPlaying():
+        if time.monotonic() > deadline:
+            raise TTSError("the speech engine is stuck (espeak-ng stays busy)", hint=INSTALL_HINT)
+        time.sleep(0.0005)
+
+
+def _current_parameter(espeak_lib: Any, param: int) -> int:
+    """espeak_GetParameter(param, current=1). pyttsx3's binding drops the `current` argument, so
+    it returns garbage or defaults (DESIGN.md: "getProperty('rate') often returns 175")."""
+    import ctypes
+
+    fn = espeak_lib.dll.espeak_GetParameter
+    fn.argtypes, fn.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    return int(fn(param, 1))
 
 
 def espeak_voice_ids() -> set[str]:
