@@ -478,5 +478,12 @@ class Session:
         return acts
 
     @property
+    def current(self) -> Beat | None:
+        """The beat (breath phase) under way, for the display; None outside the exercise."""
+        if self._cur is None or self.state not in (State.POSITIONING, State.EXERCISING):
+            return None
+        return self._beats[self._cur]
+
+    @property
     def done(self) -> bool:
         return self.state == State.ENDED

@@ -1,0 +1,262 @@
+"""`coach run`, `coach demo`, `coach list`: a coached session live, on files, or rehearsed.
+
+Heavy imports (numpy, the recognizer, the speech engine) stay inside the handlers so that
+`coach --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import UsageError
+
+if TYPE_CHECKING:
+    from ..audio_io import AudioIO
+    from ..runner import Observer, RunResult
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="coach a routine by voice; say stop or pain at any time")
+    p.add_argument("routine", help="routine id (see `coach list`) or path to a .toml file")
+    add_session_options(p)
+    p.add_argument(
+        "--mic-file", type=Path, help="read the microphone from this WAV (simulated time)"
+    )
+    p.add_argument(
+        "--speaker-file", type=Path, help="write the speaker to this WAV (simulated time)"
+    )
+    p.add_argument(
+        "--echo",
+        type=float,
+        default=0.0,
+        metavar="GAIN",
+        help="with --mic-file: mix the coach's voice back into the mic at GAIN (e.g. 0.3)",
+    )
+    p.add_argument("--events", type=Path, help="write one JSON object per event to this file")
+    p.set_defaults(func=cmd_run)
+
+    d = sub.add_parser("demo", help="a headless rehearsal with a simulated user, written to a WAV")
+    d.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=Path("demo.wav"),
+        help="WAV to write (default demo.wav)",
+    )
+    d.add_argument("--events", type=Path, help="also write the events as JSON lines")
+    d.add_argument("--voice", default=None, help="the coach's voice profile (default calm)")
+    d.add_argument("--engine", default="auto", help="recognizer: auto, pocketsphinx, vosk")
+    d.set_defaults(func=cmd_demo)
+
+    ls = sub.add_parser("list", help="the routines: id, name, position, motion, intensity, reps")
+    ls.add_argument("--json", action="store_true", help="machine-readable output")
+    ls.set_defaults(func=cmd_list)
+
+
+def add_session_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--reps", type=int, help="reps per side (within the routine's range)")
+    p.add_argument("--tempo", type=float, help="breaths per minute (3..10, default 6)")
+    p.add_argument("--voice", default=None, help="voice profile (see `coach voices`; default calm)")
+    p.add_argument("--engine", default="auto", help="recognizer: auto, pocketsphinx, vosk")
+    p.add_argument("--lang", default="en", help="language pack for the commands (default en)")
+    p.add_argument("--model", type=Path, help="a vosk model folder")
+    p.add_argument(
+        "--no-listen",
+        action="store_true",
+        help="cues only: the coach cannot hear stop or pain (it says so)",
+    )
+    p.add_argument("--db", type=Path, help="history database (default: the user data folder)")
+    p.add_argument("--plain", action="store_true", help="plain log lines instead of a status line")
+
+
+# --- coach list -------------------------------------------------------------------------------
+def cmd_list(args: argparse.Namespace) -> int:
+    from ..routine import load_library
+
+    lib = load_library()
+    rows = [
+        {
+            "id": r.id,
+            "name": r.name,
+            "position": r.position,
+            "motion": list(r.motion),
+            "intensity": r.intensity,
+            "sides": list(r.sides),
+            "reps": {"default": r.reps_default, "min": r.reps_min, "max": r.reps_max},
+            "per_day": r.per_day,
+            "file": str(r.path),
+        }
+        for r in lib.values()
+    ]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    head = ("id", "name", "position", "motion", "intensity", "reps")
+    table = [head] + [
+        (
+            r["id"],
+            r["name"],
+            r["position"],
+            "+".join(r["motion"]),
+            r["intensity"],
+            f"{r['reps']['default']} ({r['reps']['min']}-{r['reps']['max']})"
+            + (" per side" if r["sides"] else ""),
+        )
+        for r in rows
+    ]
+    widths = [max(len(str(row[i])) for row in table) for i in range(len(head))]
+    for row in table:
+        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    return 0
+
+
+# --- coach run ----------------------------------------------------------------------------------
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM ends a session like Ctrl-C: silence, recorded as stopped."""
+
+    def handler(_sig: int, _frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        old = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from ..audio_files import FileAudio
+
+    if (args.mic_file is None) != (args.speaker_file is None):
+        raise UsageError("--mic-file and --speaker-file go together (simulated time on files)")
+    if args.echo and args.mic_file is None:
+        raise UsageError("--echo only works with --mic-file/--speaker-file")
+    if not 0.0 <= args.echo <= 1.0:
+        raise UsageError(f"--echo {args.echo} is out of range 0..1")
+    if args.mic_file is not None:
+        if not args.mic_file.is_file():
+            raise UsageError(f"{args.mic_file}: no such file")
+        io: AudioIO = FileAudio(args.mic_file, args.speaker_file, echo_gain=args.echo)
+    else:
+        from ..audio_device import DeviceAudio
+
+        io = DeviceAudio()
+    result = run_session(args, io)
+    return exit_code(result)
+
+
+def exit_code(result: RunResult) -> int:
+    """0 when the session ran (completed, stopped or pain); 3 when it refused (no-response)."""
+    return 3 if str(result.reason) == "no-response" else 0
+
+
+def run_session(
+    args: argparse.Namespace,
+    io: AudioIO,
+    observer: Observer | None = None,
+    quiet: bool = False,
+) -> RunResult:
+    """Everything `coach run` does once the audio back end is chosen."""
+    from ..display import Display
+    from ..dose import check_dose
+    from ..history import History
+    from ..player import Player
+    from ..routine import get_routine, load_library
+    from ..runner import EventsFile, Runner, ThreadedListener, render_phrasebook
+    from ..session import Session
+    from ..tempo import TEMPO_DEFAULT, Tempo
+    from ..tts import SpeechRenderer
+    from ..voice import get_voice
+
+    routine = get_routine(args.routine)
+    reps = routine.reps_default if args.reps is None else args.reps
+    if not routine.reps_min <= reps <= routine.reps_max:
+        raise UsageError(
+            f"--reps {reps} is out of range for {routine.id} "
+            f"({routine.reps_min} to {routine.reps_max} per side)"
+        )
+    tempo = Tempo(TEMPO_DEFAULT if args.tempo is None else args.tempo)
+    voice = get_voice(args.voice)
+    listen = not args.no_listen
+    display = Display(plain=True if args.plain else None, quiet=quiet)
+    display.routine = routine.id
+    display.bpm = tempo.bpm
+
+    history = History(args.db)
+    try:
+        dose = check_dose(routine, history)
+        if dose.warning:
+            print(f"coach: warning: {dose.warning}", file=sys.stderr)
+        session = Session(routine, reps, tempo, load_library(), listen=listen, dose=dose)
+        clips = render_phrasebook(
+            session,
+            SpeechRenderer(),
+            voice,
+            lambda d, n: display.progress("preparing speech", d, n),
+        )
+        listener = None
+        engine = "none"
+        if listen:
+            listener = make_listener(args.engine, args.lang, args.model)
+            engine = getattr(listener, "engine_name", str(args.engine))
+            if io.realtime:
+                listener = ThreadedListener(listener)
+        runner = Runner(
+            io,
+            Player(),
+            session,
+            clips,
+            listener=listener,
+            history=history,
+            events=EventsFile(args.events),
+            display=display,
+            voice_name=voice.name,
+            engine_name=engine,
+            observer=observer,
+        )
+        with sigterm_as_interrupt():
+            result = runner.run()
+    finally:
+        display.close()
+        history.close()
+    if not quiet:
+        print(summary_line(result), file=sys.stderr)
+    return result
+
+
+def make_listener(engine: str, lang: str, model: Path | None) -> Any:
+    try:
+        from ..listener import make_listener as make
+    except ImportError as e:
+        raise UsageError(
+            f"the listener is not available ({e})", hint="use --no-listen for cues only"
+        ) from None
+    return make(engine=engine, lang=lang, model=model)
+
+
+def summary_line(r: RunResult) -> str:
+    m, s = divmod(round(r.seconds), 60)
+    extra = f", suggested {r.suggestion}" if r.suggestion else ""
+    return (
+        f"coach: session ended: {r.reason} after {m}:{s:02d} "
+        f"({' then '.join(r.routines)}; reps right {r.right}, left {r.left}{extra})"
+    )
+
+
+# --- coach demo ---------------------------------------------------------------------------------
+def cmd_demo(args: argparse.Namespace) -> int:
+    from ..demo import rehearse
+
+    return rehearse(args.output, args.events, args.voice, args.engine)

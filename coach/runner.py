@@ -1,0 +1,421 @@
+"""The session loop: binds AudioIO + Player + Listener + Session + History + the events file.
+
+    speech for every phrase the session may say is rendered first (nothing waits on TTS later);
+    then, one 20 ms block at a time:
+        out = player.next_block() -> mic = io.exchange(out) -> listener.feed(mic, ref=out)
+            -> session.command / session.tick -> actions -> player, history, events, display
+
+The same loop runs on real devices (DeviceAudio, paced by the sound card) and on files (FileAudio,
+simulated time). On devices the listener decodes on its own thread (ThreadedListener), so a slow
+decode never makes the speaker stutter. Any error from a component, or an unexpected exception:
+the player is cut, the session is recorded as `fault`, and the error goes up as a CoachError.
+SIGINT/SIGTERM: the player is cut and the session is recorded as `stopped` (the user chose to end).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import queue
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .audio_format import RATE
+from .choreography import fit
+from .errors import CoachError
+from .session import (
+    Action,
+    Cancel,
+    EndReason,
+    Expect,
+    Finish,
+    Log,
+    Reps,
+    Say,
+    Session,
+    SetTempo,
+    Started,
+)
+
+if TYPE_CHECKING:
+    from .audio_io import AudioIO
+    from .display import Display
+    from .history import History
+    from .player import Player
+
+WATCHDOG_S = 3.0  # mic silent-flat (or no frames) this long mid-session -> pause
+FLAT_PEAK = 1e-6  # a block whose samples all lie within this of their mean is "dead flat"
+TAIL_S = 0.3  # silence written after the last word
+MAX_SESSION_S = 4 * 3600.0  # a guard for the file back end: simulated time never runs away
+
+Observer = Callable[[float, str, dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    reason: EndReason
+    left: int
+    right: int
+    suggestion: str | None
+    routines: list[str]
+    seconds: float
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+
+class EventsFile:
+    """EVENTS.jsonl written line by line to EVENTS.jsonl.part, renamed into place when closed."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._f = None
+        if path is not None:
+            self._part = path.with_name(path.name + ".part")
+            try:
+                self._f = open(self._part, "w", encoding="utf-8")  # noqa: SIM115
+            except OSError as e:
+                raise CoachError(f"{path}: cannot write ({e.strerror or e})") from None
+
+    def write(self, obj: dict[str, Any]) -> None:
+        if self._f is not None:
+            self._f.write(json.dumps(obj, ensure_ascii=False) + "\n")
+            self._f.flush()
+
+    def close(self) -> None:
+        if self._f is not None and self.path is not None:
+            self._f.close()
+            self._f = None
+            os.replace(self._part, self.path)
+
+
+class MicWatchdog:
+    """Tells when the microphone has gone dead: no frames, or a dead-flat signal, for WATCHDOG_S.
+    Fires once per outage; re-arms when a live signal comes back."""
+
+    def __init__(self, seconds: float = WATCHDOG_S) -> None:
+        self.seconds = seconds
+        self._flat_since: float | None = None
+        self._fired = False
+
+    def update(self, mic: np.ndarray, now: float, no_input_s: float = 0.0) -> bool:
+        flat = len(mic) == 0 or float(np.ptp(mic)) <= 2 * FLAT_PEAK
+        if not flat and no_input_s < self.seconds:
+            self._flat_since = None
+            self._fired = False
+            return False
+        if self._flat_since is None:
+            self._flat_since = now
+        dead = now - self._flat_since >= self.seconds or no_input_s >= self.seconds
+        if dead and not self._fired:
+            self._fired = True
+            return True
+        return False
+
+
+class ThreadedListener:
+    """Runs a listener on its own thread: feed() never blocks on a decode (real devices)."""
+
+    def __init__(self, listener: Any) -> None:
+        self.inner = listener
+        self.engine_name = getattr(listener, "engine_name", "?")
+        self._in: queue.Queue[tuple[str, Any, Any]] = queue.Queue()
+        self._out: queue.Queue[Any] = queue.Queue()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._loop, name="coach-listener", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            kind, a, b = self._in.get()
+            try:
+                if kind == "quit":
+                    return
+                if kind == "feed":
+                    for d in self.inner.feed(a, ref=b):
+                        self._out.put(d)
+                elif kind == "expect":
+                    self.inner.expect(a)
+                elif kind == "speaking":
+                    self.inner.speaking(a)
+            except BaseException as e:  # reported to the loop, which ends the session as a fault
+                self._error = e
+                return
+
+    def feed(self, mic: np.ndarray, ref: np.ndarray | None = None) -> list[Any]:
+        if self._error is not None:
+            raise self._error
+        self._in.put(("feed", mic, ref))
+        out = []
+        while True:
+            try:
+                out.append(self._out.get_nowait())
+            except queue.Empty:
+                return out
+
+    def expect(self, intents: set[Any]) -> None:
+        self._in.put(("expect", intents, None))
+
+    def speaking(self, text: str | None) -> None:
+        self._in.put(("speaking", text, None))
+
+    @property
+    def backlog(self) -> int:
+        return self._in.qsize()
+
+    def close(self) -> None:
+        self._in.put(("quit", None, None))
+        self._thread.join(timeout=2.0)
+
+
+class Runner:
+    """One run of a session on an AudioIO. `clips` maps (text, speed) -> 16 kHz audio for every
+    entry of session.phrasebook(); `renderer` (optional) fills any gap."""
+
+    def __init__(
+        self,
+        io: AudioIO,
+        player: Player,
+        session: Session,
+        clips: Mapping[tuple[str, float], np.ndarray],
+        listener: Any | None = None,
+        history: History | None = None,
+        events: EventsFile | None = None,
+        display: Display | None = None,
+        voice_name: str = "",
+        engine_name: str = "none",
+        observer: Observer | None = None,
+        watchdog: MicWatchdog | None = None,
+    ) -> None:
+        self.io, self.player, self.session = io, player, session
+        self.clips = dict(clips)
+        self.listener = listener
+        self.history = history
+        self.events = events or EventsFile(None)
+        self.display = display
+        self.voice_name, self.engine_name = voice_name, engine_name
+        self.observer = observer
+        self.watchdog = watchdog or MicWatchdog()
+        self.log: list[dict[str, Any]] = []
+        self._labels: dict[str, str] = {}
+        self._n = 0
+        self._playing: str | None = None
+        self._held: list[Say] = []  # Says issued right after a Cancel: queued after it takes effect
+        self._cancelled = False
+        self._sid: int | None = None
+        self._t0_hist = 0.0
+        self._last_finish: Finish | None = None
+        self._routines = [session.routine.id]
+
+    # --- time and records -------------------------------------------------------------------------
+    def now(self) -> float:
+        return self.io.clock.now()
+
+    def _event(self, type: str, detail: dict[str, Any]) -> None:
+        t = round(self.now(), 3)
+        rec = {"t": t, "type": type, **detail}
+        self.log.append(rec)
+        self.events.write(rec)
+        if self.history is not None and self._sid is not None:
+            self.history.log_event(self._sid, t - self._t0_hist, type, detail)
+        if self.display is not None:
+            self.display.event(t, type, detail)
+        if self.observer is not None:
+            self.observer(t, type, detail)
+
+    def _start_history(self, routine_id: str, reps: int) -> None:
+        if self.history is not None:
+            self._sid = self.history.start_session(
+                routine_id, self.session.tempo.bpm, self.engine_name, self.voice_name, reps
+            )
+            self._t0_hist = self.now()
+
+    # --- actions ------------------------------------------------------------------------------------
+    def apply(self, acts: list[Action]) -> None:
+        for a in acts:
+            if isinstance(a, Cancel):
+                self.player.cancel()
+                self._cancelled = self.player.busy
+                self._held.clear()
+            elif isinstance(a, Say):
+                if self._cancelled:
+                    self._held.append(a)
+                else:
+                    self._say(a)
+            elif isinstance(a, Expect):
+                if self.listener is not None:
+                    self.listener.expect(set(a.intents))
+            elif isinstance(a, Log):
+                self._event(a.type, a.detail)
+            elif isinstance(a, SetTempo):
+                pass  # the session owns the tempo; its Log("tempo") records the change
+            elif isinstance(a, Reps):
+                if self.history is not None and self._sid is not None:
+                    self.history.set_reps(self._sid, a.left, a.right)
+            elif isinstance(a, Finish):
+                self._finish(a)
+            elif isinstance(a, Started):
+                self._routines.append(a.routine.id)
+                self._event("started", {"routine": a.routine.id})
+                self._start_history(a.routine.id, a.reps)
+
+    def _finish(self, f: Finish) -> None:
+        self._last_finish = f
+        if self.history is not None and self._sid is not None:
+            self.history.end_session(
+                self._sid, str(f.reason), f.left, f.right, self.session.tempo.bpm
+            )
+        self._event(
+            "ended",
+            {
+                "reason": str(f.reason),
+                "reps": {"left": f.left, "right": f.right},
+                "suggestion": f.suggestion,
+            },
+        )
+        self._sid = None
+
+    def _clip(self, say: Say) -> tuple[str, np.ndarray]:
+        if say.cue is not None and say.seconds is not None:
+            try:
+                fitted = fit(say.cue, say.seconds, self.clips)
+                return fitted.text, fitted.clip
+            except KeyError:
+                pass
+        clip = self.clips.get((say.text, 1.0))
+        if clip is None:
+            raise CoachError(f"internal error: no speech rendered for {say.text!r}")
+        return say.text, clip
+
+    def _say(self, say: Say) -> None:
+        text, clip = self._clip(say)
+        self._n += 1
+        label = f"{self._n}"
+        self._labels[label] = text
+        self.player.play(clip, label, delay=round(say.gap_s * RATE))
+
+    # --- the loop -----------------------------------------------------------------------------------
+    def _step(self) -> None:
+        out = self.player.next_block()
+        if self._cancelled:  # the cancel took effect in this block: now queue what follows it
+            self._cancelled = False
+            held, self._held = self._held, []
+            for s in held:
+                self._say(s)
+        label = self.player.current_label
+        if label != self._playing:
+            self._playing = label
+            text = self._labels.get(label) if label else None
+            if text is not None:
+                self._event("cue", {"text": text})
+            if self.listener is not None:
+                self.listener.speaking(text)
+        mic = self.io.exchange(out)
+        now = self.now()
+        if self.listener is not None:
+            for d in self.listener.feed(mic, ref=out):
+                self.apply(self.session.command(now, d.intent, d.phrase))
+            no_input = getattr(self.io, "no_input_seconds", None)
+            if self.watchdog.update(mic, now, no_input() if no_input else 0.0):
+                self.apply(self.session.mic_lost(now))
+        self.apply(self.session.tick(now, speaking=self.player.busy))
+        if self.display is not None:
+            b = self.session.current
+            if b is not None:
+                side = b.counts if b.counts in ("right", "left") else None
+                self.display.beat(side, b.rep, self.session.reps, str(b.phase))
+
+    def run(self, max_seconds: float = MAX_SESSION_S) -> RunResult:
+        """Run to the end. Raises CoachError after recording a fault; KeyboardInterrupt (SIGINT,
+        SIGTERM) ends the session as stopped and is re-raised once everything is recorded."""
+        try:
+            with self.io:
+                self._start_history(self.session.routine.id, self.session.reps)
+                self.apply(self.session.start(self.now()))
+                while not (self.session.done and not self.player.busy):
+                    self._step()
+                    if self.now() > max_seconds:
+                        raise CoachError(f"the session ran longer than {max_seconds:g} s")
+                for _ in range(round(TAIL_S * RATE / self.io.block)):
+                    self.io.exchange(self.player.next_block())
+        except KeyboardInterrupt:
+            self._emergency(EndReason.STOPPED)
+            raise
+        except CoachError:
+            self._emergency(EndReason.FAULT)
+            raise
+        except Exception as e:
+            self._emergency(EndReason.FAULT)
+            raise CoachError(f"internal error: {type(e).__name__}: {e}") from e
+        finally:
+            self.events.close()
+            if isinstance(self.listener, ThreadedListener):
+                self.listener.close()
+        return self._result()
+
+    def _emergency(self, reason: EndReason) -> None:
+        """Silence first, then record what we can; never raise from here."""
+        with contextlib.suppress(Exception):
+            self.player.cancel()
+        try:
+            if not self.session.done:
+                self.apply(
+                    [
+                        a
+                        for a in self.session.interrupt(self.now(), reason)
+                        if not isinstance(a, Cancel)
+                    ]
+                )
+        except Exception:
+            self.history = None  # the history itself failed: the events file still gets the end
+            with contextlib.suppress(Exception):
+                self._event(
+                    "ended",
+                    {
+                        "reason": str(reason),
+                        "reps": {"left": self.session.left, "right": self.session.right},
+                        "suggestion": None,
+                    },
+                )
+
+    def _result(self) -> RunResult:
+        f = self._last_finish or Finish(EndReason.FAULT, self.session.left, self.session.right)
+        return RunResult(
+            f.reason,
+            f.left,
+            f.right,
+            f.suggestion,
+            list(self._routines),
+            self.now(),
+            list(self.log),
+        )
+
+
+def render_phrasebook(
+    session: Session,
+    renderer: Any,
+    voice: Any,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[tuple[str, float], np.ndarray]:
+    """Every (text, speed) the session may say, rendered before the first word."""
+    todo = session.phrasebook()
+    by_speed: dict[float, list[str]] = {}
+    for text, speed in todo:
+        by_speed.setdefault(speed, []).append(text)
+    clips: dict[tuple[str, float], np.ndarray] = {}
+    done = 0
+    for speed, texts in by_speed.items():
+        base = done
+
+        def step(i: int, _n: int, base: int = base) -> None:
+            if progress:
+                progress(base + i, len(todo))
+
+        for text, audio in renderer.render_many(texts, voice, speed, step).items():
+            clips[(text, speed)] = audio
+        done += len(texts)
+    return clips
