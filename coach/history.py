@@ -227,6 +227,9 @@ class History:
         # NORMAL in WAL: every commit survives a crash or kill -9 of the coach; a power cut may
         # lose the last few commits but never corrupts the file. Keeps a write well under 1 ms.
         c.execute("PRAGMA synchronous = NORMAL")
+        # No automatic checkpoint in the middle of a session (it fsyncs: a 10-20 ms stall between
+        # audio blocks); close() checkpoints instead.
+        c.execute("PRAGMA wal_autocheckpoint = 0")
         if version < SCHEMA_VERSION:
             self._migrate(version)
         self._close_orphans()
@@ -321,6 +324,11 @@ class History:
             (utc_iso(self.now()), str(reason), left, right, tempo_bpm, session_id),
         )
 
+    def _checkpoint(self) -> None:
+        """Fold the write-ahead log into the database file; best effort (busy is fine)."""
+        with self._lock, contextlib.suppress(sqlite3.Error, HistoryError):
+            self._db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+
     # --- reading -----------------------------------------------------------------------------
 
     def sessions_today(self, routine: str) -> int:
@@ -333,6 +341,17 @@ class History:
             for s in self.sessions(routine=routine, since=_day_start_utc(self.now()))
             if s.started.astimezone(tz).date() == today and s.counts_for_dose
         )
+
+    def pain_sessions(self) -> set[int]:
+        """Ids of sessions that ended by pain or logged a pain report (`pain` event, or a
+        `command` event whose intent is pain)."""
+        rows = self._read(
+            "SELECT id FROM sessions WHERE end_reason = 'pain' UNION SELECT session_id FROM events"
+            " WHERE type = 'pain' OR (type = 'command' AND json_valid(detail)"
+            " AND json_extract(detail, '$.intent') = 'pain')",
+            (),
+        )
+        return {r[0] for r in rows}
 
     def sessions(
         self, routine: str | None = None, since: datetime | None = None
@@ -384,6 +403,8 @@ class History:
     # --- closing -----------------------------------------------------------------------------
 
     def close(self) -> None:
+        if self._conn is not None:
+            self._checkpoint()
         with self._lock:
             if self._conn is not None:
                 with contextlib.suppress(sqlite3.Error):

@@ -16,6 +16,7 @@ from .history import EndReason
 from .history_report import DEFAULT_PER_DAY, Report, atomic_write_bytes
 
 FORMATS = {".png": "png", ".svg": "svg"}
+MAX_BARS = 62  # days; a longer range is drawn as steps
 
 
 def chart_format(path: Path) -> str:
@@ -76,48 +77,59 @@ def render_chart(r: Report, fmt: str) -> bytes:
 
     matplotlib.use("Agg")
     import matplotlib.dates as mdates
-    import matplotlib.pyplot as plt
+    import numpy as np
+    from matplotlib.figure import Figure  # no pyplot: no global figure registry to leak into
 
     days, done, other, left, right, pain = chart_data(r).values()
     per_day = max((d.per_day for d in r.dose), default=DEFAULT_PER_DAY)
 
-    fig, (top, bottom) = plt.subplots(
-        2, 1, figsize=(8, 4.8), sharex=True, height_ratios=(1, 1.2), layout="constrained"
-    )
-    try:
-        x = mdates.date2num(days)
+    fig = Figure(figsize=(8, 4.8), layout="constrained")
+    top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=(1, 1.2))
+    x = mdates.date2num(days)
+    many = len(days) > MAX_BARS  # a bar per day gets slow and unreadable: draw steps instead
+    if many:
+        edges = np.append(x, x[-1] + 1) - 0.5
+        total = np.add(done, other)
+        top.stairs(total, edges, fill=True, color="#b9b9b9", label="ended early")
+        top.stairs(done, edges, fill=True, color="#4c9a6a", label="completed")
+    else:
         top.bar(x, done, width=0.8, color="#4c9a6a", label="completed")
         top.bar(x, other, width=0.8, bottom=done, color="#b9b9b9", label="ended early")
-        top.axhline(per_day, color="#555", linestyle="--", linewidth=1, label="daily dose")
-        px = [x[i] for i, n in enumerate(pain) if n]
-        py = [done[i] + other[i] + 0.25 for i, n in enumerate(pain) if n]
-        if px:
-            top.scatter(px, py, marker="v", color="#c0392b", s=50, zorder=3, label="pain reported")
-        top.set_ylabel("sessions")
-        top.set_ylim(0, max(per_day, *(a + b for a, b in zip(done, other, strict=True))) + 1)
-        top.yaxis.get_major_locator().set_params(integer=True)
-        top.legend(loc="lower left", bbox_to_anchor=(0, 1.0), fontsize=8, ncols=4, frameon=False)
-        title = r.routine or "all routines"
-        fig.suptitle(f"coach history: {title}, {days[0]:%d %b} – {days[-1]:%d %b %Y}", fontsize=10)
+    top.axhline(per_day, color="#555", linestyle="--", linewidth=1, label="daily dose")
+    px = [x[i] for i, n in enumerate(pain) if n]
+    py = [done[i] + other[i] + 0.25 for i, n in enumerate(pain) if n]
+    if px:
+        top.scatter(px, py, marker="v", color="#c0392b", s=50, zorder=3, label="pain reported")
+    top.set_ylabel("sessions")
+    top.set_ylim(0, max(per_day, *(a + b for a, b in zip(done, other, strict=True))) + 1)
+    top.yaxis.get_major_locator().set_params(integer=True)
+    top.legend(loc="lower left", bbox_to_anchor=(0, 1.0), fontsize=8, ncols=4, frameon=False)
+    title = r.routine or "all routines"
+    fig.suptitle(f"coach history: {title}, {days[0]:%d %b} – {days[-1]:%d %b %Y}", fontsize=10)
 
+    if many:
+        bottom.stairs(left, edges, color="#3b6ea8", label="left", linewidth=1.2)
+        bottom.stairs(right, edges, color="#e08a2e", label="right", linewidth=1.2)
+    else:
         w = 0.38
         bottom.bar(x - w / 2, left, width=w, color="#3b6ea8", label="left")
         bottom.bar(x + w / 2, right, width=w, color="#e08a2e", label="right")
-        for xi in px:
-            bottom.axvline(xi, color="#c0392b", alpha=0.35, linewidth=1)
-        bottom.set_ylabel("reps per side")
-        bottom.set_title("reps per side, all sessions of the day", fontsize=8, loc="right")
-        bottom.legend(loc="upper left", fontsize=8, ncols=2, frameon=False)
-        bottom.xaxis.set_major_formatter(mdates.DateFormatter("%d %b"))
-        bottom.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=4, maxticks=10))
-        for ax in (top, bottom):
-            ax.spines[["top", "right"]].set_visible(False)
-        buf = io.BytesIO()
-        meta = {"Software": None} if fmt == "png" else {"Date": None}
-        fig.savefig(buf, format=fmt, dpi=100, metadata=meta)
-        return buf.getvalue()
-    finally:
-        plt.close(fig)
+    for xi in px:
+        bottom.axvline(xi, color="#c0392b", alpha=0.35, linewidth=1)
+    bottom.set_ylabel("reps per side")
+    bottom.set_title("reps per side, all sessions of the day", fontsize=8, loc="right")
+    bottom.legend(loc="lower left", bbox_to_anchor=(0, 1.0), fontsize=8, ncols=2, frameon=False)
+    locator = mdates.AutoDateLocator(minticks=4, maxticks=10)
+    bottom.xaxis.set_major_locator(locator)
+    bottom.xaxis.set_major_formatter(
+        mdates.ConciseDateFormatter(locator) if many else mdates.DateFormatter("%d %b")
+    )
+    for ax in (top, bottom):
+        ax.spines[["top", "right"]].set_visible(False)
+    buf = io.BytesIO()
+    meta = {"Software": None} if fmt == "png" else {"Date": None}
+    fig.savefig(buf, format=fmt, dpi=100, metadata=meta)
+    return buf.getvalue()
 
 
 def write_chart(r: Report, path: Path) -> None:

@@ -108,7 +108,10 @@ def is_pain_event(e: EventRecord) -> bool:
 
 def _pain_reports(h: History, sessions: list[SessionRecord]) -> list[PainReport]:
     out: list[PainReport] = []
+    painful = h.pain_sessions()
     for i, s in enumerate(sessions):
+        if s.id not in painful:
+            continue
         events = h.events(s.id)
         pains = [e for e in events if is_pain_event(e)]
         if not pains and s.end_reason != EndReason.PAIN:

@@ -92,3 +92,21 @@ def test_an_existing_chart_is_replaced_whole(tmp_path: Path) -> None:
     out.write_bytes(b"old")
     write_chart(fill(tmp_path / "h.db"), out)
     assert out.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_long_range_draws_steps_and_stays_a_valid_image(tmp_path: Path) -> None:
+    import matplotlib.image as mpimg
+
+    t = [NOW]
+    with History(tmp_path / "h.db", now=lambda: t[0]) as h:
+        for n in range(0, 200, 2):
+            t[0] = (NOW - timedelta(days=n)).replace(hour=9)
+            sid = h.start_session("trunk-rotation", 6.0, "e", "v", 6)
+            h.end_session(sid, "completed", 6, 6, 6.0)
+        t[0] = NOW
+        r = build_report(h)
+    data = chart_data(r)
+    assert len(data["days"]) == 199 and sum(data["done"]) == 100 and sum(data["left"]) == 600
+    out = tmp_path / "year.png"
+    write_chart(r, out)
+    assert mpimg.imread(out).shape[2] in (3, 4)
