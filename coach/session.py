@@ -30,6 +30,7 @@ OFFER_WAIT_S = 10.0  # after "say yes or no", silence this long means no
 PAUSE_LIMIT_S = 600.0  # paused this long with no word: the session ends (no-response)
 RESUME_LEAD_S = 1.2  # after "carrying on", time before the breath restarts
 ADVICE_GAP_S = 0.6  # silence between the cut-off and the pain advice
+STOP_GAP_S = 0.3  # silence between the cut-off and "Stopping."
 
 
 class State(StrEnum):
@@ -289,7 +290,7 @@ class Session:
 
     # --- command handlers ------------------------------------------------------------------------
     def _on_stop(self, now: float) -> list[Action]:
-        acts: list[Action] = [Cancel(), *self._say(safety.STOPPING)]
+        acts: list[Action] = [Cancel(), *self._say(safety.STOPPING, gap_s=STOP_GAP_S)]
         if self.left or self.right:
             for t in safety.summary_texts(self.routine.sides, self.left, self.right):
                 acts += self._say(t)
