@@ -362,6 +362,16 @@ def sessions_from_json(obj: dict[str, Any]) -> list[SessionRecord]:
 # --- CSV ---------------------------------------------------------------------------------------
 
 
+def _file_mode(path: Path) -> int:
+    """The mode a plain open() would give: the existing file's, else 0666 minus the umask."""
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        mask = os.umask(0o022)
+        os.umask(mask)
+        return 0o666 & ~mask
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write via a temp file in the same folder + rename: never a half-written file."""
     path = Path(path)
@@ -371,6 +381,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise HistoryError(f"cannot write {path}: {e.strerror or e}") from None
     try:
         with os.fdopen(fd, "wb") as f:
+            os.fchmod(f.fileno(), _file_mode(path))  # mkstemp makes 0600; keep the usual mode
             f.write(data)
             f.flush()
             os.fsync(f.fileno())

@@ -3,7 +3,8 @@
 API (a fixed clock instead of waiting weeks), and optionally draw its chart. Used for the README
 example table and docs/history-example.png:
 
-    .venv/bin/python scripts/history_demo.py /tmp/demo.sqlite3 --chart docs/history-example.png
+    .venv/bin/python scripts/history_demo.py /tmp/demo.sqlite3 --end 2026-11-26 \
+        --chart docs/history-example.png
     .venv/bin/python -m coach history --db /tmp/demo.sqlite3 --days 14
 """
 
@@ -88,10 +89,14 @@ def main() -> None:
     ap.add_argument("db", type=Path)
     ap.add_argument("--weeks", type=int, default=4)
     ap.add_argument("--chart", type=Path)
+    ap.add_argument("--end", help="last day, YYYY-MM-DD (default: today), for reproducible docs")
     args = ap.parse_args()
     if args.db.exists():
         raise SystemExit(f"{args.db} exists; give a new file")
-    end = datetime.now().astimezone().replace(hour=8, minute=40, second=0, microsecond=0)
+    end = datetime.now().astimezone()
+    if args.end:
+        end = datetime.fromisoformat(args.end).astimezone()
+    end = end.replace(hour=8, minute=40, second=0, microsecond=0)
     print(f"wrote {fill(args.db, end, args.weeks)} sessions to {args.db}")
     if args.chart:
         from coach.history_chart import write_chart

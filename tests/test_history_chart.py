@@ -3,6 +3,7 @@ clear error for a format it cannot write."""
 
 from __future__ import annotations
 
+import os
 import xml.etree.ElementTree as ET
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -62,6 +63,9 @@ def test_png_is_a_real_image(tmp_path: Path) -> None:
     assert img.ndim == 3 and img.shape[0] > 300 and img.shape[1] > 500
     assert img.std() > 0.05  # something is drawn, not a blank canvas
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    mask = os.umask(0o022)
+    os.umask(mask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~mask  # not the temp file's private 0600
 
 
 def test_svg_parses_as_xml(tmp_path: Path) -> None:
