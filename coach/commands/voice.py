@@ -76,19 +76,31 @@ def run_say(args: argparse.Namespace) -> int:
 
 
 def _play(clip: np.ndarray) -> None:
-    """Play on the default output device; AudioDeviceError (exit 1, no traceback) if there is none."""
+    """Play on the default devices through the same DeviceAudio + Player path a session uses.
+    No device: AudioDeviceError saying to use -o (exit 1, no traceback)."""
     import numpy as np
 
-    from ..audio_format import RATE
+    from ..audio_device import DeviceAudio
+    from ..audio_format import BLOCK, RATE
+    from ..player import Player
 
     try:
         import sounddevice as sd
     except OSError as e:  # libportaudio2 missing
         raise AudioDeviceError(f"{NO_SPEAKER} (PortAudio is missing: {e})") from None
     try:
-        if not any(d["max_output_channels"] > 0 for d in sd.query_devices()):
-            raise AudioDeviceError(NO_SPEAKER)
-        tail = np.zeros(RATE // 10, np.float32)  # let the device drain the last block
-        sd.play(np.concatenate([clip, tail]), RATE, blocking=True)
+        outputs = [d for d in sd.query_devices() if d["max_output_channels"] > 0]
     except sd.PortAudioError as e:
         raise AudioDeviceError(f"{NO_SPEAKER} ({e})") from None
+    if not outputs:
+        raise AudioDeviceError(NO_SPEAKER)
+    player = Player()
+    player.play(clip, "say")
+    try:
+        with DeviceAudio() as io:
+            while player.busy:
+                io.exchange(player.next_block())
+            for _ in range(RATE // BLOCK // 5):  # 200 ms of silence: the device drains the end
+                io.exchange(np.zeros(BLOCK, np.float32))
+    except AudioDeviceError as e:
+        raise AudioDeviceError(f"{NO_SPEAKER} ({e.message})", hint=e.hint) from None
