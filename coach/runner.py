@@ -26,9 +26,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import safety
 from .audio_format import RATE
 from .choreography import fit
-from .errors import CoachError
+from .errors import AudioDeviceError, CoachError
 from .session import (
     Action,
     Cancel,
@@ -333,7 +334,8 @@ class Runner:
         """Run to the end. Raises CoachError after recording a fault; KeyboardInterrupt (SIGINT,
         SIGTERM) ends the session as stopped and is re-raised once everything is recorded."""
         try:
-            with self.io:
+            self.io.open()
+            try:
                 self._start_history(self.session.routine.id, self.session.reps)
                 self.apply(self.session.start(self.now()))
                 while not (self.session.done and not self.player.busy):
@@ -342,45 +344,49 @@ class Runner:
                         raise CoachError(f"the session ran longer than {max_seconds:g} s")
                 for _ in range(round(TAIL_S * RATE / self.io.block)):
                     self.io.exchange(self.player.next_block())
-        except KeyboardInterrupt:
-            self._emergency(EndReason.STOPPED)
-            raise
-        except CoachError:
-            self._emergency(EndReason.FAULT)
-            raise
-        except Exception as e:
-            self._emergency(EndReason.FAULT)
-            raise CoachError(f"internal error: {type(e).__name__}: {e}") from e
+            except KeyboardInterrupt:
+                self._emergency(EndReason.STOPPED, speak=False)
+                raise
+            except AudioDeviceError:
+                self._emergency(EndReason.FAULT, speak=False)  # the speaker may be gone too
+                raise
+            except CoachError:
+                self._emergency(EndReason.FAULT, speak=True)
+                raise
+            except Exception as e:
+                self._emergency(EndReason.FAULT, speak=True)
+                raise CoachError(f"unexpected error: {type(e).__name__}: {e}") from e
+            finally:
+                self.io.close()
         finally:
             self.events.close()
             if isinstance(self.listener, ThreadedListener):
                 self.listener.close()
         return self._result()
 
-    def _emergency(self, reason: EndReason) -> None:
-        """Silence first, then record what we can; never raise from here."""
+    def _emergency(self, reason: EndReason, speak: bool) -> None:
+        """Silence first, then record what we can, then (a fault, if the speaker still works)
+        say so. Never raises."""
         with contextlib.suppress(Exception):
             self.player.cancel()
+            self.io.exchange(self.player.next_block())  # the fade-out block: silence from here
         try:
             if not self.session.done:
-                self.apply(
-                    [
-                        a
-                        for a in self.session.interrupt(self.now(), reason)
-                        if not isinstance(a, Cancel)
-                    ]
-                )
+                acts = self.session.interrupt(self.now(), reason)
+                self.apply([a for a in acts if not isinstance(a, Cancel)])
         except Exception:
             self.history = None  # the history itself failed: the events file still gets the end
             with contextlib.suppress(Exception):
-                self._event(
-                    "ended",
-                    {
-                        "reason": str(reason),
-                        "reps": {"left": self.session.left, "right": self.session.right},
-                        "suggestion": None,
-                    },
-                )
+                reps = {"left": self.session.left, "right": self.session.right}
+                self._event("ended", {"reason": str(reason), "reps": reps, "suggestion": None})
+        if speak:
+            with contextlib.suppress(Exception):
+                clip = self.clips[(safety.FAULT_SPOKEN, 1.0)]
+                self.player.play(clip, "fault", delay=round(0.3 * RATE))
+                for _ in range(len(clip) // self.io.block + 30):
+                    self.io.exchange(self.player.next_block())
+                    if not self.player.busy:
+                        break
 
     def _result(self) -> RunResult:
         f = self._last_finish or Finish(EndReason.FAULT, self.session.left, self.session.right)

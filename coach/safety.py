@@ -53,6 +53,7 @@ SLOWER_OK = "Okay, more time for each breath."
 SLOWER_LIMIT = "This is the calmest pace I have."
 FASTER_OK = "Okay, a little quicker."
 FASTER_LIMIT = "This is the quickest pace I have."
+FAULT_SPOKEN = "Something went wrong, so I'm ending the session. Please rest."
 PAUSE_TIMEOUT = "I haven't heard from you for a while, so I'm ending the session. Take care."
 
 # How an offer names what the alternative spares the user.

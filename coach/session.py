@@ -198,6 +198,7 @@ class Session:
             safety.FASTER_OK,
             safety.FASTER_LIMIT,
             safety.PAUSE_TIMEOUT,
+            safety.FAULT_SPOKEN,
         ]
         if self.dose and self.dose.warning:
             fixed.append(self.dose.warning)

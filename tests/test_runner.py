@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from coach import safety
 from coach.audio_files import FileAudio
 from coach.audio_format import BLOCK, RATE, read_wav
 from coach.clock import ManualClock
@@ -134,7 +135,7 @@ def build(
 def test_component_fault_cuts_the_speaker_and_records_fault(tmp_path: Path) -> None:
     session, clips = build()
     io = FileAudio(None, tmp_path / "out.wav")
-    fault_at = 150  # blocks: 3 s, in the middle of the hearing prompt or just after
+    fault_at = 50  # blocks: 1 s, in the middle of the hearing prompt
     with History(tmp_path / "h.sqlite3") as h:
         runner = Runner(io, Player(), session, clips, FailingListener(fault_at), history=h,
                         events=EventsFile(tmp_path / "ev.jsonl"))  # fmt: skip
@@ -145,7 +146,13 @@ def test_component_fault_cuts_the_speaker_and_records_fault(tmp_path: Path) -> N
     evs = events_of(tmp_path / "ev.jsonl")
     assert evs[-2]["type"] == "ended" and evs[-2]["reason"] == "fault"
     audio = read_wav(tmp_path / "out.wav")
-    assert len(audio) <= (fault_at + 1) * BLOCK  # nothing played after the fault
+    cut = fault_at * BLOCK
+    assert float(np.max(np.abs(audio[cut - 25 * BLOCK : cut]))) > 0.05  # it was talking
+    # silence from the block after the fault, then (the speaker still works) it says why it ended
+    assert float(np.max(np.abs(audio[cut + 2 * BLOCK : cut + 14 * BLOCK]))) < 1e-3
+    spoken = clips[(safety.FAULT_SPOKEN, 1.0)]
+    assert float(np.max(np.abs(audio[cut + 14 * BLOCK :]))) > 0.05
+    assert len(audio) <= cut + len(spoken) + 0.3 * RATE + 2 * BLOCK
 
 
 def test_fault_exits_non_zero_without_traceback(tmp_path: Path) -> None:
