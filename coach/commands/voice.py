@@ -97,7 +97,7 @@ def _play(clip: np.ndarray) -> None:
     player = Player()
     player.play(clip, "say")
     try:
-        with DeviceAudio() as io:
+        with DeviceAudio(latency="high", cushion_blocks=5) as io:  # no need for low latency here
             while player.busy:
                 io.exchange(player.next_block())
             for _ in range(RATE // BLOCK // 5):  # 200 ms of silence: the device drains the end
