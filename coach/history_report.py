@@ -125,6 +125,9 @@ def _pain_reports(h: History, sessions: list[SessionRecord]) -> list[PainReport]
             for x in sessions[i + 1 :]
             if s.ended is not None and timedelta(0) <= x.started - s.ended <= TAKEN_WITHIN
         ]
+        if suggestion is None:  # not logged (the runner ends the record first): the
+            # alternative that was started right after is the suggestion that was taken
+            suggestion = next((x.routine for x in later if x.routine != s.routine), None)
         taken = suggestion is not None and (
             suggestion in started or any(x.routine == suggestion for x in later)
         )

@@ -289,3 +289,26 @@ def test_cli_corrupt_database_message(tmp_path: Path) -> None:
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert "move it aside" in r.stderr and str(db) in r.stderr
     assert db.read_bytes() == b"not sqlite" * 100
+
+
+def test_a_taken_alternative_is_found_without_an_ended_event(tmp_path: Path) -> None:
+    # What coach/runner.py records today: the pain command, then the record is ended, then the
+    # alternative starts as a new session a minute later (no `ended`/`started` events in history).
+    clock = Clock(NOW)
+    with History(tmp_path / "h.db", now=clock) as h:
+        add(
+            h,
+            clock,
+            day(0, 7),
+            reason="pain",
+            events=[(12.5, "command", {"intent": "pain", "phrase": "ouch pain"})],
+        )
+        add(h, clock, day(0, 7) + timedelta(minutes=6), routine="diaphragmatic-breathing")
+        add(h, clock, day(0, 9), routine="bridge")  # much later: not the alternative
+        (p,) = build_report(h).pain_reports
+        assert (p.suggestion, p.taken, p.t, p.phrase) == (
+            "diaphragmatic-breathing",
+            True,
+            12.5,
+            "ouch pain",
+        )
