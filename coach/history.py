@@ -145,6 +145,8 @@ def explain(e: sqlite3.Error, path: Path) -> HistoryError:
             f"cannot write the history database {path}: the disk refused the write ({e})",
             hint="check free space and file size limits on that disk, or use COACH_DB / --db",
         )
+    if code == 19 and "foreign key" in text:
+        return HistoryError(f"history database {path}: no such session ({e})")
     return HistoryError(f"history database {path}: {e}")
 
 

@@ -341,6 +341,8 @@ def test_detail_that_is_not_json_and_writes_after_close(tmp_path: Path) -> None:
     loop["self"] = loop
     with pytest.raises(HistoryError, match="not JSON"):
         h.log_event(sid, 0.0, "cue", loop)
+    with pytest.raises(HistoryError, match="no such session"):
+        h.log_event(sid + 41, 0.0, "cue", {})  # foreign keys are on
     h.close()
     with pytest.raises(HistoryError, match="closed"):
         h.log_event(sid, 0.0, "cue", {})
