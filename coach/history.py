@@ -217,7 +217,7 @@ class History:
                 f"coach knows ({SCHEMA_VERSION})",
                 hint="update coach; the file was left untouched",
             )
-        if version == 0 and tables and not tables <= OUR_TABLES:
+        if (version == 0 and tables) or (version > 0 and not tables >= OUR_TABLES):
             raise HistoryError(
                 f"{self.path} is an SQLite database, but not a coach history "
                 f"(it has tables {', '.join(sorted(tables))})",

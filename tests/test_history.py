@@ -196,10 +196,14 @@ def test_newer_schema_is_refused_and_left_untouched(tmp_path: Path) -> None:
     assert db.read_bytes() == before
 
 
-def test_someone_elses_sqlite_database_is_left_untouched(tmp_path: Path) -> None:
+@pytest.mark.parametrize("their_version", [0, 1])
+def test_someone_elses_sqlite_database_is_left_untouched(
+    tmp_path: Path, their_version: int
+) -> None:
     db = tmp_path / "photos.db"
     with sqlite3.connect(db) as c:
         c.execute("CREATE TABLE photos (id INTEGER PRIMARY KEY, name TEXT)")
+        c.execute(f"PRAGMA user_version = {their_version}")
     c.close()
     before = db.read_bytes()
     with pytest.raises(HistoryError, match="not a coach history"):
