@@ -168,6 +168,7 @@ class History:
         self.now = now or _local_now
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
+        self._opened = False  # checks and migrations passed: only then may close() checkpoint
         self._check_file(create)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -181,6 +182,7 @@ class History:
                 self.path, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
             )
             self._open()
+            self._opened = True
         except sqlite3.Error as e:
             self.close()
             raise explain(e, self.path) from None
@@ -405,7 +407,7 @@ class History:
     # --- closing -----------------------------------------------------------------------------
 
     def close(self) -> None:
-        if self._conn is not None:
+        if self._conn is not None and self._opened:
             self._checkpoint()
         with self._lock:
             if self._conn is not None:
