@@ -1,0 +1,149 @@
+"""Language packs: which phrases mean which intent, as data (coach/lang/<code>.toml).
+
+Keeping phrases out of code lets a new language be added without touching the listener, and lets
+the session check that no cue the coach speaks contains a command phrase (`command_phrases_in`).
+Each intent also carries a confidence threshold: low for stop/pain (recall first), higher for the
+rest. A threshold may be one number or a table per engine ({ pocketsphinx = 0.4, vosk = 0.6 })
+because engines' confidences are not on the same scale.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import paths
+from .datafile import Table, TomlDoc
+from .errors import CoachError, DataFileError
+from .intents import SAFETY_INTENTS, Intent
+
+DEFAULT_THRESHOLD = 0.5
+ENGINES = ("pocketsphinx", "vosk")
+
+
+@dataclass(frozen=True)
+class IntentPhrases:
+    intent: Intent
+    phrases: tuple[str, ...]
+    thresholds: dict[str, float] = field(default_factory=dict)  # engine -> threshold; "" = any
+
+    def threshold(self, engine: str) -> float:
+        return self.thresholds.get(engine, self.thresholds.get("", DEFAULT_THRESHOLD))
+
+
+@dataclass(frozen=True)
+class LanguagePack:
+    code: str
+    name: str
+    intents: dict[Intent, IntentPhrases]
+    path: Path
+
+    def phrases(self, intents: Iterable[Intent] | None = None) -> dict[str, Intent]:
+        """phrase -> intent, for the given intents (all when None); safety intents always included."""
+        want = set(self.intents) if intents is None else set(intents) | SAFETY_INTENTS
+        return {p: i for i, ip in self.intents.items() if i in want for p in ip.phrases}
+
+    def intent_of(self, phrase: str) -> Intent | None:
+        return self.phrases().get(phrase)
+
+    def threshold(self, intent: Intent, engine: str) -> float:
+        ip = self.intents.get(intent)
+        return ip.threshold(engine) if ip else DEFAULT_THRESHOLD
+
+    def command_phrases_in(self, text: str) -> list[tuple[str, Intent]]:
+        """The command phrases that occur in `text` as whole words (case-insensitive).
+
+        The session uses it to keep command words out of cues (or to tell the listener via
+        `Listener.speaking` that the coach is saying one on purpose).
+        """
+        found = []
+        norm = _normalize(text)
+        for phrase, intent in self.phrases().items():
+            if re.search(rf"(?<!\w){re.escape(_normalize(phrase))}(?!\w)", norm):
+                found.append((phrase, intent))
+        return found
+
+
+def _normalize(text: str) -> str:
+    t = text.lower().replace("\u2019", "'")
+    return re.sub(r"[^\w']+", " ", t).strip()
+
+
+def _threshold(t: Table, name: str) -> dict[str, float]:
+    if name not in t.data:
+        return {}
+    v = t.data[name]
+    if isinstance(v, dict):
+        sub = t.table(name)
+        sub.only(ENGINES + ("default",))
+        out = {e: sub.get(e, float, lo=0.0, hi=1.0) for e in sub.data}
+        if "default" in out:
+            out[""] = out.pop("default")
+        return out
+    return {"": t.get(name, float, lo=0.0, hi=1.0)}
+
+
+def load_langpack_file(path: Path | str) -> LanguagePack:
+    """Load and validate one language pack; errors name file, line and field."""
+    doc = TomlDoc(path)
+    root = doc.root()
+    root.only(["code", "name", "intents"])
+    code = root.get("code", str)
+    name = root.get("name", str, code)
+    itab = root.table("intents")
+    known = [i.value for i in Intent]
+    intents: dict[Intent, IntentPhrases] = {}
+    owner: dict[str, str] = {}
+    for iname in itab.data:
+        if iname not in known:
+            raise itab.err(f"unknown intent '{iname}' (known: {', '.join(known)})", iname)
+        t = itab.table(iname)
+        t.only(["phrases", "threshold"])
+        phrases = t.str_list("phrases")
+        if not phrases:
+            raise t.err("must list at least one phrase", "phrases")
+        for p in phrases:
+            key = _normalize(p)
+            if not key:
+                raise t.err(f"phrase {p!r} has no words", "phrases")
+            if key in owner:
+                where = "twice" if owner[key] == iname else f"also in intent '{owner[key]}'"
+                raise t.err(f"phrase {p!r} is listed {where}", "phrases")
+            owner[key] = iname
+        intents[Intent(iname)] = IntentPhrases(
+            Intent(iname), tuple(p.strip() for p in phrases), _threshold(t, "threshold")
+        )
+    for safety in sorted(SAFETY_INTENTS):
+        if safety not in intents:
+            raise DataFileError(doc.path, f"the pack must define intent '{safety}' (safety)")
+    return LanguagePack(code, name, intents, doc.path)
+
+
+def pack_path(lang: str) -> Path:
+    """The pack file for a language code: the user's config folder first, then the bundled one."""
+    for folder in (paths.config_dir() / "lang", paths.BUILTIN_LANG):
+        p = folder / f"{lang}.toml"
+        if p.is_file():
+            return p
+    raise CoachError(
+        f"no language pack for '{lang}'",
+        hint=f"available: {', '.join(available_languages()) or 'none'}",
+    )
+
+
+def available_languages() -> list[str]:
+    codes = set()
+    for folder in (paths.config_dir() / "lang", paths.BUILTIN_LANG):
+        if folder.is_dir():
+            codes |= {p.stem for p in folder.glob("*.toml")}
+    return sorted(codes)
+
+
+def load_langpack(lang: str | Path = "en") -> LanguagePack:
+    """A pack by language code ("en") or by path to a .toml file."""
+    p = Path(lang)
+    if p.suffix == ".toml" or p.is_file():
+        return load_langpack_file(p)
+    return load_langpack_file(pack_path(str(lang)))
