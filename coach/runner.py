@@ -261,15 +261,11 @@ class Runner:
                 self._finish(a)
             elif isinstance(a, Started):
                 self._routines.append(a.routine.id)
-                self._event("started", {"routine": a.routine.id})
                 self._start_history(a.routine.id, a.reps)
+                self._event("started", {"routine": a.routine.id})
 
     def _finish(self, f: Finish) -> None:
         self._last_finish = f
-        if self.history is not None and self._sid is not None:
-            self.history.end_session(
-                self._sid, str(f.reason), f.left, f.right, self.session.tempo.bpm
-            )
         self._event(
             "ended",
             {
@@ -278,6 +274,10 @@ class Runner:
                 "suggestion": f.suggestion,
             },
         )
+        if self.history is not None and self._sid is not None:
+            self.history.end_session(
+                self._sid, str(f.reason), f.left, f.right, self.session.tempo.bpm
+            )
         self._sid = None
 
     def _clip(self, say: Say) -> tuple[str, np.ndarray]:
