@@ -48,7 +48,7 @@ ESPEAK_RATE_MAX = 450  # espeak-ng clamps faster rates
 LEAD_S = 0.005  # silence kept before the first sound (onset lands on the beat)
 TAIL_S = 0.020  # kept after the last sound (lets the release ring out)
 FADE_S = 0.002  # raised-cosine edges so a trimmed clip never starts or ends with a click
-TRIM_VERSION = 1  # bump when the post-processing changes: part of the cache key
+FORMAT_VERSION = 2  # bump when post-processing or storage changes: part of the cache key
 CALL_TIMEOUT_S = 30.0
 INSTALL_HINT = "install espeak-ng (./scripts/setup, or apt-get install libespeak-ng1 espeak-ng)"
 
@@ -253,7 +253,7 @@ class SpeechRenderer:
                 "voice": voice.fingerprint(),
                 "engine": engine_version(),
                 "speed": round(float(speed), 4),
-                "trim": TRIM_VERSION,
+                "format": FORMAT_VERSION,
             },
             sort_keys=True,
         )
@@ -261,6 +261,8 @@ class SpeechRenderer:
 
     def render(self, text: str, voice: VoiceProfile, speed: float = 1.0) -> np.ndarray:
         """`text` spoken by `voice` (speed > 1 speaks faster), trimmed, 16 kHz float32."""
+        import numpy as np
+
         text = " ".join(text.split())
         if not text:
             raise TTSError("nothing to say: the text is empty")
@@ -272,9 +274,9 @@ class SpeechRenderer:
             self.hits += 1
             return cached
         self.misses += 1
-        audio = self._synthesize(text, voice, speed)
-        self._store(path, audio)
-        return audio
+        pcm = self._synthesize(text, voice, speed)
+        self._store(path, pcm)
+        return pcm.astype(np.float32) / 32768.0
 
     def render_many(
         self,
@@ -295,9 +297,10 @@ class SpeechRenderer:
         return out
 
     def _synthesize(self, text: str, voice: VoiceProfile, speed: float) -> np.ndarray:
+        """Render on the TTS thread, resample to 16 kHz, trim; int16 (what the cache stores)."""
         import numpy as np
 
-        from .audio_format import RATE, resample
+        from .audio_format import RATE, resample, to_int16
 
         rate = min(ESPEAK_RATE_MAX, round(voice.rate * speed))
         pcm, src = _TTSThread.get().call(
@@ -307,7 +310,7 @@ class SpeechRenderer:
         y = trim_silence(resample(x, src, RATE), RATE)
         if len(y) < RATE // 50:  # under 20 ms of sound: nothing was really said
             raise TTSError(f"the speech engine produced no sound for {text!r}", hint=INSTALL_HINT)
-        return np.clip(y, -1.0, 1.0).astype(np.float32)
+        return to_int16(y)  # stored and returned as 16-bit: a hit equals a fresh render
 
     @staticmethod
     def _load(path: Path) -> np.ndarray | None:
@@ -319,9 +322,9 @@ class SpeechRenderer:
             return None
         except (OSError, ValueError, EOFError):  # torn or foreign file: render again
             return None
-        if a.dtype != np.float32 or a.ndim != 1 or not len(a):
+        if a.dtype != np.int16 or a.ndim != 1 or not len(a):
             return None
-        return a
+        return a.astype(np.float32) / 32768.0
 
     @staticmethod
     def _store(path: Path, audio: np.ndarray) -> None:

@@ -6,8 +6,10 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 import wave
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -170,17 +172,47 @@ def test_coach_say_without_a_speaker(tmp_path: Path) -> None:
     assert "Traceback" not in p.stderr
 
 
+def record_speaker_while(fn: Callable[[], object]) -> np.ndarray:
+    """parecord on speaker.monitor, started and *connected* (first bytes in) before fn runs: on a
+    loaded machine parecord can take over a second to connect and would miss the beginning."""
+    proc = subprocess.Popen(
+        ["parecord", "--device=speaker.monitor", "--rate=16000", "--channels=1"]
+        + ["--format=s16le", "--raw", "--latency-msec=10"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    chunks: list[bytes] = []
+    first = threading.Event()
+
+    def read() -> None:
+        assert proc.stdout is not None
+        while data := os.read(proc.stdout.fileno(), 4096):
+            chunks.append(data)
+            first.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        assert first.wait(10), "parecord delivered nothing from speaker.monitor"
+        fn()
+        time.sleep(0.5)  # the last buffers
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        reader.join(timeout=10)
+    raw = b"".join(chunks)
+    return np.frombuffer(raw[: len(raw) // 2 * 2], "<i2").astype(np.float32) / 32768.0
+
+
 @pytest.mark.audio
 def test_coach_say_plays_on_the_speaker(virtual_audio: dict[str, str]) -> None:
-    from tests.audio_rig import Recorder, rms
-
-    with Recorder() as rec:
-        p = run_cli(["say", "Breathe in slowly, and let your belly rise."], virtual_audio)
-        time.sleep(0.5)  # parecord's last buffers
-        heard = rec.stop()
-    assert p.returncode == 0, p.stderr
+    text = "Breathe in slowly, and let your belly rise."
+    done: list[subprocess.CompletedProcess[str]] = []
+    heard = record_speaker_while(lambda: done.append(run_cli(["say", text], virtual_audio)))
+    assert done[0].returncode == 0, done[0].stderr
     loud = np.flatnonzero(np.abs(heard) > 0.05)
-    assert len(loud) and rms(heard[loud[0] : loud[-1]]) > 0.03
-    clip = SpeechRenderer().render("Breathe in slowly, and let your belly rise.", get_voice())
+    assert len(loud), "nothing was heard on the speaker"
+    assert np.sqrt(np.mean(heard[loud[0] : loud[-1]] ** 2)) > 0.03
+    clip = SpeechRenderer().render(text, get_voice())
     span = (loud[-1] - loud[0]) / 16000
     assert span > 0.9 * len(clip) / 16000, (span, len(clip) / 16000)  # the whole sentence

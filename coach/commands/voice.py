@@ -76,11 +76,12 @@ def run_say(args: argparse.Namespace) -> int:
 
 
 def _play(clip: np.ndarray) -> None:
-    """Play on the default devices through the same DeviceAudio + Player path a session uses.
-    No device: AudioDeviceError saying to use -o (exit 1, no traceback)."""
+    """Play on the default output device, block by block from a Player (the session's cue path).
+
+    Output only, with high latency: `say` needs no microphone (a session's DeviceAudio does) and
+    must not stutter on a busy machine. No device: AudioDeviceError saying to use -o (exit 1)."""
     import numpy as np
 
-    from ..audio_device import DeviceAudio
     from ..audio_format import BLOCK, RATE
     from ..player import Player
 
@@ -89,18 +90,15 @@ def _play(clip: np.ndarray) -> None:
     except OSError as e:  # libportaudio2 missing
         raise AudioDeviceError(f"{NO_SPEAKER} (PortAudio is missing: {e})") from None
     try:
-        outputs = [d for d in sd.query_devices() if d["max_output_channels"] > 0]
+        if not any(d["max_output_channels"] > 0 for d in sd.query_devices()):
+            raise AudioDeviceError(NO_SPEAKER)
+        player = Player()
+        player.play(clip, "say")
+        with sd.OutputStream(
+            samplerate=RATE, channels=1, dtype="float32", blocksize=BLOCK, latency="high"
+        ) as stream:
+            while player.busy:
+                stream.write(player.next_block().reshape(-1, 1))
+            stream.write(np.zeros((RATE // 5, 1), np.float32))  # the device drains the end
     except sd.PortAudioError as e:
         raise AudioDeviceError(f"{NO_SPEAKER} ({e})") from None
-    if not outputs:
-        raise AudioDeviceError(NO_SPEAKER)
-    player = Player()
-    player.play(clip, "say")
-    try:
-        with DeviceAudio(latency="high", cushion_blocks=5) as io:  # no need for low latency here
-            while player.busy:
-                io.exchange(player.next_block())
-            for _ in range(RATE // BLOCK // 5):  # 200 ms of silence: the device drains the end
-                io.exchange(np.zeros(BLOCK, np.float32))
-    except AudioDeviceError as e:
-        raise AudioDeviceError(f"{NO_SPEAKER} ({e.message})", hint=e.hint) from None
