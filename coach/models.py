@@ -23,6 +23,7 @@ import re
 import shutil
 import sys
 import tempfile
+import urllib.error
 import urllib.request
 import zipfile
 from collections.abc import Callable
@@ -315,6 +316,8 @@ def _download(
                 done += len(chunk)
                 if progress:
                     progress(done, total)
+    except urllib.error.HTTPError as e:
+        raise ModelError(f"cannot download {url}: HTTP {e.code} {e.reason}") from None
     except (OSError, http.client.HTTPException) as e:  # URLError, timeouts, resets are OSErrors
         reason = getattr(e, "reason", None) or e
         raise ModelError(
