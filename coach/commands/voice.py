@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .. import paths
 from ..errors import AudioDeviceError, UsageError
 
 if TYPE_CHECKING:
@@ -48,7 +49,7 @@ def run_voices(args: argparse.Namespace) -> int:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[-1])
-    print("(* = default; add your own in the user voices folder, see README 'Voices and speech')")
+    print(f"(* = default; your own voices go in {paths.user_voices_dir()}/NAME.toml)")
     return 0
 
 
