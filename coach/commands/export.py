@@ -125,9 +125,9 @@ def run(args: argparse.Namespace) -> int:
     from ..voice import get_voice
 
     out: Path = args.output
+    check_output(out)
     if out.suffix.lower() != ".wav":
         raise UsageError(f"{out}: the output must be a .wav file")
-    check_output(out)
     routine = get_routine(args.routine)
     reps = routine.reps_default if args.reps is None else args.reps
     if not routine.reps_min <= reps <= routine.reps_max:

@@ -1,0 +1,73 @@
+"""The player: queued clips, exact onsets, and cancel within one block without a click."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from coach.audio_files import FileAudio
+from coach.audio_format import BLOCK, RATE, read_wav
+from coach.player import Player
+
+
+def tone(seconds: float, hz: float = 440.0, amp: float = 0.5) -> np.ndarray:
+    t = np.arange(round(seconds * RATE)) / RATE
+    return (amp * np.sin(2 * np.pi * hz * t)).astype(np.float32)
+
+
+def test_clips_play_back_to_back_with_labels() -> None:
+    p = Player()
+    a, b = tone(0.05, 300), tone(0.03, 500)
+    p.play(a, "a")
+    p.play(b, "b")
+    assert p.busy and p.current_label == "a"
+    out = np.concatenate([p.next_block() for _ in range(6)])
+    assert np.array_equal(out[: len(a) + len(b)], np.concatenate([a, b]))
+    assert not out[len(a) + len(b) :].any()
+    assert not p.busy and p.current_label is None
+    assert np.array_equal(p.history(len(out)), out)  # the ring holds exactly what was played
+
+
+def test_delay_places_an_onset_on_an_exact_sample() -> None:
+    p = Player()
+    p.play(tone(0.01), delay=BLOCK + 77)
+    out = np.concatenate([p.next_block() for _ in range(4)])
+    assert np.flatnonzero(out)[0] in (BLOCK + 77, BLOCK + 78)  # sin(0) = 0 at the very onset
+    assert not out[: BLOCK + 77].any()
+
+
+def cancel_run(io: FileAudio, cancel_at: int, blocks: int) -> np.ndarray:
+    p = Player()
+    p.play(tone(3.0), "long")
+    p.play(tone(1.0), "next")
+    with io:
+        for k in range(blocks):
+            if k == cancel_at:
+                p.cancel()
+                assert p.current_label == "long"
+            io.exchange(p.next_block())
+    assert not p.busy
+    return p.history()
+
+
+def test_cancel_silences_within_one_block_with_a_fade_on_file_audio(tmp_path: Path) -> None:
+    spk = tmp_path / "spk.wav"
+    cancel_run(FileAudio(None, spk), cancel_at=20, blocks=40)
+    out = read_wav(spk)
+    cut = 20 * BLOCK
+    assert np.max(np.abs(out[cut - BLOCK : cut])) > 0.4  # it was speaking loudly
+    fade = round(0.005 * RATE)
+    assert not out[cut + fade :].any()  # silent before the block ends, and the queue is gone
+    assert np.max(np.abs(out[cut : cut + fade])) > 0  # a fade, not a hard cut...
+    steps = np.abs(np.diff(out[cut - BLOCK : cut + BLOCK]))
+    # ...no click: no sample step larger than the tone's own (0.5 * 2*pi*440/16000 = 0.086)
+    assert steps.max() < 0.09
+
+
+def test_cancel_of_a_clip_still_waiting_to_start_plays_nothing() -> None:
+    p = Player()
+    p.play(tone(0.2), delay=10 * BLOCK)
+    p.next_block()
+    p.cancel()
+    assert not any(p.next_block().any() for _ in range(15))
