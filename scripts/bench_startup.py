@@ -184,6 +184,58 @@ def file_run(
     return found
 
 
+PHASES = """
+import json, sys, time
+t0 = time.perf_counter()
+import argparse
+from pathlib import Path
+import coach.commands.session as S
+import coach.runner as R
+import coach.voice as V
+from coach.audio_files import FileAudio
+marks = {"imports": time.perf_counter() - t0}
+def timed(mod, name, label):
+    f = getattr(mod, name)
+    def g(*a, **k):
+        t = time.perf_counter()
+        try:
+            return f(*a, **k)
+        finally:
+            marks[label] = marks.get(label, 0.0) + time.perf_counter() - t
+    setattr(mod, name, g)
+timed(V, "get_voice", "voice_profiles")
+timed(R, "render_phrasebook", "speech_from_cache")
+timed(S, "make_listener", "listener")
+def observer(t, kind, detail):
+    if kind == "cue":
+        marks["first_cue"] = time.perf_counter() - t0
+        raise KeyboardInterrupt
+args = argparse.Namespace(routine=sys.argv[1], reps=None, tempo=None, voice=None, engine="auto",
+    lang="en", model=None, no_listen=sys.argv[2] == "no", db=None, plain=True, events=None)
+try:
+    S.run_session(args, FileAudio(Path(sys.argv[3]), None), observer=observer, quiet=True)
+except KeyboardInterrupt:
+    pass
+print(json.dumps({k: round(v, 3) for k, v in marks.items()}))
+"""
+
+
+def phases(env: dict[str, str], routine: str, listen: bool, mic: Path) -> dict[str, float]:
+    """Where the time goes, in-process on the file back end (after the process has started)."""
+    p = subprocess.run(
+        [sys.executable, "-c", PHASES, routine, "yes" if listen else "no", str(mic)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    try:
+        return json.loads(p.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        print(f"bench_startup: phase breakdown failed:\n{p.stderr[-2000:]}", file=sys.stderr)
+        return {}
+
+
 def summary(xs: list[float]) -> dict[str, float | None]:
     if not xs:
         return {"p50_s": None, "max_s": None, "min_s": None}
@@ -253,6 +305,7 @@ def main() -> int:
                 return 1
             if i:
                 files.append(got)
+        breakdown = phases(env, a.routine, listen, mic)
 
     result = {
         "benchmark": "startup",
@@ -270,6 +323,7 @@ def main() -> int:
             "cue_t_s": [round(t, 3) for _, t in files],
             **summary([w + t for w, t in files]),
         },
+        "phases_s": breakdown,
     }
     headline = result["device"]["p50_s"] if device else result["file"]["p50_s"]
     result["ok"] = headline is not None and headline <= TARGET_S
