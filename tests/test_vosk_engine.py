@@ -215,3 +215,12 @@ def test_stream_reports_a_phrase_in_the_partial_result(engine: VoskEngine) -> No
     assert early_at is not None, "no partial result named the phrase"
     assert early_at <= (len(quiet) + len(speech)) / RATE + 0.3  # before the trailing quiet ends
     assert [h.phrase for h in finals] == ["멈춰"] and finals[0].confidence > 0.5
+
+
+def test_each_segment_is_decoded_on_its_own(engine: VoskEngine) -> None:
+    """Same audio, same answer, whatever was decoded before (no adaptation carried over)."""
+    x = read_wav(espeak_wav("오늘 날씨가 좋네요", "ko", 160, 50))
+    first = engine.recognize(x)
+    for text in ("멈춰", "감사합니다", "아니요"):
+        engine.recognize(read_wav(espeak_wav(text, "ko", 120, 40)))
+    assert engine.recognize(x) == first

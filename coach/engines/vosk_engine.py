@@ -18,6 +18,7 @@ The model is loaded once per process and folder (≈2 s and 250 MB for vosk-mode
 
 from __future__ import annotations
 
+import ctypes
 import json
 import mmap
 import random
@@ -41,6 +42,7 @@ DEFAULT_GARBAGE_WORDS = 4000
 _models: dict[Path, Any] = {}
 _vocabularies: dict[Path, list[str]] = {}
 _load_lock = threading.Lock()
+_libc: Any = None
 
 
 def load_model(path: Path) -> Any:
@@ -57,6 +59,19 @@ def load_model(path: Path) -> Any:
             except Exception as e:  # vosk raises a bare Exception("Failed to create a model")
                 raise ModelError(f"{key}: vosk could not load this model ({e})") from None
         return _models[key]
+
+
+def seed_dither(seed: int = 0) -> None:
+    """Make the next decode reproducible. Kaldi dithers every frame with noise seeded from the C
+    library's global rand() (the model's mfcc.conf keeps the default --dither=1), so the same
+    audio decoded twice in one process gives different confidences, even different words near a
+    decision boundary. Re-seeding it before each segment makes a segment's result depend on that
+    segment alone (and tests repeatable). Other users of the process's rand() are unaffected in
+    any way that matters: nothing in the coach relies on it."""
+    global _libc
+    if _libc is None:
+        _libc = ctypes.CDLL(None)
+    _libc.srand(seed)
 
 
 def model_vocabulary(path: Path) -> list[str]:
@@ -149,8 +164,7 @@ class VoskEngine:
         )
         self._phrases: dict[tuple[str, ...], str] = {}  # model words -> the pack's phrase
         self._grammar_json = ""
-        self._rec: Any = None
-        self._fed = 0  # samples fed to _rec since it was made (vosk's word times keep counting)
+        self._rec: Any = None  # a fresh recognizer for the next segment
 
     # ------------------------------------------------------------ grammar
 
@@ -203,8 +217,6 @@ class VoskEngine:
         return random.Random(0).sample(pool, self.garbage_words)
 
     def set_grammar(self, phrases: Sequence[str]) -> None:
-        import vosk
-
         if not phrases:
             raise ModelError("the grammar needs at least one phrase")
         self._phrases = {self.spell(p): p for p in phrases}
@@ -213,9 +225,14 @@ class VoskEngine:
         grammar = [" ".join(seq) for seq in self._phrases] + [UNK]
         grammar += self.garbage(words)
         self._grammar_json = json.dumps(grammar, ensure_ascii=False)
-        self._rec = vosk.KaldiRecognizer(self.model, RATE, self._grammar_json)
-        self._rec.SetWords(True)
-        self._fed = 0
+        self._rec = self._new_recognizer()
+
+    def _new_recognizer(self) -> Any:
+        import vosk
+
+        rec = vosk.KaldiRecognizer(self.model, RATE, self._grammar_json)
+        rec.SetWords(True)
+        return rec
 
     @property
     def phrases(self) -> list[str]:
@@ -224,17 +241,20 @@ class VoskEngine:
     # ------------------------------------------------------------ decoding
 
     def recognize(self, segment: np.ndarray) -> list[Hypothesis]:
+        """Decode one segment on its own. A recognizer is used for one segment only: vosk's
+        i-vector adaptation (and its clock) would otherwise carry over from segment to segment
+        (from the coach's own voice too) and make a result depend on what came before. A new one
+        costs ~30 ms with 4000 garbage words."""
         if self._rec is None:
             raise ModelError("set_grammar() must be called before recognize()")
-        offset = self._fed / RATE
-        pcm = to_int16(np.asarray(segment, dtype=np.float32)).tobytes()
-        self._rec.AcceptWaveform(pcm)
-        self._fed += len(pcm) // 2
-        result = json.loads(self._rec.FinalResult())
-        self._rec.Reset()
-        return sorted(
-            self.hypotheses(result.get("result", []), offset), key=lambda h: -h.confidence
-        )
+        rec, self._rec = self._rec, None
+        try:
+            seed_dither()
+            rec.AcceptWaveform(to_int16(np.asarray(segment, dtype=np.float32)).tobytes())
+            result = json.loads(rec.FinalResult())
+        finally:
+            self._rec = self._new_recognizer()
+        return sorted(self.hypotheses(result.get("result", [])), key=lambda h: -h.confidence)
 
     def hypotheses(self, words: list[dict[str, Any]], offset: float = 0.0) -> list[Hypothesis]:
         """Grammar phrases found in vosk's word list (garbage and [unk] words are rejections)."""
@@ -275,11 +295,9 @@ class VoskStream:
     starts a new one. Times are seconds from the stream start."""
 
     def __init__(self, engine: VoskEngine) -> None:
-        import vosk
-
         self.engine = engine
-        self._rec = vosk.KaldiRecognizer(engine.model, RATE, engine._grammar_json)
-        self._rec.SetWords(True)
+        self._rec = engine._new_recognizer()
+        seed_dither()
         self._seen: list[str] = []
         self.finals: list[Hypothesis] = []
 
