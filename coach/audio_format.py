@@ -7,6 +7,7 @@ player, the listener and the session never have to think about formats.
 from __future__ import annotations
 
 import wave
+from fractions import Fraction
 from math import gcd
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import numpy as np
 from .errors import CoachError
 
 RATE = 16_000
+MIN_WAV_RATE, MAX_WAV_RATE, MAX_WAV_CHANNELS = 4_000, 384_000, 64
 BLOCK = 320  # 20 ms: the player can be cut off within one block
 
 
@@ -25,7 +27,13 @@ def resample(x: np.ndarray, src_rate: int, dst_rate: int = RATE) -> np.ndarray:
     from scipy.signal import resample_poly
 
     g = gcd(src_rate, dst_rate)
-    return resample_poly(x, dst_rate // g, src_rate // g).astype(np.float32)
+    up, down = dst_rate // g, src_rate // g
+    if max(up, down) > 1000:
+        # An awkward ratio (e.g. 44101 Hz) would make the polyphase filter huge; a ratio within
+        # 0.1 % is inaudible for speech and keeps memory bounded.
+        f = Fraction(dst_rate, src_rate).limit_denominator(1000)
+        up, down = f.numerator, f.denominator
+    return resample_poly(x, up, down).astype(np.float32)
 
 
 def to_int16(x: np.ndarray) -> np.ndarray:
@@ -53,8 +61,11 @@ def read_wav(path: Path | str, rate: int = RATE) -> np.ndarray:
             raw = w.readframes(n)
     except (wave.Error, EOFError, OSError) as e:
         raise CoachError(f"{p}: not a readable PCM WAV file ({e})") from None
-    if ch < 1 or src_rate <= 0:
-        raise CoachError(f"{p}: WAV header is invalid (channels={ch}, rate={src_rate})")
+    if not (1 <= ch <= MAX_WAV_CHANNELS and MIN_WAV_RATE <= src_rate <= MAX_WAV_RATE):
+        raise CoachError(
+            f"{p}: WAV header is invalid or unsupported (channels={ch}, rate={src_rate} Hz; "
+            f"expected 1..{MAX_WAV_CHANNELS} channels at {MIN_WAV_RATE}..{MAX_WAV_RATE} Hz)"
+        )
     if width == 1:
         x = (np.frombuffer(raw, np.uint8).astype(np.float32) - 128.0) / 128.0
     elif width == 2:
