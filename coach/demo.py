@@ -94,6 +94,7 @@ class SimulatedUser(AudioIO):
         self.spoken: list[tuple[float, str]] = []
         self._queue: list[tuple[int, np.ndarray]] = []
         self._user: list[np.ndarray] = []
+        self._coach: list[np.ndarray] = []
 
     def observe(self, t: float, type: str, detail: dict[str, Any]) -> None:
         """The runner's observer hook: react to the coach's events."""
@@ -121,7 +122,13 @@ class SimulatedUser(AudioIO):
                 user[a - s0 : b - s0] += clip[a - start : b - start]
         self._queue = [(s, c) for s, c in self._queue if s + len(c) > s0 + len(out)]
         self._user.append(user)
+        self._coach.append(np.array(out, np.float32))
         return mic + user
+
+    @property
+    def coach_track(self) -> np.ndarray:
+        """Everything the coach played (the speaker)."""
+        return np.concatenate(self._coach) if self._coach else np.zeros(0, np.float32)
 
     @property
     def user_track(self) -> np.ndarray:
@@ -181,7 +188,7 @@ def rehearse(output: Path, events: Path | None, voice: str | None, engine: str) 
     with tempfile.TemporaryDirectory() as d:
         args.db = Path(d) / "demo-history.sqlite3"  # a rehearsal is not a session of yours
         result = run_session(args, user, observer=user.observe, quiet=True)
-    coach = user.inner.speaker
+    coach = user.coach_track
     mix = coach.copy()
     u = user.user_track[: len(mix)]
     mix[: len(u)] += u

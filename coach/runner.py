@@ -203,6 +203,7 @@ class Runner:
         self.watchdog = watchdog or MicWatchdog()
         self.log: list[dict[str, Any]] = []
         self._labels: dict[str, str] = {}
+        self._gaps: dict[str, float] = {}
         self._n = 0
         self._playing: str | None = None
         self._held: list[Say] = []  # Says issued right after a Cancel: queued after it takes effect
@@ -216,8 +217,8 @@ class Runner:
     def now(self) -> float:
         return self.io.clock.now()
 
-    def _event(self, type: str, detail: dict[str, Any]) -> None:
-        t = round(self.now(), 3)
+    def _event(self, type: str, detail: dict[str, Any], delay_s: float = 0.0) -> None:
+        t = round(self.now() + delay_s, 3)
         rec = {"t": t, "type": type, **detail}
         self.log.append(rec)
         self.events.write(rec)
@@ -297,6 +298,8 @@ class Runner:
         self._n += 1
         label = f"{self._n}"
         self._labels[label] = text
+        if say.gap_s:
+            self._gaps[label] = say.gap_s
         self.player.play(clip, label, delay=round(say.gap_s * RATE))
 
     # --- the loop -----------------------------------------------------------------------------------
@@ -311,8 +314,8 @@ class Runner:
         if label != self._playing:
             self._playing = label
             text = self._labels.get(label) if label else None
-            if text is not None:
-                self._event("cue", {"text": text})
+            if text is not None:  # its first sample plays in this block, after any gap
+                self._event("cue", {"text": text}, self._gaps.pop(label, 0.0))
             if self.listener is not None:
                 self.listener.speaking(text)
         mic = self.io.exchange(out)
