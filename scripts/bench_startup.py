@@ -104,6 +104,13 @@ class MonitorListener:
             self.proc.kill()
 
 
+def fresh_history(env: dict[str, str]) -> dict[str, str]:
+    """Each run gets an empty history: after a few sessions "today" the coach would add a dose
+    warning, a phrase not in the cache, and the run would measure speech synthesis instead."""
+    d = tempfile.mkdtemp(prefix="data-", dir=Path(env["COACH_CACHE_DIR"]).parent)
+    return {**env, "COACH_DATA_DIR": d}
+
+
 def stop(proc: subprocess.Popen[bytes]) -> None:
     """End the session like a user would (SIGTERM = stopped), never leave it running."""
     if proc.poll() is None:
@@ -122,7 +129,10 @@ def device_run(
     time.sleep(0.2)  # the speaker is idle: nothing loud before launch
     t0 = time.monotonic()
     proc = subprocess.Popen(
-        [*COACH, "run", *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        [*COACH, "run", *args],
+        env=fresh_history(env),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     heard = mon.loud.wait(timeout)
     stop(proc)
@@ -153,7 +163,7 @@ def file_run(
             "--events",
             str(events),
         ],
-        env=env,
+        env=fresh_history(env),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
@@ -224,7 +234,7 @@ def phases(env: dict[str, str], routine: str, listen: bool, mic: Path) -> dict[s
     """Where the time goes, in-process on the file back end (after the process has started)."""
     p = subprocess.run(
         [sys.executable, "-c", PHASES, routine, "yes" if listen else "no", str(mic)],
-        env=env,
+        env=fresh_history(env),
         capture_output=True,
         text=True,
         timeout=120,
