@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
+from typing import Any
 
 import numpy as np
 
@@ -21,7 +22,13 @@ from .audio_devices import NO_DEVICE_HINT
 from .audio_io import AudioIO
 from .errors import AudioDeviceError
 
-OPEN_TIMEOUT_S = 3.0  # the first mic callback must arrive within this
+# PortAudio's ALSA->PulseAudio path busy-polls at small latencies: measured CPU of one idle stream
+# with blocksize 0 was 88 % at latency="low" (8 ms), 66 % at 20 ms, 24 % at 25 ms, 1 % at 30 ms.
+# The busy stream starves the audio server on a shared 2-core machine and causes the underruns
+# it is meant to avoid, so 30 ms it is (README "audio").
+LATENCY_S = 0.03
+OPEN_TIMEOUT_S = 5.0  # the first mic callback must arrive within this
+MAX_RESTARTS = 3  # stream aborts survived per open() before giving up
 STALL_TIMEOUT_S = 2.0  # exchange() gives up (AudioDeviceError) when no mic frames come this long
 INPUT_CAP_S = 2.0  # mic audio kept if the loop stalls; older samples are dropped (counted)
 
@@ -73,6 +80,45 @@ class _Fifo:
         return self.size
 
 
+class _WallLock:
+    """Keeps the stream's sample count on the wall clock. On a loaded machine PulseAudio can
+    underrun our stream (silence inserted, everything after plays late) or drop mic frames; either
+    way the samples counted fall behind real time for good, and the cues would drift off the
+    breath. `update` returns how many samples the stream fell behind (beyond callback jitter,
+    judged on the minimum lag over a window) so the caller can skip ahead by exactly that much."""
+
+    def __init__(self, rate: int, window_s: float = 0.5, tolerance: int = 320) -> None:
+        self.rate, self.window_s, self.tolerance = rate, window_s, tolerance
+        self.reset()
+
+    def reset(self) -> None:
+        self.t0: float | None = None
+        self.n = 0
+        self.base: float | None = None
+        self.win: deque[tuple[float, float]] = deque()
+
+    def update(self, frames: int, now: float) -> int:
+        if self.t0 is None:
+            self.t0 = now - frames / self.rate
+        self.n += frames
+        lag = (now - self.t0) * self.rate - self.n
+        self.win.append((now, lag))
+        while self.win[0][0] < now - self.window_s:
+            self.win.popleft()
+        if now - self.t0 < self.window_s:
+            return 0  # warming up: the first window sets the baseline
+        low = min(v for _, v in self.win)
+        if self.base is None or low < self.base:
+            self.base = low
+            return 0
+        behind = int(low - self.base)
+        if behind <= self.tolerance:
+            return 0
+        self.n += behind
+        self.win = deque((t, v - behind) for t, v in self.win)
+        return behind
+
+
 class DeviceAudio(AudioIO):
     """A duplex stream on real (or PulseAudio virtual) devices; exchange() paces at real time."""
 
@@ -82,7 +128,7 @@ class DeviceAudio(AudioIO):
         self,
         input_device: int | str | None = None,
         output_device: int | str | None = None,
-        latency: str | float = "low",
+        latency: str | float = LATENCY_S,
         cushion_blocks: int = 1,
         stall_timeout_s: float = STALL_TIMEOUT_S,
     ) -> None:
@@ -92,7 +138,7 @@ class DeviceAudio(AudioIO):
         self.latency = latency
         self.cushion = max(0, cushion_blocks) * self.block
         self.stall_timeout_s = stall_timeout_s
-        self._stream: object | None = None
+        self._stream: Any = None
         self._in = _Fifo(round(INPUT_CAP_S * self.rate))
         self._out = _Fifo(self.cushion + 64 * self.block)
         self._have_input = threading.Condition()
@@ -101,6 +147,10 @@ class DeviceAudio(AudioIO):
         self._debt_lock = threading.Lock()
         self.status = Counter[str]()  # PortAudio status flags and our own under/overruns
         self._error: str | None = None
+        self._lock = _WallLock(self.rate, tolerance=self.block)
+        self._gen = 0  # which stream is current (finished callbacks of old ones are ignored)
+        self.restarts = 0
+        self._noise = np.random.default_rng(0)
 
     # --- the PortAudio side (runs on its thread) ------------------------------------------
     def _callback(self, indata: np.ndarray, outdata: np.ndarray, frames: int, t, status) -> None:  # noqa: ANN001
@@ -116,7 +166,18 @@ class DeviceAudio(AudioIO):
                     self.status[flag] += 1
         if self._in.write(indata[:, 0]):
             self.status["mic_dropped"] += 1
+        behind = self._lock.update(frames, time.monotonic())
+        if behind:  # lost time: fill the mic gap with a quiet floor, skip the speaker ahead
+            self.status["resyncs"] += 1
+            self.status["resync_samples"] += behind
+            gap = self._noise.standard_normal(behind).astype(np.float32) * 1e-3
+            self._in.write(gap)
+            with self._debt_lock:
+                self._debt += behind
         out = outdata[:, 0]
+        with self._debt_lock:
+            if self._debt:  # late speaker samples: skip them so what follows is on time
+                self._debt -= self._out.drop(self._debt)
         got = self._out.read_into(out)
         if got < frames:
             out[got:] = 0.0
@@ -139,25 +200,40 @@ class DeviceAudio(AudioIO):
                 f"PortAudio is not installed ({e})", hint=NO_DEVICE_HINT
             ) from None
         try:
-            if not any(d["max_input_channels"] for d in sd.query_devices()) or not any(
-                d["max_output_channels"] for d in sd.query_devices()
-            ):
-                raise AudioDeviceError("no microphone or speaker found", hint=NO_DEVICE_HINT)
+            devs = sd.query_devices()
+        except sd.PortAudioError as e:
+            raise AudioDeviceError(f"cannot list sound devices: {e}", hint=NO_DEVICE_HINT) from None
+        if not any(d["max_input_channels"] for d in devs) or not any(
+            d["max_output_channels"] for d in devs
+        ):
+            raise AudioDeviceError("no microphone or speaker found", hint=NO_DEVICE_HINT)
+        self._out.write(np.zeros(self.cushion, np.float32))
+        self._start()
+        self._in.drop(len(self._in))  # start from now: mic and speaker counted from the same block
+        self._lock.reset()
+        self.restarts = 0
+
+    def _start(self, first_input_s: float = OPEN_TIMEOUT_S) -> None:
+        """Open and start a stream, and wait for its first mic frames."""
+        import sounddevice as sd
+
+        self._gen += 1
+        gen = self._gen
+        try:
             stream = sd.Stream(
                 samplerate=self.rate,
-                blocksize=0,  # PortAudio picks (~4 ms here): 8 ms latency vs 40+60 ms at 320
+                blocksize=0,  # PortAudio picks: 32 ms each way vs 40 + 60 ms with 320
                 device=(self.input_device, self.output_device),
                 channels=1,
                 dtype="float32",
                 latency=self.latency,
                 callback=self._callback,
-                finished_callback=self._finished,
+                finished_callback=lambda: self._finished(gen),
             )
         except (sd.PortAudioError, ValueError) as e:
             raise AudioDeviceError(
                 f"cannot open the sound devices: {e}", hint=NO_DEVICE_HINT
             ) from None
-        self._out.write(np.zeros(self.cushion, np.float32))
         self._last_input = 0.0
         try:
             stream.start()
@@ -168,20 +244,39 @@ class DeviceAudio(AudioIO):
             ) from None
         self._stream = stream
         with self._have_input:
-            ok = self._have_input.wait_for(lambda: self._last_input > 0, OPEN_TIMEOUT_S)
+            ok = self._have_input.wait_for(lambda: self._last_input > 0, first_input_s)
         if not ok:
             self.close()
             raise AudioDeviceError(
-                f"the microphone delivered nothing within {OPEN_TIMEOUT_S:g} s of opening",
+                f"the microphone delivered nothing within {first_input_s:g} s of opening",
                 hint="check that a microphone is connected and not used exclusively by another program",
             )
-        self._in.drop(len(self._in))  # start from now: mic and speaker counted from the same block
 
-    def _finished(self) -> None:
-        if self._stream is not None:
+    def _finished(self, gen: int) -> None:
+        if self._stream is not None and gen == self._gen:  # not our own close()/restart
             self._error = "the audio stream stopped"
             with self._have_input:
                 self._have_input.notify_all()
+
+    def _restart(self) -> None:
+        """PortAudio's ALSA layer can abort a stream when PulseAudio is starved of CPU (measured
+        here under load): open a new one rather than end the session. The wall-clock lock sees
+        the gap and skips ahead, so the cues stay on the grid. Gives up after MAX_RESTARTS."""
+        reason = self._error or "the audio stream stopped"
+        if self.restarts >= MAX_RESTARTS:
+            raise AudioDeviceError(reason, hint="check the sound device, then start again")
+        self.restarts += 1
+        self.status["restarts"] += 1
+        old, self._stream = self._stream, None
+        if old is not None:
+            old.close(ignore_errors=True)
+        self._error = None
+        try:
+            self._start(first_input_s=1.0)
+        except AudioDeviceError as e:
+            raise AudioDeviceError(
+                f"{reason} and could not be restarted: {e.message}", hint=e.hint
+            ) from None
 
     def seconds_since_input(self) -> float:
         """Seconds since mic frames last arrived (the mic watchdog's dead-stream signal)."""
@@ -205,22 +300,22 @@ class DeviceAudio(AudioIO):
         mic = np.empty(len(out), np.float32)
         got = 0
         deadline = time.monotonic() + self.stall_timeout_s
-        with self._have_input:
-            while True:
+        while True:
+            with self._have_input:
                 got += self._in.read_into(mic[got:])
                 if got == len(mic):
                     return mic
-                if self._error:
-                    raise AudioDeviceError(
-                        self._error, hint="check the sound device, then start again"
-                    )
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AudioDeviceError(
-                        f"the audio stream stalled: no microphone frames for {self.stall_timeout_s:g} s",
-                        hint="the sound device may have been unplugged or taken by another program",
-                    )
-                self._have_input.wait(min(left, 0.5))
+                if not self._error:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise AudioDeviceError(
+                            f"the audio stream stalled: no microphone frames for {self.stall_timeout_s:g} s",
+                            hint="the sound device may have been unplugged or taken by another program",
+                        )
+                    self._have_input.wait(min(left, 0.5))
+                    continue
+            self._restart()
+            deadline = time.monotonic() + self.stall_timeout_s
 
     def close(self) -> None:
         stream, self._stream = self._stream, None

@@ -1,0 +1,166 @@
+"""The real-device back end on the PulseAudio virtual devices: real streams, real faults."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from coach.audio_device import DeviceAudio
+from coach.audio_format import BLOCK, RATE
+from coach.player import Player
+from tests.audio_rig import ROOT, play_into_mic, rms
+
+pytestmark = pytest.mark.audio
+
+
+class SpeakerRecorder:
+    """parecord of speaker.monitor into a file. (audio_rig.Recorder reads a pipe only at the end;
+    parecord stalls once the 64 KB pipe is full, ~2 s of audio, so long takes come back short.)"""
+
+    def __enter__(self) -> SpeakerRecorder:
+        self.file = tempfile.NamedTemporaryFile(suffix=".raw")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            ["parecord", "--device=speaker.monitor", "--rate=16000", "--channels=1"]
+            + ["--format=s16le", "--raw", "--latency-msec=20"],
+            stdout=self.file,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(0.3)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+    def audio(self) -> np.ndarray:
+        data = Path(self.file.name).read_bytes()
+        self.file.close()
+        return np.frombuffer(data[: len(data) // 2 * 2], "<i2").astype(np.float32) / 32768.0
+
+
+def tone(seconds: float, hz: float = 440.0, amp: float = 0.5) -> np.ndarray:
+    t = np.arange(round(seconds * RATE)) / RATE
+    return (amp * np.sin(2 * np.pi * hz * t)).astype(np.float32)
+
+
+def test_stream_hears_the_microphone_and_tracks_input(virtual_audio: dict, espeak: object) -> None:
+    wav = espeak("knees to the ceiling")
+    with DeviceAudio() as io:
+        assert io.realtime
+        assert io.seconds_since_input() < 1.0  # open() waited for the first mic frames
+        quiet = np.concatenate([io.exchange(np.zeros(BLOCK, np.float32)) for _ in range(10)])
+        speaker = play_into_mic(wav, wait=False)
+        heard = np.concatenate([io.exchange(np.zeros(BLOCK, np.float32)) for _ in range(100)])
+        speaker.wait(timeout=10)
+        assert io.seconds_since_input() < 0.5
+        assert io.clock.samples == 110 * BLOCK
+    io.close()  # closing twice is safe
+    assert rms(quiet) < 0.01
+    assert rms(heard) > 10 * max(rms(quiet), 1e-4)
+
+
+def test_cancel_on_the_real_stream_falls_silent_within_a_block_without_a_click(
+    virtual_audio: dict,
+) -> None:
+    start, cancel = 10, 60  # blocks
+    p = Player()
+    with SpeakerRecorder() as rec:
+        with DeviceAudio() as io:
+            for k in range(100):
+                if k == start:
+                    p.play(tone(3.0), "long")
+                    p.play(tone(1.0), "queued")
+                if k == cancel:
+                    p.cancel()
+                io.exchange(p.next_block())
+        time.sleep(0.2)
+    a = rec.audio()
+    ms = len(a) // 16
+    frames = np.abs(a[: ms * 16]).reshape(ms, 16).max(axis=1)  # 1 ms frames
+    loud = np.flatnonzero(frames > 0.05)
+    assert len(loud), "nothing was heard on speaker.monitor"
+    heard_ms = len(loud)  # tone actually heard; a gap from a stalled stream does not count
+    planned_ms = (cancel - start) * BLOCK / RATE * 1000
+    skipped_ms = io.status["resync_samples"] / RATE * 1000
+    # nothing of the clip after the block where cancel() was called (plus the 5 ms fade)...
+    assert heard_ms <= planned_ms + 5 + 1, (heard_ms, dict(io.status))
+    # ...and all of it before (less what a loaded machine made the stream skip)
+    assert heard_ms >= planned_ms - skipped_ms - 40, (heard_ms, dict(io.status))
+    end = int(np.flatnonzero(np.abs(a) > 0.005)[-1])  # where the clip died away
+    tail = a[end + 1 :]
+    assert len(tail) > RATE // 2 and np.max(np.abs(tail)) < 0.01  # and stayed silent: queue dropped
+    steps = np.abs(np.diff(a[end - 2 * round(0.005 * RATE) : end + 10]))
+    assert steps.max() < 0.1  # it faded: a hard cut of the 0.5 tone would step by up to 0.5
+
+
+def test_no_devices_is_an_audio_device_error_with_the_fix() -> None:
+    code = (
+        "from coach.audio_device import DeviceAudio\n"
+        "from coach.errors import AudioDeviceError\n"
+        "try:\n    DeviceAudio().open()\nexcept AudioDeviceError as e:\n    print('ERR', e)\n"
+    )
+    env = {**os.environ, "PULSE_SERVER": "unix:/nonexistent/native"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60, cwd=ROOT
+    )
+    assert out.stdout.startswith("ERR"), out.stdout + out.stderr
+    assert "virtual-audio start" in out.stdout  # the hint says how to get devices
+    assert "Traceback" not in out.stderr
+
+
+def test_stream_dying_mid_session_raises_instead_of_hanging() -> None:
+    """A real fault: our own private PulseAudio server is shut down under a running stream."""
+    d = tempfile.mkdtemp(prefix="va-die-", dir="/tmp")
+    env = {**os.environ, "COACH_AUDIO_DIR": d}
+    try:
+        up = subprocess.run(
+            [str(ROOT / "scripts" / "virtual-audio"), "start"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        )
+        for line in up.stdout.splitlines():
+            k, v = line.removeprefix("export ").split("=", 1)
+            env[k] = v
+        code = (
+            "import numpy as np, time\n"
+            "from coach.audio_device import DeviceAudio\n"
+            "from coach.errors import AudioDeviceError\n"
+            "io = DeviceAudio(stall_timeout_s=1.0)\nio.open()\nprint('open', flush=True)\n"
+            "try:\n    while True:\n        io.exchange(np.zeros(320, np.float32))\n"
+            "except AudioDeviceError as e:\n    print('ERR', e, flush=True)\nio.close()\n"
+        )
+        proc = subprocess.Popen(
+            [sys.executable, "-c", code],
+            env=env,
+            cwd=ROOT,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "open"
+        time.sleep(0.5)
+        pid = (Path(d) / "runtime" / "pid").read_text().strip()
+        subprocess.run(["kill", pid], timeout=10, check=True)  # the server we started, by id
+        out, _ = proc.communicate(timeout=30)  # a hang fails here
+        assert out.startswith("ERR"), out
+        assert "stream" in out
+    finally:
+        if "proc" in locals() and proc.poll() is None:
+            proc.kill()
+        pid = Path(d) / "runtime" / "pid"
+        if pid.exists():
+            subprocess.run(["kill", pid.read_text().strip()], check=False)
+        shutil.rmtree(d, ignore_errors=True)
