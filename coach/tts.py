@@ -107,9 +107,13 @@ class _TTSThread:
             try:
                 import pyttsx3
                 import pyttsx3.drivers.espeak as espeak_driver
+                from pyttsx3.drivers import _espeak
 
+                _check_data(_espeak)  # espeak_Initialize exit()s the process without its data
                 espeak_driver.print = _quiet_print  # type: ignore[attr-defined]
                 eng = pyttsx3.init("espeak")
+            except TTSError:
+                raise
             except Exception as e:  # OSError (no libespeak-ng), RuntimeError (cannot init)
                 raise TTSError(f"cannot start the speech engine: {e}", hint=INSTALL_HINT) from None
             eng.runAndWait()  # prime: the first run after init returns too early (DESIGN.md bug 1)
@@ -160,6 +164,27 @@ class _TTSThread:
                 pcm = w.readframes(w.getnframes())
         self.synth_calls += 1
         return pcm, rate_hz
+
+
+def _check_data(espeak_lib: Any) -> None:
+    """Refuse clearly when espeak-ng's data folder is missing or empty (wrong ESPEAK_DATA_PATH, a
+    broken install): espeak_Initialize would print one line and exit() the whole process."""
+    import ctypes
+
+    dll = espeak_lib.dll
+    init_path = dll.espeak_ng_InitializePath
+    init_path.argtypes, init_path.restype = [ctypes.c_char_p], None
+    init_path(None)  # the same lookup espeak_Initialize does (ESPEAK_DATA_PATH, built-in path)
+    where = ctypes.c_char_p()
+    info = dll.espeak_Info
+    info.argtypes, info.restype = [ctypes.POINTER(ctypes.c_char_p)], ctypes.c_char_p
+    info(ctypes.byref(where))
+    data = Path((where.value or b"").decode(errors="replace"))
+    if not (data / "phontab").is_file():
+        raise TTSError(
+            f"espeak-ng's voice data is missing: no {data / 'phontab'}",
+            hint="reinstall espeak-ng-data (./scripts/setup), or fix ESPEAK_DATA_PATH",
+        )
 
 
 def _wait_idle(espeak_lib: Any, timeout: float = 10.0) -> None:

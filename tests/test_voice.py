@@ -216,3 +216,16 @@ def test_coach_say_plays_on_the_speaker(virtual_audio: dict[str, str]) -> None:
     clip = SpeechRenderer().render(text, get_voice())
     span = (loud[-1] - loud[0]) / 16000
     assert span > 0.9 * len(clip) / 16000, (span, len(clip) / 16000)  # the whole sentence
+
+
+def test_missing_espeak_data_is_a_clear_error(tmp_path: Path) -> None:
+    """A real broken install: espeak-ng pointed at an empty data folder. Unchecked, espeak_Initialize
+    prints one line and exit()s the process; the coach must say what is wrong instead."""
+    env = {"ESPEAK_DATA_PATH": str(tmp_path), "COACH_CACHE_DIR": str(tmp_path / "cache")}
+    for args in (["voices"], ["say", "hello", "-o", str(tmp_path / "x.wav")]):
+        p = run_cli(args, env)
+        assert p.returncode == 1, p.stderr
+        assert (
+            "coach: espeak-ng's voice data is missing" in p.stderr and "Traceback" not in p.stderr
+        )
+    assert not (tmp_path / "x.wav").exists()
