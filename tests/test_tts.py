@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CUES = [
     "Rest.",
     "Breathe in slowly.",
-    "Breathe out, and lower your knees to the left.",
+    "Breathe out, knees to the left.",
     "Inhale, and bring your knees back to the middle.",
     "Breathe out, and let both knees fall gently to the right, keeping them together.",
 ]
