@@ -1,0 +1,215 @@
+"""The listener: microphone blocks in, command detections out.
+
+Per 20 ms block: remove the coach's own voice (echo.EchoCanceller, using what the player played in
+the same block), then voice-activity detection (vad.Vad). When a voiced segment ends, the engine
+decodes it against the phrases of the intents that count right now (stop and pain always), with a
+garbage path so ordinary words are rejected; then per-intent confidence thresholds, and the
+self-hearing checks: a phrase the coach is saying itself (`speaking`) is dropped unless the mic
+carries clearly more than the echo explains.
+
+Times in Detection are seconds on the listener's own sample count (blocks fed since reset).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .audio_format import BLOCK, RATE
+from .echo import EchoCanceller
+from .engines.base import Engine
+from .errors import CoachError
+from .intents import SAFETY_INTENTS, Intent
+from .langpack import LanguagePack, load_langpack
+from .vad import Segment, Vad, VadConfig
+
+SPEAKING_TAIL_S = 1.0  # the coach's last words may still echo this long after the clip ends
+ECHO_MARGIN_DB = 10.0  # residual must exceed the echo's measured leak by this to be the user
+
+
+@dataclass(frozen=True)
+class Detection:
+    intent: Intent
+    phrase: str
+    start: float  # seconds, listener sample count
+    end: float
+    confidence: float
+
+
+class Listener:
+    """Streaming command listener over one Engine and one LanguagePack."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        pack: LanguagePack,
+        vad: VadConfig | None = None,
+        thresholds: dict[Intent, float] | None = None,
+        use_reference: bool = True,
+    ) -> None:
+        self.engine = engine
+        self.pack = pack
+        self.engine_name = engine.name
+        self.language = pack.code
+        self._vad = Vad(vad)
+        self._echo = EchoCanceller()
+        self._use_reference = use_reference
+        self._thresholds = {i: pack.threshold(i, engine.name) for i in Intent}
+        self._thresholds.update(thresholds or {})
+        self._expected: set[Intent] = set(pack.intents)
+        self._grammar: tuple[str, ...] = ()
+        self._speaking: set[str] = set()
+        self._speaking_until = 0  # sample index until which `_speaking` still applies
+        self._echo_db: list[float] = []  # per block of the current VAD span
+        self._res_db: list[float] = []
+        self.segments = 0  # decoded segments (for benchmarks)
+        self.reset()
+        self.expect(set(pack.intents))
+
+    # ------------------------------------------------------------------ control
+
+    def reset(self) -> None:
+        """Forget all audio state (a new session or a new file); the sample count restarts at 0."""
+        self._vad.reset()
+        self._echo.reset()
+        self._pos = 0
+        self._echo_db, self._res_db = [], []
+        self._speaking_until = 0
+
+    def expect(self, intents: Iterable[Intent]) -> None:
+        """The intents that count now; stop and pain are always added."""
+        want = {Intent(i) for i in intents} | set(SAFETY_INTENTS)
+        self._expected = {i for i in want if i in self.pack.intents}
+        phrases = tuple(sorted(self.pack.phrases(self._expected)))
+        if phrases != self._grammar:
+            self.engine.set_grammar(list(phrases))
+            self._grammar = phrases
+
+    @property
+    def expected(self) -> set[Intent]:
+        return set(self._expected)
+
+    def speaking(self, text: str | None) -> None:
+        """The cue the coach is saying now (None when silent): its command phrases are suppressed."""
+        if text:
+            self._speaking = {p for p, _ in self.pack.command_phrases_in(text)}
+            self._speaking_until = 10**18
+        else:
+            self._speaking_until = self._pos + round(SPEAKING_TAIL_S * RATE)
+
+    def threshold(self, intent: Intent) -> float:
+        return self._thresholds[intent]
+
+    # ------------------------------------------------------------------ audio
+
+    def feed(self, mic: np.ndarray, ref: np.ndarray | None = None) -> list[Detection]:
+        """One block (any length; 20 ms expected) of mic audio and what the coach played in it."""
+        mic = np.asarray(mic, dtype=np.float32).reshape(-1)
+        if self._use_reference:
+            res, echo_db = self._echo.process(mic, ref)
+        else:
+            res, echo_db = mic, None
+        gate = None
+        if echo_db is not None:
+            gate = echo_db + self._echo.leak_db + ECHO_MARGIN_DB
+            if self._echo.delay is None:
+                # playing, but the echo path is not known yet: only speech clearly above it counts
+                gate = None
+        out: list[Detection] = []
+        active_before = self._vad.active
+        for seg in self._vad.feed(res, gate):
+            out += self._decode(seg)
+        if self._vad.active or active_before:
+            self._echo_db.append(-120.0 if echo_db is None else echo_db)
+            from .vad import level_db
+
+            self._res_db.append(level_db(res))
+        if not self._vad.active:
+            self._echo_db, self._res_db = [], []
+        self._pos += len(mic)
+        return out
+
+    def flush(self) -> list[Detection]:
+        """End of input: decode a segment still open (feeds a hangover of quiet blocks)."""
+        out: list[Detection] = []
+        quiet = np.zeros(BLOCK, np.float32)
+        for _ in range(round(self._vad.config.hangover_s * RATE / BLOCK) + 1):
+            if not self._vad.active:
+                break
+            out += self.feed(quiet + 1e-5 * np.random.default_rng(0).standard_normal(BLOCK))
+        return out
+
+    def _decode(self, seg: Segment) -> list[Detection]:
+        self.segments += 1
+        hyps = self.engine.recognize(seg.audio)
+        out = []
+        for h in hyps:
+            intent = self.pack.intent_of(h.phrase)
+            if intent is None or intent not in self._expected:
+                continue
+            if h.confidence < self._thresholds[intent]:
+                continue
+            if self._own_voice(h.phrase):
+                continue
+            start = (seg.start + round(h.start * RATE)) / RATE
+            end = (seg.start + round(h.end * RATE)) / RATE
+            out.append(Detection(intent, h.phrase, start, end, round(h.confidence, 3)))
+            break  # one command per segment
+        return out
+
+    def _own_voice(self, phrase: str) -> bool:
+        """The coach is (or just was) saying this phrase and the mic does not carry clearly more."""
+        if phrase not in self._speaking or self._pos > self._speaking_until:
+            return False
+        if not self._echo_db:
+            return True
+        echo = 10 * np.log10(np.mean(np.power(10.0, np.array(self._echo_db) / 10)) + 1e-12)
+        res = 10 * np.log10(np.mean(np.power(10.0, np.array(self._res_db) / 10)) + 1e-12)
+        return bool(res - echo < self._echo.leak_db + ECHO_MARGIN_DB)
+
+
+def make_listener(
+    engine: str = "auto", lang: str = "en", model: Path | str | None = None, quiet: bool = True
+) -> Listener:
+    """A listener for `lang`: vosk when a vosk model for it is found (or given), else pocketsphinx.
+
+    Raises ModelError / CoachError with a clear message when the choice cannot work.
+    """
+    pack = load_langpack(lang)
+    choice = engine
+    model_path: Path | None = None
+    if engine not in ("auto", "vosk", "pocketsphinx"):
+        raise CoachError(f"unknown engine '{engine}' (choose auto, vosk or pocketsphinx)")
+    if engine in ("auto", "vosk"):
+        try:
+            from . import models
+        except ImportError:
+            models = None  # type: ignore[assignment]
+        if models is not None:
+            model_path = models.find_model(pack.code, model)
+        elif model is not None:
+            model_path = Path(model)
+        if engine == "vosk" and model_path is None:
+            from .errors import ModelError
+
+            raise ModelError(
+                f"no vosk model for language '{pack.code}'",
+                hint=f"coach model install {pack.code}  (or --model PATH, or --engine pocketsphinx)",
+            )
+        choice = "vosk" if model_path is not None else "pocketsphinx"
+    if choice == "vosk":
+        from .engines.vosk_engine import VoskEngine
+
+        eng: Engine = VoskEngine(model_path, pack.code)  # type: ignore[arg-type]
+    else:
+        from .engines.pocketsphinx_engine import PocketsphinxEngine
+
+        eng = PocketsphinxEngine(pack.code)
+    if not quiet:
+        where = f" ({model_path})" if model_path else ""
+        print(f"coach: listening with {choice}{where}, language {pack.code}", file=sys.stderr)
+    return Listener(eng, pack)

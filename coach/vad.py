@@ -1,0 +1,126 @@
+"""Streaming voice-activity detection over 20 ms blocks: energy against an adaptive noise floor.
+
+Cheap on purpose (one mean-square per block) so the listener can run on every block in real time.
+A segment carries real pre-roll audio from before the onset (never digital zeros: DESIGN.md says
+zero padding hurts the recognizer badly) and ends after a hangover of quiet blocks.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from .audio_format import BLOCK, RATE
+
+BLOCK_S = BLOCK / RATE
+
+
+def level_db(x: np.ndarray) -> float:
+    """Block level in dB full scale (mean square)."""
+    return float(10.0 * np.log10(float(np.mean(np.square(x, dtype=np.float64))) + 1e-12))
+
+
+@dataclass(frozen=True)
+class VadConfig:
+    start_db: float = 9.0  # above the noise floor: speech starts
+    keep_db: float = 6.0  # above the noise floor: speech continues
+    min_level_db: float = -55.0  # never speech below this absolute level
+    hangover_s: float = 0.2  # quiet time that ends a segment
+    preroll_s: float = 0.3  # real audio kept before the onset
+    min_speech_s: float = 0.08  # shorter bursts (clicks) are dropped
+    max_segment_s: float = 3.0  # longer speech is cut and decoded in pieces
+    floor_rise_db_per_s: float = 1.5  # how fast the floor follows a louder room
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A voiced stretch: `audio` starts at sample `start` of the stream (pre-roll included)."""
+
+    audio: np.ndarray
+    start: int  # sample index of audio[0]
+    voiced_start: int  # sample index of the onset
+    voiced_end: int  # sample index just after the last loud block
+
+
+class Vad:
+    """Feed blocks (already echo-reduced); get complete segments back."""
+
+    def __init__(self, config: VadConfig | None = None) -> None:
+        self.config = config or VadConfig()
+        self.reset()
+
+    def reset(self) -> None:
+        c = self.config
+        self.floor_db: float | None = None
+        self._pre: deque[np.ndarray] = deque(maxlen=max(1, round(c.preroll_s / BLOCK_S)))
+        self._seg: list[np.ndarray] = []
+        self._seg_start = 0
+        self._voiced_start = 0
+        self._last_loud = 0
+        self._quiet = 0
+        self._loud_blocks = 0
+        self._pos = 0  # samples seen
+
+    @property
+    def active(self) -> bool:
+        return bool(self._seg)
+
+    def feed(self, block: np.ndarray, gate_db: float | None = None) -> list[Segment]:
+        """One block. `gate_db` raises the start level (e.g. while the coach itself is talking)."""
+        c = self.config
+        lvl = level_db(block)
+        n = len(block)
+        out: list[Segment] = []
+        if self.floor_db is None:
+            self.floor_db = max(lvl, -90.0)
+        start_at = max(self.floor_db + c.start_db, c.min_level_db)
+        if gate_db is not None:
+            start_at = max(start_at, gate_db)
+        keep_at = max(self.floor_db + c.keep_db, c.min_level_db)
+        if gate_db is not None:
+            keep_at = max(keep_at, gate_db - (c.start_db - c.keep_db))
+        if not self._seg:
+            if lvl > start_at:
+                self._seg = [*self._pre, block]
+                self._seg_start = self._pos - sum(len(b) for b in self._pre)
+                self._voiced_start = self._pos
+                self._last_loud = self._pos + n
+                self._quiet = 0
+                self._loud_blocks = 1
+            else:
+                self._track_floor(lvl)
+                self._pre.append(block)
+        else:
+            self._seg.append(block)
+            if lvl > keep_at:
+                self._quiet = 0
+                self._loud_blocks += 1
+                self._last_loud = self._pos + n
+            else:
+                self._quiet += 1
+            seg_len = sum(len(b) for b in self._seg)
+            if self._quiet * BLOCK_S >= c.hangover_s or seg_len >= c.max_segment_s * RATE:
+                if self._loud_blocks * BLOCK_S >= c.min_speech_s:
+                    out.append(
+                        Segment(
+                            np.concatenate(self._seg),
+                            self._seg_start,
+                            self._voiced_start,
+                            self._last_loud,
+                        )
+                    )
+                tail = self._seg[-self._pre.maxlen :] if self._pre.maxlen else []
+                self._seg = []
+                self._pre.clear()
+                self._pre.extend(tail)
+        self._pos += n
+        return out
+
+    def _track_floor(self, lvl: float) -> None:
+        assert self.floor_db is not None
+        if lvl < self.floor_db:
+            self.floor_db += 0.2 * (lvl - self.floor_db)  # follow a quieter room quickly
+        else:
+            self.floor_db += min(lvl - self.floor_db, self.config.floor_rise_db_per_s * BLOCK_S)
