@@ -267,3 +267,21 @@ def test_failures_are_tts_errors(tmp_path: Path, calm: VoiceProfile) -> None:
 def test_real_voice_list() -> None:
     ids = espeak_voice_ids()
     assert len(ids) > 50 and "gmw/en-us" in ids
+
+
+def test_trim_silence_keeps_a_soft_onset_and_cuts_padding() -> None:
+    """Synthetic: 300 ms silence, a soft 'fricative' at -34 dB of the peak, a loud vowel, 400 ms
+    silence. The soft part is sound (kept); the padding is not."""
+    from coach.tts import TAIL_S, trim_silence
+
+    rng = np.random.default_rng(1)
+    soft = (rng.standard_normal(1600) * 0.005).astype(np.float32)  # 100 ms, peak ~ 2 % of 1.0
+    t = np.arange(3200) / RATE
+    vowel = (0.9 * np.sin(2 * np.pi * 150 * t)).astype(np.float32)
+    x = np.concatenate([np.zeros(4800, np.float32), soft, vowel, np.zeros(6400, np.float32)])
+    y = trim_silence(x, RATE)
+    lead = round(LEAD_S * RATE)
+    assert len(y) <= 1600 + 3200 + lead + round(TAIL_S * RATE) + 32
+    assert len(y) >= 1600 + 3200  # the soft onset is not cut
+    assert np.abs(y[lead + 64 : lead + 1500]).max() > 0.005  # ... and is still there
+    assert trim_silence(np.zeros(1000, np.float32), RATE).size == 0
