@@ -83,11 +83,11 @@ def test_guard_allows_unix_sockets(tmp_path: Path) -> None:
 
 
 def _user_mic(tmp_path: Path, espeak: object) -> Path:
-    """A mic track: a second of room noise, the user saying "ready", then more room noise."""
+    """A mic track: room noise while the coach asks, the user saying "ready", more room noise."""
     rng = np.random.default_rng(1)
     ready = read_wav(espeak("ready"))  # type: ignore[operator]
-    noise = (rng.standard_normal(16000 * 3) * 0.002).astype(np.float32)
-    mic = np.concatenate([noise[:16000], ready * 0.7, noise])
+    noise = (rng.standard_normal(16000 * 4) * 0.002).astype(np.float32)
+    mic = np.concatenate([noise, ready * 0.7, noise])
     p = tmp_path / "mic.wav"
     write_wav(p, mic)
     return p
@@ -99,6 +99,8 @@ def _session_args(tmp_path: Path, mic: Path) -> list[str]:
         "trunk-rotation",
         "--reps",
         "5",
+        "--tempo",
+        "10",
         "--mic-file",
         str(mic),
         "--speaker-file",

@@ -1,0 +1,158 @@
+"""`coach check` on the real virtual devices (a person says "ready" into the mic with paplay), with
+the devices really gone (PULSE_SERVER at a dead socket), and with each other part broken for real."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from coach.check import check_database, check_recognizer, check_speech, tone, tone_level
+from coach.history import History
+from tests.audio_rig import play_into_mic
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _check_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "coach", "check", *args]
+
+
+@pytest.mark.audio
+def test_check_passes_on_virtual_devices_when_the_user_says_ready(
+    virtual_audio: dict[str, str], espeak: object
+) -> None:
+    ready = espeak("ready", "en-us", 150, 40)  # type: ignore[operator]
+    p = subprocess.Popen(
+        _check_cmd("--json", "--listen-seconds", "12"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ},
+    )
+    assert p.stderr is not None
+    err: list[str] = []
+    deadline = time.monotonic() + 60
+    for line in p.stderr:  # the prompt goes to stderr in --json mode
+        err.append(line)
+        if 'say "ready"' in line:
+            time.sleep(0.5)  # a person takes a moment
+            play_into_mic(ready)
+            break
+        assert time.monotonic() < deadline
+    out, rest = p.communicate(timeout=60)
+    results = {d["check"]: d for d in map(json.loads, out.splitlines())}
+    assert set(results) == {"database", "speech", "recognizer", "speaker", "microphone"}
+    assert all(d["ok"] for d in results.values()), (results, "".join(err) + rest)
+    assert "heard it on speaker.monitor" in results["speaker"]["detail"]
+    assert "ready" in results["microphone"]["detail"]
+    assert p.returncode == 0
+    assert "Traceback" not in rest
+
+
+@pytest.mark.audio
+def test_check_fails_when_nobody_answers(virtual_audio: dict[str, str]) -> None:
+    r = subprocess.run(
+        _check_cmd("--listen-seconds", "2"), capture_output=True, text=True, timeout=90
+    )
+    assert r.returncode == 1, r.stdout
+    assert "✗ microphone" in r.stdout and "fix:" in r.stdout
+    assert "✓ speaker" in r.stdout
+    assert "cannot run" in r.stdout
+    assert "Traceback" not in r.stderr
+
+
+def test_check_without_devices_says_how_to_fix(tmp_path: Path) -> None:
+    """A real absence: no sound server at all (PULSE_SERVER points at a socket that is not there)."""
+    env = {**os.environ, "PULSE_SERVER": f"unix:{tmp_path}/no-such-socket"}
+    env.pop("PULSE_SINK", None)
+    env.pop("PULSE_SOURCE", None)
+    r = subprocess.run(
+        _check_cmd("--no-prompt"), capture_output=True, text=True, timeout=90, env=env
+    )
+    assert r.returncode == 1
+    assert "Traceback" not in r.stderr
+    lines = r.stdout.splitlines()
+    assert any(s.strip().startswith("✗ speaker") for s in lines), r.stdout
+    assert any(s.strip().startswith("✗ microphone") for s in lines), r.stdout
+    assert "virtual-audio" in r.stdout  # the fix says how to get devices
+    assert any(s.strip().startswith("✓ speech") for s in lines), r.stdout  # the rest still checked
+    assert "cannot run" in r.stdout
+
+
+def test_database_check_sees_a_lock_held_by_another_process(tmp_path: Path) -> None:
+    db = tmp_path / "history.sqlite3"
+    History(db).close()
+    assert check_database(str(db)).ok
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sqlite3, sys, time\n"
+            f"c = sqlite3.connect({str(db)!r}, isolation_level=None)\n"
+            "c.execute('BEGIN EXCLUSIVE'); print('locked', flush=True); time.sleep(30)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        r = check_database(str(db))
+    finally:
+        holder.kill()
+        holder.wait()
+    assert not r.ok
+    assert "locked" in r.detail and r.fix
+
+
+def test_database_check_writes_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "history.sqlite3"
+    with History(db) as h:
+        sid = h.start_session("trunk-rotation", 6.0, "pocketsphinx", "calm", 5)
+        h.end_session(sid, "completed", 5, 5, 6.0)
+    conn = sqlite3.connect(db)
+    before = conn.execute("SELECT count(*) FROM sessions").fetchone()
+    conn.close()
+    r = check_database(str(db))
+    assert r.ok and "1 sessions" in r.detail
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT count(*) FROM sessions").fetchone() == before
+    conn.close()
+    missing = tmp_path / "new" / "h.sqlite3"
+    assert check_database(str(missing)).ok and not missing.exists()
+
+
+def test_database_check_rejects_a_corrupt_file(tmp_path: Path) -> None:
+    db = tmp_path / "history.sqlite3"
+    db.write_bytes(b"this is not a database" * 100)
+    r = check_database(str(db))
+    assert not r.ok and str(db) in r.detail and r.fix
+
+
+def test_speech_check_renders_and_rejects_an_unknown_voice() -> None:
+    r, audio = check_speech(None)
+    assert r.ok and audio is not None and len(audio) > 8000
+    bad, _ = check_speech("no-such-voice")
+    assert not bad.ok and "no-such-voice" in bad.detail and bad.fix
+
+
+def test_recognizer_check_names_engine_and_explains_a_missing_model() -> None:
+    r, listener = check_recognizer("pocketsphinx", "en", None)
+    assert r.ok and "pocketsphinx" in r.detail and listener is not None
+    bad, none = check_recognizer("vosk", "en", None)
+    assert not bad.ok and none is None
+    assert "model" in bad.detail and bad.fix and "install" in bad.fix
+
+
+def test_tone_detector_hears_the_tone_and_not_silence() -> None:
+    rng = np.random.default_rng(0)
+    noise = (rng.standard_normal(16000) * 0.01).astype(np.float32)
+    assert tone_level(np.concatenate([noise, tone(), noise])) > -30
+    assert tone_level(noise) < -50
