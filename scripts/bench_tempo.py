@@ -157,7 +157,7 @@ class SpeakerRecorder:
 
 
 def bench_device(
-    routine_id: str, tempo: Tempo, seconds: float, clips: dict, latency: str | float = "low"
+    routine_id: str, tempo: Tempo, seconds: float, clips: dict, latency: str | float | None = None
 ) -> dict[str, object]:
     from coach.audio_device import DeviceAudio
     from tests.audio_rig import start_virtual_audio
@@ -175,7 +175,8 @@ def bench_device(
     extra = np.zeros(end, np.float32)
     extra[sync_at : sync_at + len(click)] = click
     with SpeakerRecorder() as rec:
-        with DeviceAudio(latency=latency) as io:
+        io = DeviceAudio() if latency is None else DeviceAudio(latency=latency)
+        with io:
             perform(io, Player(), cues, end, extra)
             status = dict(io.status)
         time.sleep(0.3)
@@ -187,7 +188,7 @@ def bench_device(
     res = errors(audio, cues, offset)
     res.update(
         backend="sounddevice",
-        latency=latency,
+        latency=io.latency,
         tempo_bpm=tempo.bpm,
         session_s=round(end / RATE, 1),
         stream_status=status,
@@ -217,9 +218,7 @@ def main() -> int:
         lat = a.latency
         if lat is not None and lat[:1].isdigit():
             lat = float(lat)
-        results.append(
-            bench_device(a.routine, Tempo(a.device_tempo), a.device_seconds, clips, lat or "low")
-        )
+        results.append(bench_device(a.routine, Tempo(a.device_tempo), a.device_seconds, clips, lat))
     report = {"benchmark": "tempo", "routine": a.routine, "voice": voice.name, "results": results}
     if a.json:
         print(json.dumps(report, indent=2))
