@@ -23,7 +23,8 @@ from .vad import level_db
 class EchoConfig:
     max_delay_s: float = 0.4  # longest speaker->mic delay searched
     window_s: float = 1.0  # correlation window
-    update_every_s: float = 0.2
+    min_window_s: float = 0.3  # first estimate after this much of the coach's speech
+    update_every_s: float = 0.1
     min_corr: float = 0.6  # accept an estimate only when the mic is clearly the reference
     active_db: float = -50.0  # the reference counts as "playing" above this level
     leak_init_db: float = -10.0  # assumed residual echo before it is measured
@@ -38,6 +39,7 @@ class EchoCanceller:
         self._max_delay = round(c.max_delay_s * RATE)
         self._win = round(c.window_s * RATE)
         self._every = max(1, round(c.update_every_s * RATE / BLOCK))
+        self._min_win = round(c.min_window_s * RATE)
         self._ref_len = self._win + self._max_delay + BLOCK
         self.reset()
 
@@ -52,6 +54,7 @@ class EchoCanceller:
         self.corr = 0.0
         self.leak_db = self.config.leak_init_db
         self._active_recent = 0
+        self._last_ref_db = -120.0
 
     @property
     def playing(self) -> bool:
@@ -75,12 +78,17 @@ class EchoCanceller:
         self._blocks += 1
         if ref_on or self.playing:
             self._active_recent += 1
-            if self._blocks % self._every == 0 and self._active_recent * BLOCK >= self._win // 2:
-                self._estimate()
+            have = min(self._active_recent * BLOCK, self._win)
+            if self._blocks % self._every == 0 and have >= self._min_win:
+                self._estimate(have)
         else:
             self._active_recent = 0
-        if not self.playing or self.delay is None:
-            return np.asarray(mic, np.float32), (None if not self.playing else -120.0)
+        if not self.playing:
+            return np.asarray(mic, np.float32), None
+        if self.delay is None:
+            # echo path unknown yet: assume the mic hears the coach as loud as it plays
+            self._last_ref_db = max(level_db(r), self._last_ref_db - 1.0)
+            return np.asarray(mic, np.float32), self._last_ref_db - self.leak_db
         d = self.delay
         echo = self.gain * self._ref[self._ref_len - n - d : self._ref_len - d]
         res = (mic - echo).astype(np.float32)
@@ -95,11 +103,11 @@ class EchoCanceller:
             )
         return res, echo_db
 
-    def _estimate(self) -> None:
-        if self._mic_n < self._win:
+    def _estimate(self, win: int) -> None:
+        if self._mic_n < win:
             return
-        y = np.concatenate(self._mic)[-self._win :].astype(np.float64)
-        x = self._ref[-(self._win + self._max_delay) :].astype(np.float64)
+        y = np.concatenate(self._mic)[-win:].astype(np.float64)
+        x = self._ref[-(win + self._max_delay) :].astype(np.float64)
         if float(np.dot(x, x)) < 1e-6 or float(np.dot(y, y)) < 1e-9:
             return
         # c[k] = sum_n y[n] * x[n + max_delay - k]: mic now vs reference k samples earlier
@@ -110,7 +118,7 @@ class EchoCanceller:
         # energy of each reference window
         csum = np.concatenate(([0.0], np.cumsum(x * x)))
         starts = self._max_delay - lags
-        ex = csum[starts + self._win] - csum[starts]
+        ex = csum[starts + win] - csum[starts]
         ey = float(np.dot(y, y))
         norm = cc / np.sqrt(np.maximum(ex, 1e-12) * ey)
         k = int(np.argmax(norm))

@@ -116,9 +116,6 @@ class Listener:
         gate = None
         if echo_db is not None:
             gate = echo_db + self._echo.leak_db + ECHO_MARGIN_DB
-            if self._echo.delay is None:
-                # playing, but the echo path is not known yet: only speech clearly above it counts
-                gate = None
         out: list[Detection] = []
         active_before = self._vad.active
         for seg in self._vad.feed(res, gate):
@@ -208,7 +205,7 @@ def make_listener(
     else:
         from .engines.pocketsphinx_engine import PocketsphinxEngine
 
-        eng = PocketsphinxEngine(pack.code)
+        eng = PocketsphinxEngine(pack.code, recall_phrases=list(pack.phrases(SAFETY_INTENTS)))
     if not quiet:
         where = f" ({model_path})" if model_path else ""
         print(f"coach: listening with {choice}{where}, language {pack.code}", file=sys.stderr)

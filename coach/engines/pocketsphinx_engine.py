@@ -25,6 +25,7 @@ from ..errors import ModelError
 from .base import Hypothesis
 
 DEFAULT_GARBAGE_WORDS = 600
+RECALL_NEAR = 2  # ... and of a stop/pain word (recall first)
 NEAR = 1  # garbage words within this phone edit distance of a command word are left out
 FRAME_S = 0.01  # pocketsphinx frames are 10 ms
 
@@ -59,10 +60,20 @@ def _edit_distance(a: Sequence[str], b: Sequence[str]) -> int:
 
 
 def garbage_words(
-    pron: dict[str, tuple[str, ...]], command_words: set[str], n: int, near: int = NEAR
+    pron: dict[str, tuple[str, ...]],
+    command_words: set[str],
+    n: int,
+    near: int = NEAR,
+    recall_words: set[str] = frozenset(),  # type: ignore[assignment]
+    recall_near: int = NEAR + 1,
 ) -> list[str]:
-    """n short dictionary words that do not sound like any command word (deterministic)."""
-    cmd = [pron[w] for w in command_words if w in pron]
+    """n short dictionary words that do not sound like any command word (deterministic).
+
+    Words of `recall_words` (stop/pain) keep a wider berth (`recall_near`): recall first.
+    """
+    cmd = [
+        (pron[w], recall_near if w in recall_words else near) for w in command_words if w in pron
+    ]
     cands = sorted(
         (w for w, p in pron.items() if re.fullmatch(r"[a-z]+", w) and 2 <= len(p) <= 6),
         key=lambda w: zlib.crc32(w.encode()),
@@ -71,7 +82,7 @@ def garbage_words(
     for w in cands:
         if len(out) >= n:
             break
-        if w in command_words or any(_edit_distance(pron[w], c) <= near for c in cmd):
+        if w in command_words or any(_edit_distance(pron[w], c) <= r for c, r in cmd):
             continue
         out.append(w)
     return out
@@ -82,7 +93,13 @@ class PocketsphinxEngine:
 
     name = "pocketsphinx"
 
-    def __init__(self, language: str = "en", garbage: int = DEFAULT_GARBAGE_WORDS) -> None:
+    def __init__(
+        self,
+        language: str = "en",
+        garbage: int = DEFAULT_GARBAGE_WORDS,
+        recall_phrases: Sequence[str] = (),
+        recall_near: int = RECALL_NEAR,
+    ) -> None:
         if language != "en":
             raise ModelError(
                 f"pocketsphinx has no model for language '{language}' (only US English)",
@@ -94,6 +111,8 @@ class PocketsphinxEngine:
             raise ModelError(f"pocketsphinx is not installed ({e})") from None
         self.language = language
         self.garbage = garbage
+        self.recall_near = recall_near
+        self._recall_words = {w for p in recall_phrases for w in p.lower().split()}
         self._dir = model_dir()
         self._pron = dictionary(self._dir / "cmudict-en-us.dict")
         self._decoder = Decoder(samprate=RATE, lm=None, loglevel="FATAL")
@@ -120,7 +139,9 @@ class PocketsphinxEngine:
         if name is None:
             name = f"cmd{len(self._searches)}"
             words = {w for p in self._phrases for w in p.split()}
-            garb = garbage_words(self._pron, words, self.garbage)
+            garb = garbage_words(
+                self._pron, words, self.garbage, NEAR, self._recall_words, self.recall_near
+            )
             alts = " | ".join(self._phrases)
             jsgf = f"#JSGF V1.0;\ngrammar {name};\npublic <s> = ({alts})"
             if garb:

@@ -1,0 +1,188 @@
+#!/usr/bin/env python3
+"""Self-hearing benchmark: the coach's own speech must never be taken for a command.
+
+Every cue (text and short form) of every routine in every voice is rendered (coach.tts, cached),
+played by the real Player through the file back end's room echo (FileAudio: a delayed, scaled copy
+of the speaker in the mic, plus a -60 dB noise floor) into the listener with the reference signal,
+looping until --hours of coach speech have played. false_commands_per_hour is the number of
+detections per hour of that. Then "stop"/"pain" spoken by espeak-ng voices and real people over the
+coach's speech at equal level (user level == echo level): recall.
+
+    scripts/eval_self_hearing.py --json            # 1 hour of coach speech (~1-2 min CPU)
+    scripts/eval_self_hearing.py --hours 0.1 --json
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from coach.audio_format import BLOCK, RATE, read_wav  # noqa: E402
+
+SPEECH = ROOT.parent / "shared" / "speech"
+ECHO_GAIN = 0.5  # the coach's voice reaches the mic at half its level (a loud room)
+ECHO_DELAY_S = 0.05
+USER_VOICES = [("en-us", 160, 50), ("en-gb-x-rp", 170, 45), ("en-us+f2", 150, 65)]
+
+
+def cue_clips(voices: list[str] | None) -> list[tuple[str, str, np.ndarray]]:
+    """(voice, text, pcm) for every cue of every routine in every voice."""
+    from coach.routine import load_library
+
+    texts = sorted(
+        {t for r in load_library().values() for c in r.all_cues() for t in (c.text, c.short) if t}
+    )
+    out = []
+    try:
+        from coach.tts import SpeechRenderer
+        from coach.voice import load_voices
+
+        profiles = load_voices()
+        renderer = SpeechRenderer()
+        for name, prof in sorted(profiles.items()):
+            if voices and name not in voices:
+                continue
+            for t in texts:
+                out.append((name, t, renderer.render(t, prof)))
+    except ImportError:  # the voice area not there yet: espeak-ng directly
+        for v in ("en-us", "en-gb"):
+            for t in texts:
+                out.append((v, t, _espeak(t, v, 150, 50)))
+    return out
+
+
+def _espeak(text: str, voice: str, rate: int, pitch: int) -> np.ndarray:
+    exe = shutil.which("espeak-ng") or "espeak-ng"
+    with tempfile.TemporaryDirectory() as d:
+        f = Path(d) / "x.wav"
+        subprocess.run(
+            [exe, "-v", voice, "-s", str(rate), "-p", str(pitch), "-w", str(f), text],
+            check=True,
+            capture_output=True,
+        )
+        return read_wav(f)
+
+
+def run_session(listener, speaker: np.ndarray, mic_user: np.ndarray | None, texts=None):
+    """Play `speaker` through FileAudio's echo, user audio added to the mic; return detections."""
+    from coach.audio_files import FileAudio
+
+    io = FileAudio(None, None, echo_gain=ECHO_GAIN, echo_delay_s=ECHO_DELAY_S)
+    io.open()
+    n = len(speaker) // BLOCK * BLOCK
+    dets = []
+    for i in range(0, n, BLOCK):
+        out = speaker[i : i + BLOCK]
+        mic = io.exchange(out)
+        if mic_user is not None and i < len(mic_user):
+            u = mic_user[i : i + BLOCK]
+            mic = mic.copy()
+            mic[: len(u)] += u
+        if texts is not None and i in texts:
+            listener.speaking(texts[i])
+        dets += listener.feed(mic, ref=out)
+    io.close()
+    return dets
+
+
+def self_hearing(listener, clips, hours: float) -> dict:
+    """Concatenate cues with 0.4-1.5 s gaps, loop to `hours`, count detections."""
+    rng = np.random.default_rng(1)
+    parts, texts, pos = [], {}, 0
+    target = int(hours * 3600 * RATE)
+    k = 0
+    while pos < target:
+        _voice, text, pcm = clips[k % len(clips)]
+        k += 1
+        gap = np.zeros(int(rng.uniform(0.4, 1.5) * RATE) // BLOCK * BLOCK, np.float32)
+        pcm = np.pad(pcm, (0, -len(pcm) % BLOCK))
+        texts[pos] = text
+        parts += [pcm, gap]
+        pos += len(pcm) + len(gap)
+    speaker = np.concatenate(parts)
+    listener.reset()
+    t0 = time.process_time()
+    dets = run_session(listener, speaker, None, texts)
+    cpu = time.process_time() - t0
+    secs = len(speaker) / RATE
+    return {
+        "hours": round(secs / 3600, 3),
+        "false_commands": len(dets),
+        "false_commands_per_hour": round(len(dets) / (secs / 3600), 2),
+        "examples": [f"{d.start:.1f}s {d.phrase}" for d in dets[:10]],
+        "rtf": round(cpu / secs, 4),
+    }
+
+
+def over_speech(listener, clips) -> dict:
+    """stop/pain at equal level to the echo, in the middle of a cue."""
+    users: list[tuple[str, np.ndarray]] = []
+    for v, r, p in USER_VOICES:
+        for w in ("stop", "pain"):
+            users.append((f"{w}/{v}", _espeak(w, v, r, p)))
+    if SPEECH.is_dir():
+        users += [(f"stop/{f.name}", read_wav(f)) for f in sorted((SPEECH / "stop").glob("*.wav"))]
+    rng = np.random.default_rng(2)
+    long_clips = [c for c in clips if len(c[2]) > 2.5 * RATE] or clips
+    heard = 0
+    missed = []
+    for j, (name, u) in enumerate(users):
+        _v, text, pcm = long_clips[(j * 7) % len(long_clips)]
+        lead = int(rng.uniform(0.8, 1.5) * RATE)
+        speaker = np.concatenate((pcm, np.zeros(RATE, np.float32)))
+        speaker = np.pad(speaker, (0, max(0, lead + len(u) + RATE - len(speaker))))
+        echo_rms = float(np.sqrt(np.mean(np.square(ECHO_GAIN * pcm[np.abs(pcm) > 0.01]))))
+        u_rms = float(np.sqrt(np.mean(np.square(u[np.abs(u) > 0.01 * np.abs(u).max()]))))
+        user = np.zeros(len(speaker), np.float32)
+        seg = u * (echo_rms / max(u_rms, 1e-9))
+        user[lead : lead + len(seg)] = seg[: len(user) - lead]
+        listener.reset()
+        dets = run_session(listener, speaker, user, {0: text})
+        want = name.split("/")[0]
+        if any(d.intent.value == want for d in dets):
+            heard += 1
+        else:
+            missed.append(name)
+    return {"n": len(users), "recall": round(heard / len(users), 4), "missed": missed}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--hours", type=float, default=1.0)
+    ap.add_argument("--engine", default="auto")
+    ap.add_argument("--voices", nargs="*", help="voice profile names (default all)")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    from coach.listener import make_listener
+
+    listener = make_listener(args.engine, "en")
+    clips = cue_clips(args.voices)
+    res = {
+        "engine": listener.engine_name,
+        "cues": len(clips),
+        "echo_gain": ECHO_GAIN,
+        "echo_delay_s": ECHO_DELAY_S,
+        "self_hearing": self_hearing(listener, clips, args.hours),
+        "stop_pain_over_speech": over_speech(listener, clips),
+    }
+    print(json.dumps(res) if args.json else json.dumps(res, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
