@@ -59,13 +59,14 @@ def read_wav(path: Path | str, rate: int = RATE) -> np.ndarray:
                 w.getnframes(),
             )
             raw = w.readframes(n)
-    except (wave.Error, EOFError, OSError) as e:
+    except (wave.Error, EOFError, OSError, RuntimeError, ValueError) as e:
         raise CoachError(f"{p}: not a readable PCM WAV file ({e})") from None
     if not (1 <= ch <= MAX_WAV_CHANNELS and MIN_WAV_RATE <= src_rate <= MAX_WAV_RATE):
         raise CoachError(
             f"{p}: WAV header is invalid or unsupported (channels={ch}, rate={src_rate} Hz; "
             f"expected 1..{MAX_WAV_CHANNELS} channels at {MIN_WAV_RATE}..{MAX_WAV_RATE} Hz)"
         )
+    raw = raw[: len(raw) // (width * ch) * (width * ch)]  # a truncated file ends mid-frame
     if width == 1:
         x = (np.frombuffer(raw, np.uint8).astype(np.float32) - 128.0) / 128.0
     elif width == 2:

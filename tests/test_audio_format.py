@@ -65,3 +65,15 @@ def test_write_is_atomic_and_round_trips(tmp_path: Path) -> None:
     assert not list(tmp_path.glob("*.part"))
     assert np.max(np.abs(read_wav(tmp_path / "o.wav") - x)) < 1e-3
     assert len(resample(x, RATE)) == RATE
+
+
+def test_truncated_mid_frame_and_corrupt_chunk_size(tmp_path: Path) -> None:
+    p = _wav(tmp_path / "t.wav", np.full(1600, 0.1), 16_000)
+    good = p.read_bytes()
+    p.write_bytes(good[:-1])  # odd byte count: the last sample is half there
+    assert abs(len(read_wav(p)) - 1599) <= 1
+    bad = bytearray(good)
+    bad[16:20] = struct.pack("<I", 0xFFFFFFF0)  # fmt chunk claims 4 GB
+    p.write_bytes(bytes(bad))
+    with pytest.raises(CoachError, match="t.wav"):
+        read_wav(p)
