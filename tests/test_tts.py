@@ -285,3 +285,28 @@ def test_trim_silence_keeps_a_soft_onset_and_cuts_padding() -> None:
     assert len(y) >= 1600 + 3200  # the soft onset is not cut
     assert np.abs(y[lead + 64 : lead + 1500]).max() > 0.005  # ... and is still there
     assert trim_silence(np.zeros(1000, np.float32), RATE).size == 0
+
+
+def test_two_processes_filling_the_same_cache_entry(tmp_path: Path) -> None:
+    """Several coach processes share the cache: racing on one entry leaves one whole file."""
+    code = (
+        "import sys\nfrom coach.tts import SpeechRenderer\nfrom coach.voice import get_voice\n"
+        "a = SpeechRenderer(cache_dir=sys.argv[1]).render('Knees together, and rest.', get_voice())\n"
+        "print(len(a))\n"
+    )
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, str(tmp_path)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
+        for _ in range(3)
+    ]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [e for _, e in outs]
+    files = list(tmp_path.iterdir())
+    assert len(files) == 1 and files[0].suffix == ".npy", files  # no temp files left
+    cached = np.load(files[0])
+    assert int(outs[0][0]) > 0 and len(cached) in {int(o) for o, _ in outs}
