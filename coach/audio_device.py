@@ -105,12 +105,15 @@ class _WallLock:
         self.win.append((now, lag))
         while self.win[0][0] < now - self.window_s:
             self.win.popleft()
-        if now - self.t0 < self.window_s:
-            return 0  # warming up: the first window sets the baseline
+        if now - self.t0 < 2 * self.window_s:
+            return 0  # warming up: at the start PortAudio primes the output buffer in a burst,
+            # which would set the baseline ~30 ms too low and cause a false skip later
         low = min(v for _, v in self.win)
-        if self.base is None or low < self.base:
+        if self.base is None:
             self.base = low
             return 0
+        # The baseline is never lowered: after an underrun PortAudio refills the output in a
+        # burst (count briefly ahead); taking that as the new baseline made later skips false.
         behind = int(low - self.base)
         if behind <= self.tolerance:
             return 0
