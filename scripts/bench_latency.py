@@ -1,0 +1,307 @@
+#!/usr/bin/env python3
+"""End-to-end stop latency on real streams: a live `coach run` on the virtual PulseAudio devices.
+
+Each trial starts a session (and says "ready"), waits a random time, then a person says "stop"
+into the virtual microphone (paplay into `micfeed`): a real human recording from ../shared/speech
+or an espeak-ng voice. `speaker.monitor` is recorded the whole time and anchored to the wall clock
+at the moment the recorder is stopped. When the word is in the room is known from the wall time
+paplay was started plus paplay's start offset, calibrated first the same way (paplay a clip into
+a busy `speaker` sink, find it in the anchored monitor recording by cross-correlation); the word's
+end is the clip's own voice-activity end. The coach's "Stopping." is located in the speaker
+recording by cross-correlation; the coach fell silent at the last sound before the gap that
+precedes it. Latency = fell silent - word end (0 when the coach was already silent: a trial
+"during silence"). A trial is missed when no stop command was logged or no "Stopping." followed.
+(`micfeed.monitor` cannot be the reference: a null sink's monitor only delivers while something
+plays into it.)
+
+    scripts/bench_latency.py [--trials N] [--seed S] [--json]
+
+Uses COACH_AUDIO_DIR's server (default /tmp/coach-virtual-audio-bench).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from coach.audio_format import RATE, read_wav  # noqa: E402
+
+SPEECH = ROOT.parent / "shared" / "speech"
+ESPEAK_VOICES = [("en-us", 160, 50), ("en-gb", 150, 40), ("en-us", 130, 60)]
+BLOCK = 160  # 10 ms analysis blocks
+LOUD = 3e-3  # rms above this is sound
+
+
+class Rec:
+    """parecord of one source, anchored to the wall clock by the moment it is stopped."""
+
+    def __init__(self, source: str, env: dict[str, str]) -> None:
+        self.proc = subprocess.Popen(
+            ["parecord", f"--device={source}", f"--rate={RATE}", "--channels=1"]
+            + ["--format=s16le", "--raw", "--latency-msec=10"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        )
+
+    def stop(self) -> tuple[np.ndarray, float]:
+        """(audio, wall time of its first sample)."""
+        self.proc.send_signal(signal.SIGINT)
+        t_end = time.monotonic()
+        data, _ = self.proc.communicate(timeout=10)
+        x = np.frombuffer(data[: len(data) // 2 * 2], "<i2").astype(np.float32) / 32768.0
+        return x, t_end - len(x) / RATE
+
+
+def vad_bounds(x: np.ndarray) -> tuple[float, float]:
+    """Start and end (s) of the voiced part: 10 ms frames within 30 dB of the loudest frame."""
+    n = len(x) // BLOCK
+    e = np.sqrt(np.mean(x[: n * BLOCK].reshape(n, BLOCK) ** 2, axis=1)) + 1e-9
+    on = np.nonzero(20 * np.log10(e / e.max()) > -30)[0]
+    return on[0] * BLOCK / RATE, (on[-1] + 1) * BLOCK / RATE
+
+
+def locate(needle: np.ndarray, hay: np.ndarray, after: int = 0) -> tuple[int, float]:
+    """Best match of `needle` in `hay[after:]`: (sample index, normalised correlation)."""
+    from scipy.signal import fftconvolve
+
+    h = hay[after:]
+    if len(h) < len(needle):
+        return -1, 0.0
+    c = fftconvolve(h, needle[::-1], mode="valid")
+    energy = np.sqrt(fftconvolve(h**2, np.ones(len(needle)), mode="valid").clip(1e-12))
+    score = c / (energy * np.sqrt(np.sum(needle**2)) + 1e-12)
+    i = int(np.argmax(score))
+    return after + i, float(score[i])
+
+
+def calibrate(env: dict[str, str], clip: Path, n: int = 5) -> float:
+    """Seconds from starting paplay to its first sample being in the sink (median of n)."""
+    filler = subprocess.Popen(
+        ["pacat", "--playback", "--device=speaker", "--raw", "--format=s16le"]
+        + [f"--rate={RATE}", "--channels=1", "--latency-msec=10"],
+        stdin=subprocess.PIPE,
+        env=env,
+    )
+    assert filler.stdin is not None
+    word = read_wav(clip)
+    offsets = []
+    try:
+        for _ in range(n):
+            filler.stdin.write(bytes(2 * RATE // 2))  # keep the sink busy (0.5 s of zeros)
+            rec = Rec("speaker.monitor", env)
+            for _ in range(4):
+                filler.stdin.write(bytes(2 * RATE // 4))
+                filler.stdin.flush()
+                time.sleep(0.2)
+            t_play = time.monotonic()
+            subprocess.run(["paplay", "--device=speaker", str(clip)], env=env, check=True)
+            for _ in range(4):
+                filler.stdin.write(bytes(2 * RATE // 4))
+                filler.stdin.flush()
+                time.sleep(0.2)
+            audio, t0 = rec.stop()
+            at, score = locate(word, audio)
+            if score > 0.8:
+                offsets.append(t0 + at / RATE - t_play)
+    finally:
+        filler.stdin.close()
+        filler.terminate()
+        filler.wait()
+    if not offsets:
+        raise SystemExit("bench_latency: calibration failed (clip not found on speaker.monitor)")
+    return float(np.median(offsets))
+
+
+def clips(tmp: Path) -> list[tuple[str, Path]]:
+    out = [("human", p) for p in sorted((SPEECH / "stop").glob("*.wav"))]
+    for v, rate, pitch in ESPEAK_VOICES:
+        p = tmp / f"stop-{v}-{rate}-{pitch}.wav"
+        subprocess.run(
+            ["espeak-ng", "-v", v, "-s", str(rate), "-p", str(pitch), "-w", str(p), "stop"],
+            check=True,
+        )
+        out.append(("espeak", p))
+    return out
+
+
+def events(path: Path) -> list[dict[str, object]]:
+    for p in (path.with_name(path.name + ".part"), path):
+        try:
+            return [json.loads(s) for s in p.read_text().splitlines() if s.strip()]
+        except (OSError, json.JSONDecodeError):
+            continue
+    return []
+
+
+def trial(
+    k: int, rng: random.Random, env: dict[str, str], tmp: Path, clip: tuple[str, Path],
+    ready: Path, stopping: np.ndarray, offset: float,
+) -> dict[str, object]:  # fmt: skip
+    ev = tmp / f"events-{k}.jsonl"
+    db = tmp / "history.sqlite3"
+    source, path = clip
+    word = read_wav(path)
+    _, w_off = vad_bounds(word)
+    spk = Rec("speaker.monitor", env)
+    time.sleep(0.3)
+    p = subprocess.Popen(
+        [sys.executable, "-m", "coach", "run", "trunk-rotation", "--plain"]
+        + ["--events", str(ev), "--db", str(db)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
+    result: dict[str, object] = {"trial": k, "source": source, "clip": path.name}
+    try:
+        deadline = time.monotonic() + 60
+        while not any(e["type"] == "cue" for e in events(ev)):
+            if p.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"session did not start: {p.stderr.read()[-500:] if p.stderr else ''}"
+                )
+            time.sleep(0.05)
+        time.sleep(2.5)
+        subprocess.run(["paplay", "--device=micfeed", str(ready)], env=env, check=True)
+        if k % 2 == 0:  # aim at a cue: wait for the next one to start, then a moment into it
+            n_cues = sum(1 for e in events(ev) if e["type"] == "cue")
+            deadline = time.monotonic() + 30
+            while sum(1 for e in events(ev) if e["type"] == "cue") == n_cues:
+                if p.poll() is not None or time.monotonic() > deadline:
+                    break
+                time.sleep(0.02)
+            time.sleep(rng.uniform(0.2, 1.0))
+        else:  # any moment, mostly between cues
+            time.sleep(rng.uniform(0.3, 9.0))
+        states = [e.get("state") for e in events(ev) if e["type"] == "state"]
+        result["state"] = states[-1] if states else None
+        t_play = time.monotonic()
+        subprocess.run(["paplay", "--device=micfeed", str(path)], env=env, check=True)
+        try:
+            p.wait(timeout=12)
+        except subprocess.TimeoutExpired:
+            p.send_signal(signal.SIGINT)
+            p.wait(timeout=10)
+        time.sleep(0.3)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        spk_audio, spk_t0 = spk.stop()
+    cmds = [e for e in events(ev) if e["type"] == "command" and e.get("intent") == "stop"]
+    result["detected"] = bool(cmds)
+    word_end = t_play + offset + w_off  # wall clock
+    end_in_spk = int((word_end - spk_t0) * RATE)
+    ack_at, ack_score = locate(stopping, spk_audio, max(0, end_in_spk - RATE))
+    result["ack_score"] = round(ack_score, 2)
+    if not cmds or ack_at < 0 or ack_score < 0.5:
+        result.update(missed=True, why="no stop command logged / no 'Stopping.' heard")
+        return result
+    # the last sound before the gap that precedes "Stopping."
+    n = ack_at // BLOCK
+    env_db = np.sqrt(np.mean(spk_audio[: n * BLOCK].reshape(n, BLOCK) ** 2, axis=1))
+    loud = np.nonzero(env_db > LOUD)[0]
+    cut = (loud[-1] + 1) * BLOCK if len(loud) else 0
+    during_cue = cut > end_in_spk - 0.02 * RATE
+    latency = max(0.0, (cut - end_in_spk) / RATE)
+    result.update(missed=False, during="cue" if during_cue else "silence",
+                  latency_ms=round(latency * 1000, 1))  # fmt: skip
+    return result
+
+
+def start_server() -> dict[str, str]:
+    env = {**os.environ}
+    env.setdefault("COACH_AUDIO_DIR", "/tmp/coach-virtual-audio-bench")
+    out = subprocess.run(
+        [str(ROOT / "scripts" / "virtual-audio"), "start"],
+        capture_output=True, text=True, env=env, check=True,
+    )  # fmt: skip
+    for line in out.stdout.splitlines():
+        k, v = line.removeprefix("export ").split("=", 1)
+        env[k] = v
+    return env
+
+
+def pct(xs: list[float], q: float) -> float | None:
+    return round(float(np.percentile(xs, q)), 1) if xs else None
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--trials", type=int, default=20)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    env = start_server()
+    rng = random.Random(args.seed)
+    with tempfile.TemporaryDirectory(prefix="bench-latency-") as d:
+        tmp = Path(d)
+        env["COACH_DATA_DIR"] = str(tmp / "data")
+        from coach.safety import STOPPING
+        from coach.tts import SpeechRenderer
+        from coach.voice import get_voice
+
+        stopping = SpeechRenderer().render(STOPPING, get_voice(None))
+        ready = tmp / "ready.wav"
+        subprocess.run(
+            ["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(ready), "ready"], check=True
+        )
+        pool = clips(tmp)
+        offset = calibrate(env, pool[0][1])
+        trials = []
+        for k in range(args.trials):
+            t = trial(k, rng, env, tmp, pool[(k // 2) % len(pool)], ready, stopping, offset)
+            trials.append(t)
+            if not args.json:
+                print(json.dumps(t), file=sys.stderr)
+    ok = [t for t in trials if not t.get("missed")]
+    lat = [float(t["latency_ms"]) for t in ok]  # type: ignore[arg-type]
+
+    def summary(sel: list[dict[str, object]]) -> dict[str, object]:
+        xs = [float(t["latency_ms"]) for t in sel if not t.get("missed")]  # type: ignore[arg-type]
+        return {"trials": len(sel), "missed": sum(1 for t in sel if t.get("missed")),
+                "p50_ms": pct(xs, 50), "p95_ms": pct(xs, 95), "max_ms": max(xs) if xs else None}  # fmt: skip
+
+    out = {
+        "trials": len(trials),
+        "missed": len(trials) - len(ok),
+        "p50_ms": pct(lat, 50),
+        "p95_ms": pct(lat, 95),
+        "max_ms": max(lat) if lat else None,
+        "by_source": {
+            s: summary([t for t in trials if t["source"] == s]) for s in ("human", "espeak")
+        },
+        "by_moment": {
+            m: summary([t for t in ok if t.get("during") == m]) for m in ("cue", "silence")
+        },
+        "paplay_offset_ms": round(offset * 1000, 1),
+        "targets": {"p50_ms": 200, "p95_ms": 300, "missed": 0},
+        "trial_list": trials,
+    }
+    if args.json:
+        print(json.dumps(out, indent=1))
+    else:
+        print(json.dumps({k: v for k, v in out.items() if k != "trial_list"}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    if not shutil.which("parecord"):
+        sys.exit("bench_latency: needs pulseaudio-utils (scripts/setup --test)")
+    sys.exit(main())
