@@ -28,6 +28,7 @@ DEFAULT_GARBAGE_WORDS = 600
 RECALL_NEAR = 2  # ... and of a stop/pain word (recall first)
 NEAR = 1  # garbage words within this phone edit distance of a command word are left out
 FRAME_S = 0.01  # pocketsphinx frames are 10 ms
+EXTRA_SPEECH_S = 0.25  # loud speech outside the recognized phrase beyond this: not a command
 
 
 def model_dir() -> Path:
@@ -86,6 +87,21 @@ def garbage_words(
             continue
         out.append(w)
     return out
+
+
+def _speech_outside(x: np.ndarray, start: float, end: float) -> float:
+    """Seconds of loud 10 ms frames (within 20 dB of the peak) outside [start, end]."""
+    hop = RATE // 100
+    n = len(x) // hop
+    if n == 0:
+        return 0.0
+    e = 10 * np.log10(
+        np.mean(np.square(x[: n * hop].reshape(n, hop), dtype=np.float64), axis=1) + 1e-12
+    )
+    loud = e > e.max() - 20.0
+    t = np.arange(n) * FRAME_S
+    outside = loud & ((t < start - 0.05) | (t > end + 0.05))
+    return float(outside.sum() * FRAME_S)
 
 
 class PocketsphinxEngine:
@@ -169,5 +185,7 @@ class PocketsphinxEngine:
         words = [s for s in d.seg() if s.word not in ("<s>", "</s>", "<sil>", "[NOISE]")]
         start = words[0].start_frame * FRAME_S if words else 0.0
         end = (words[-1].end_frame + 1) * FRAME_S if words else len(segment) / RATE
+        if _speech_outside(segment, start, end) > EXTRA_SPEECH_S:
+            return []  # more was said than the phrase: a sentence, not a command
         conf = float(min(1.0, max(0.0, hyp.prob)))
         return [Hypothesis(phrase, conf, start, end)]
