@@ -28,6 +28,7 @@ from .errors import AudioDeviceError
 # it is meant to avoid, so 30 ms it is (README "audio").
 LATENCY_S = 0.03
 OPEN_TIMEOUT_S = 5.0  # the first mic callback must arrive within this
+LOCK_WINDOW_S = 0.5  # lag must persist this long before the stream skips ahead
 MAX_RESTARTS = 3  # stream aborts survived per open() before giving up
 STALL_TIMEOUT_S = 2.0  # exchange() gives up (AudioDeviceError) when no mic frames come this long
 INPUT_CAP_S = 2.0  # mic audio kept if the loop stalls; older samples are dropped (counted)
@@ -150,7 +151,7 @@ class DeviceAudio(AudioIO):
         self._debt_lock = threading.Lock()
         self.status = Counter[str]()  # PortAudio status flags and our own under/overruns
         self._error: str | None = None
-        self._lock = _WallLock(self.rate, tolerance=self.block)
+        self._lock = _WallLock(self.rate, window_s=LOCK_WINDOW_S, tolerance=self.block)
         self._gen = 0  # which stream is current (finished callbacks of old ones are ignored)
         self.restarts = 0
         self._noise = np.random.default_rng(0)
