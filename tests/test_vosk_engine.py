@@ -5,6 +5,11 @@ espeak-ng's Korean voices the lenis initials ㄱ ㄷ ㅂ ㅈ like English g d b 
 model cannot make out 그만, 다시, 준비, 잠깐... from it (README lists the whole matrix). The phrases
 tested here are the ones espeak-ng pronounces recognizably; the rest of the pack is checked
 against the model's vocabulary.
+
+Two kinds of segment: the espeak-ng clip as it is (speech from its first sample), and the clip in
+a room (0.3 s of quiet noise before and after, like the listener's pre-roll). In a room only 멈춰
+survives: espeak-ng's vowel-initial words (아파, 아파요, 네, 아니요...) are lost after any lead-in,
+even with no garbage words at all (measured, README "Known limits").
 """
 
 from __future__ import annotations
@@ -51,6 +56,13 @@ def engine(ko_model: Path, ko_pack: LanguagePack) -> VoskEngine:
 
 def hear(engine: VoskEngine, text: str, rate: int = 160, pitch: int = 50) -> list[Hypothesis]:
     return engine.recognize(read_wav(espeak_wav(text, "ko", rate, pitch)))
+
+
+def in_room(x: np.ndarray, seed: int = 0) -> np.ndarray:
+    """The clip with 0.3 s of quiet white noise (-54 dBFS) before and after it."""
+    rng = np.random.default_rng(seed)
+    pad = (rng.standard_normal(2 * int(0.3 * RATE)) * 0.002).astype(np.float32)
+    return np.concatenate([pad[: len(pad) // 2], x, pad[len(pad) // 2 :]])
 
 
 def intents_of(pack: LanguagePack, hyps: list[Hypothesis]) -> set[Intent]:
@@ -147,6 +159,15 @@ def test_other_phrases_are_recognized(
     assert hyps[0].confidence >= ko_pack.threshold(intent, "vosk")
 
 
+@pytest.mark.parametrize("rate,pitch", [(120, 40), (160, 50), (200, 70)])
+def test_stop_is_recognized_in_a_room(
+    engine: VoskEngine, ko_pack: LanguagePack, rate: int, pitch: int
+) -> None:
+    hyps = engine.recognize(in_room(read_wav(espeak_wav("멈춰", "ko", rate, pitch))))
+    assert intents_of(ko_pack, hyps) == {Intent.STOP}, hyps
+    assert hyps[0].confidence >= ko_pack.threshold(Intent.STOP, "vosk")
+
+
 ORDINARY = [
     "사과", "학교에 갑니다", "감사합니다", "오늘 날씨가 좋네요", "안녕하세요", "물 좀 주세요",
     "배고파", "숨을 들이쉬세요", "무릎을 오른쪽으로", "천장을 보세요", "좋은 아침", "고양이",
@@ -179,6 +200,20 @@ def test_ordinary_korean_rarely_becomes_a_command(
             if strong:
                 false.append((text, rate, strong))
     assert len(false) <= 2, false
+
+
+def test_ordinary_korean_in_a_room_rarely_becomes_a_command(
+    engine: VoskEngine, ko_pack: LanguagePack
+) -> None:
+    """Measured: 0 of 30 at 160 wpm (2 of 90 over three voices)."""
+    false = []
+    for i, text in enumerate(ORDINARY):
+        hyps = engine.recognize(in_room(read_wav(espeak_wav(text, "ko", 160, 50)), seed=i))
+        if any(
+            h.confidence >= ko_pack.threshold(ko_pack.intent_of(h.phrase), "vosk") for h in hyps
+        ):  # type: ignore[arg-type]
+            false.append((text, hyps))
+    assert len(false) <= 1, false
 
 
 def test_without_garbage_words_ordinary_speech_becomes_commands(

@@ -165,6 +165,7 @@ class VoskEngine:
         self._phrases: dict[tuple[str, ...], str] = {}  # model words -> the pack's phrase
         self._grammar_json = ""
         self._rec: Any = None  # a fresh recognizer for the next segment
+        self._garbage_cache: dict[tuple[frozenset[str], int], list[str]] = {}
 
     # ------------------------------------------------------------ grammar
 
@@ -198,23 +199,22 @@ class VoskEngine:
         return best[len(token)]
 
     def garbage(self, command_words: set[str]) -> list[str]:
-        """Ordinary words of the model that soak up non-command speech (see the module doc)."""
+        """Ordinary words of the model that soak up non-command speech (see the module doc).
+        Cached: the listener changes the grammar at every state change (`expect`)."""
         if self.garbage_words <= 0:
             return []
-        first = {w[0] for w in command_words}
-        scripts = {_script(c) for w in command_words for c in w}
-        longest = max((len(w) for w in command_words), default=3)
-        pool = [
-            w
-            for w in model_vocabulary(self.model_path)
-            if 2 <= len(w) <= max(3, longest)
-            and w.isalpha()
-            and w[0] not in first
-            and all(_script(c) in scripts for c in w)
-        ]
-        if len(pool) <= self.garbage_words:
-            return pool
-        return random.Random(0).sample(pool, self.garbage_words)
+        key = (frozenset(command_words), self.garbage_words)
+        if key not in self._garbage_cache:
+            first = {w[0] for w in command_words}
+            scripts = frozenset(_script(c) for w in command_words for c in w)
+            longest = max(3, max((len(w) for w in command_words), default=3))
+            pool = [
+                w for w in _garbage_pool(self.model_path, scripts, longest) if w[0] not in first
+            ]
+            if len(pool) > self.garbage_words:
+                pool = random.Random(0).sample(pool, self.garbage_words)
+            self._garbage_cache[key] = pool
+        return self._garbage_cache[key]
 
     def set_grammar(self, phrases: Sequence[str]) -> None:
         if not phrases:
@@ -319,6 +319,21 @@ class VoskStream:
         self.finals += self.engine.hypotheses(json.loads(self._rec.FinalResult()).get("result", []))
         self._seen = []
         return self.finals
+
+
+_pools: dict[tuple[Path, frozenset[str], int], list[str]] = {}
+
+
+def _garbage_pool(path: Path, scripts: frozenset[str], longest: int) -> list[str]:
+    """Vocabulary words that may serve as garbage: 2..longest letters, all in `scripts`."""
+    key = (Path(path).resolve(), scripts, longest)
+    if key not in _pools:
+        _pools[key] = [
+            w
+            for w in model_vocabulary(path)
+            if 2 <= len(w) <= longest and w.isalpha() and all(_script(c) in scripts for c in w)
+        ]
+    return _pools[key]
 
 
 def _script(c: str) -> str:
