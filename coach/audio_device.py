@@ -28,7 +28,6 @@ from .errors import AudioDeviceError
 # it is meant to avoid, so 30 ms it is (README "audio").
 LATENCY_S = 0.03
 OPEN_TIMEOUT_S = 5.0  # the first mic callback must arrive within this
-LOCK_WINDOW_S = 0.5  # lag must persist this long before the stream skips ahead
 MAX_RESTARTS = 3  # stream aborts survived per open() before giving up
 STALL_TIMEOUT_S = 2.0  # exchange() gives up (AudioDeviceError) when no mic frames come this long
 INPUT_CAP_S = 2.0  # mic audio kept if the loop stalls; older samples are dropped (counted)
@@ -82,14 +81,26 @@ class _Fifo:
 
 
 class _WallLock:
-    """Keeps the stream's sample count on the wall clock. On a loaded machine PulseAudio can
-    underrun our stream (silence inserted, everything after plays late) or drop mic frames; either
-    way the samples counted fall behind real time for good, and the cues would drift off the
-    breath. `update` returns how many samples the stream fell behind (beyond callback jitter,
-    judged on the minimum lag over a window) so the caller can skip ahead by exactly that much."""
+    """Keeps the stream's sample count on real time. On a loaded machine PulseAudio can underrun
+    our stream (silence inserted: everything after plays late) or drop mic frames; either way the
+    samples counted fall behind real time for good and the cues would drift off the breath.
 
-    def __init__(self, rate: int, window_s: float = 0.5, tolerance: int = 320) -> None:
-        self.rate, self.window_s, self.tolerance = rate, window_s, tolerance
+    Each callback gives the time its first output sample reaches the speaker (PortAudio's
+    outputBufferDacTime; measured here: steady within 1.5 ms, and after an underrun it steps at
+    once to the new delay). Lag = that time minus where the sample count says it should be.
+    `update` returns how many samples the stream fell behind beyond `tolerance` (judged on the
+    minimum lag over a short window) so the caller skips ahead by exactly that much. Without DAC
+    times (some host APIs give 0) the callback's wall time is used, with a longer window."""
+
+    def __init__(
+        self, rate: int, window_s: float = 0.05, tolerance: int = 160, warmup_s: float = 1.0
+    ) -> None:
+        self.rate, self.window_s, self.tolerance, self.warmup_s = (
+            rate,
+            window_s,
+            tolerance,
+            warmup_s,
+        )
         self.reset()
 
     def reset(self) -> None:
@@ -98,17 +109,17 @@ class _WallLock:
         self.base: float | None = None
         self.win: deque[tuple[float, float]] = deque()
 
-    def update(self, frames: int, now: float) -> int:
+    def update(self, frames: int, stamp: float) -> int:
+        """`stamp`: when this callback's first sample plays (seconds, any monotonic origin)."""
         if self.t0 is None:
-            self.t0 = now - frames / self.rate
+            self.t0 = stamp
+        lag = (stamp - self.t0) * self.rate - self.n
         self.n += frames
-        lag = (now - self.t0) * self.rate - self.n
-        self.win.append((now, lag))
-        while self.win[0][0] < now - self.window_s:
+        self.win.append((stamp, lag))
+        while self.win[0][0] < stamp - self.window_s:
             self.win.popleft()
-        if now - self.t0 < 2 * self.window_s:
-            return 0  # warming up: at the start PortAudio primes the output buffer in a burst,
-            # which would set the baseline ~30 ms too low and cause a false skip later
+        if stamp - self.t0 < self.warmup_s:
+            return 0  # at the start PortAudio primes the output in a burst: no baseline yet
         low = min(v for _, v in self.win)
         if self.base is None:
             self.base = low
@@ -151,7 +162,8 @@ class DeviceAudio(AudioIO):
         self._debt_lock = threading.Lock()
         self.status = Counter[str]()  # PortAudio status flags and our own under/overruns
         self._error: str | None = None
-        self._lock = _WallLock(self.rate, window_s=LOCK_WINDOW_S, tolerance=self.block)
+        self._lock = _WallLock(self.rate)
+        self._dac_ok: bool | None = None  # does the host API give DAC times? (first callback)
         self._gen = 0  # which stream is current (finished callbacks of old ones are ignored)
         self.restarts = 0
         self._noise = np.random.default_rng(0)
@@ -170,7 +182,13 @@ class DeviceAudio(AudioIO):
                     self.status[flag] += 1
         if self._in.write(indata[:, 0]):
             self.status["mic_dropped"] += 1
-        behind = self._lock.update(frames, time.monotonic())
+        dac = float(getattr(t, "outputBufferDacTime", 0.0) or 0.0)
+        if self._dac_ok is None:
+            self._dac_ok = dac > 0
+            if not self._dac_ok:
+                self._lock = _WallLock(self.rate, window_s=0.5, tolerance=self.block)
+        stamp = dac if self._dac_ok else time.monotonic() - frames / self.rate
+        behind = self._lock.update(frames, stamp)
         if behind:  # lost time: fill the mic gap with a quiet floor, skip the speaker ahead
             self.status["resyncs"] += 1
             self.status["resync_samples"] += behind
