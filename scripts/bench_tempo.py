@@ -32,6 +32,7 @@ from coach.audio_files import FileAudio  # noqa: E402
 from coach.audio_format import BLOCK, RATE, read_wav  # noqa: E402
 from coach.choreography import PlannedCue, plan, render_clips, script  # noqa: E402
 from coach.commands.export import perform  # noqa: E402
+from coach.errors import CoachError  # noqa: E402
 from coach.player import Player  # noqa: E402
 from coach.routine import get_routine  # noqa: E402
 from coach.tempo import Tempo  # noqa: E402
@@ -218,12 +219,20 @@ def main() -> int:
         lat = a.latency
         if lat is not None and lat[:1].isdigit():
             lat = float(lat)
-        results.append(bench_device(a.routine, Tempo(a.device_tempo), a.device_seconds, clips, lat))
+        try:
+            results.append(
+                bench_device(a.routine, Tempo(a.device_tempo), a.device_seconds, clips, lat)
+            )
+        except CoachError as e:  # e.g. the stream stalled for 2 s on an overloaded machine
+            results.append({"backend": "sounddevice", "error": str(e)})
     report = {"benchmark": "tempo", "routine": a.routine, "voice": voice.name, "results": results}
     if a.json:
         print(json.dumps(report, indent=2))
     else:
         for r in results:
+            if "error" in r:
+                print(f"{r['backend']:<12} error: {r['error']}")
+                continue
             print(
                 f"{r['backend']:<12} {r['tempo_bpm']:g} bpm {r['session_s']:>7} s  "
                 f"p50 {r['p50_ms']} ms  p95 {r['p95_ms']} ms  max {r['max_ms']} ms  "
