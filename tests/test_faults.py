@@ -112,15 +112,16 @@ def test_recognizer_crash_mid_session_ends_as_fault(tmp_path: Path, espeak: obje
 
 
 def test_corrupt_model_folder_is_refused_cleanly(tmp_path: Path, espeak: object) -> None:
+    """Real: a vosk model folder with every file in place but garbage inside (vosk itself fails)."""
     model = tmp_path / "model"
-    (model / "am").mkdir(parents=True)
-    (model / "am" / "final.mdl").write_bytes(os.urandom(4096))
-    (model / "conf").mkdir()
-    (model / "conf" / "model.conf").write_text("--garbage\x00\n")
-    r = _file_run(tmp_path, _mic(tmp_path, espeak), "--engine", "vosk", "--model", str(model))
+    for rel in ("am/final.mdl", "conf/mfcc.conf", "graph/HCLr.fst", "graph/Gr.fst"):
+        (model / rel).parent.mkdir(parents=True, exist_ok=True)
+        (model / rel).write_bytes(os.urandom(4096))
+    args = ("--engine", "vosk", "--lang", "ko", "--model", str(model))
+    r = _file_run(tmp_path, _mic(tmp_path, espeak), *args)
     err = _clean(r)
-    assert r.returncode != 0
-    assert "coach:" in err and "model" in err.lower()
+    assert r.returncode == 1, err[-2000:]
+    assert f"coach: {model}" in err and "model" in err.lower()
 
 
 def test_tts_with_unreadable_espeak_data_fails_cleanly(tmp_path: Path, espeak: object) -> None:
