@@ -9,8 +9,9 @@ paplay was started plus paplay's start offset, calibrated first the same way (pa
 a busy `speaker` sink, find it in the anchored monitor recording by cross-correlation); the word's
 end is the clip's own voice-activity end. The coach's "Stopping." is located in the speaker
 recording by cross-correlation; the coach fell silent at the last sound before the gap that
-precedes it. Latency = fell silent - word end (0 when the coach was already silent: a trial
-"during silence"). A trial is missed when no stop command was logged or no "Stopping." followed.
+precedes it. Latency = fell silent - word end, over the trials that came during a cue (p50/p95/max);
+for trials during silence `ack_ms` (word end -> "Stopping." starts) is reported instead. A trial is
+missed when no stop command was logged or no "Stopping." followed.
 (`micfeed.monitor` cannot be the reference: a null sink's monitor only delivers while something
 plays into it.)
 
@@ -220,8 +221,9 @@ def trial(
     cut = (loud[-1] + 1) * BLOCK if len(loud) else 0
     during_cue = cut > end_in_spk - 0.02 * RATE
     latency = max(0.0, (cut - end_in_spk) / RATE)
-    result.update(missed=False, during="cue" if during_cue else "silence",
-                  latency_ms=round(latency * 1000, 1))  # fmt: skip
+    ack_ms = round((ack_at - end_in_spk) / RATE * 1000, 1)
+    result.update(missed=False, during="cue" if during_cue else "silence", ack_ms=ack_ms,
+                  latency_ms=round(latency * 1000, 1) if during_cue else None)  # fmt: skip
     return result
 
 
@@ -270,26 +272,30 @@ def main() -> int:
             trials.append(t)
             if not args.json:
                 print(json.dumps(t), file=sys.stderr)
-    ok = [t for t in trials if not t.get("missed")]
-    lat = [float(t["latency_ms"]) for t in ok]  # type: ignore[arg-type]
+    cue = [t for t in trials if not t.get("missed") and t.get("during") == "cue"]
+    lat = [float(t["latency_ms"]) for t in cue]  # type: ignore[arg-type]
 
-    def summary(sel: list[dict[str, object]]) -> dict[str, object]:
-        xs = [float(t["latency_ms"]) for t in sel if not t.get("missed")]  # type: ignore[arg-type]
+    def summary(sel: list[dict[str, object]], key: str) -> dict[str, object]:
+        xs = [float(t[key]) for t in sel if not t.get("missed") and t.get(key) is not None]  # type: ignore[arg-type]
         return {"trials": len(sel), "missed": sum(1 for t in sel if t.get("missed")),
-                "p50_ms": pct(xs, 50), "p95_ms": pct(xs, 95), "max_ms": max(xs) if xs else None}  # fmt: skip
+                f"p50_{key}": pct(xs, 50), f"p95_{key}": pct(xs, 95),
+                f"max_{key}": max(xs) if xs else None}  # fmt: skip
 
     out = {
         "trials": len(trials),
-        "missed": len(trials) - len(ok),
+        "missed": sum(1 for t in trials if t.get("missed")),
+        "measured_during_cue": len(lat),
         "p50_ms": pct(lat, 50),
         "p95_ms": pct(lat, 95),
         "max_ms": max(lat) if lat else None,
         "by_source": {
-            s: summary([t for t in trials if t["source"] == s]) for s in ("human", "espeak")
+            s: summary([t for t in trials if t["source"] == s], "latency_ms")
+            for s in ("human", "espeak")
         },
-        "by_moment": {
-            m: summary([t for t in ok if t.get("during") == m]) for m in ("cue", "silence")
-        },
+        "during_silence_ack": summary(
+            [t for t in trials if t.get("during") == "silence"], "ack_ms"
+        ),
+        "ack_all": summary(trials, "ack_ms"),
         "paplay_offset_ms": round(offset * 1000, 1),
         "targets": {"p50_ms": 200, "p95_ms": 300, "missed": 0},
         "trial_list": trials,
