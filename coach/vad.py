@@ -27,7 +27,7 @@ class VadConfig:
     start_db: float = 9.0  # above the noise floor: speech starts
     keep_db: float = 6.0  # above the noise floor: speech continues
     min_level_db: float = -55.0  # never speech below this absolute level
-    hangover_s: float = 0.2  # quiet time that ends a segment
+    hangover_s: float = 0.16  # quiet time that ends a segment (latency vs splitting "slow down")
     preroll_s: float = 0.3  # real audio kept before the onset
     min_speech_s: float = 0.08  # shorter bursts (clicks) are dropped
     max_segment_s: float = 3.0  # longer speech is cut and decoded in pieces

@@ -134,8 +134,22 @@ def _noise(n: int, rng: np.random.Generator) -> np.ndarray:
     return (rng.standard_normal(n) * 10 ** (-60 / 20)).astype(np.float32)
 
 
+def _speech_end(x: np.ndarray) -> int:
+    """Sample just after the last 10 ms frame within 30 dB of the clip's loudest frame."""
+    hop = RATE // 100
+    n = len(x) // hop
+    e = 10 * np.log10(np.mean(np.square(x[: n * hop].reshape(n, hop)), axis=1) + 1e-12)
+    loud = np.nonzero(e > e.max() - 30.0)[0]
+    return int((loud[-1] + 1) * hop) if len(loud) else len(x)
+
+
 def evaluate(
-    folder: Path, engine: str, lang: str, model: str | None, limit: int | None = None
+    folder: Path,
+    engine: str,
+    lang: str,
+    model: str | None,
+    limit: int | None = None,
+    speakers: str | None = None,
 ) -> dict:
     from coach.listener import make_listener
 
@@ -148,18 +162,28 @@ def evaluate(
     misses: dict[str, list[str]] = defaultdict(list)
     cpu = 0.0
     audio_s = 0.0
+    lat: list[float] = []
     for label in labels:
-        files = sorted((folder / label).glob("*.wav"))[:limit]
+        files = sorted((folder / label).glob("*.wav"))
+        if speakers:
+            files = [f for f in files if f.name.split("_")[1][:1] in speakers]
+        files = files[:limit]
         hits = 0
         for f in files:
             x = read_wav(f)
+            speech_end = RATE // 2 + _speech_end(x)
             x = np.concatenate((_noise(RATE // 2, rng), x, _noise(RATE // 2, rng)))
             x = x[: len(x) // BLOCK * BLOCK]
             listener.reset()
             t0 = time.process_time()
             dets = []
             for i in range(0, len(x), BLOCK):
-                dets += listener.feed(x[i : i + BLOCK])
+                t1 = time.process_time()
+                got_now = listener.feed(x[i : i + BLOCK])
+                if got_now:
+                    # audio after the phrase's end until it was reported, plus the decode CPU
+                    lat.append((i + BLOCK - speech_end) / RATE + time.process_time() - t1)
+                dets += got_now
             dets += listener.flush()
             cpu += time.process_time() - t0
             audio_s += len(x) / RATE
@@ -189,6 +213,10 @@ def evaluate(
         "confusions": {k: dict(v) for k, v in confusions.items()},
         "errors": dict(misses),
         "rtf": round(cpu / audio_s, 4) if audio_s else None,
+        "latency_s": {  # end of speech -> detection returned (audio waited + decode CPU)
+            "p50": round(float(np.percentile(lat, 50)), 3) if lat else None,
+            "p95": round(float(np.percentile(lat, 95)), 3) if lat else None,
+        },
     }
 
 
@@ -199,6 +227,11 @@ def main() -> int:
     ap.add_argument("--lang", default="en")
     ap.add_argument("--model")
     ap.add_argument("--limit", type=int, help="at most this many clips per folder")
+    ap.add_argument(
+        "--speakers",
+        help="only files whose speaker id (Speech Commands: word_SPEAKER_nohash_n) starts with "
+        "one of these characters, e.g. 0123 (a held-out split)",
+    )
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--make-espeak-set", type=Path, metavar="OUT", help="synthesize a test set")
     ap.add_argument("--voices", default="heldout", choices=sorted(VOICE_SETS))
@@ -210,7 +243,8 @@ def main() -> int:
             return 0
     if not args.folder or not args.folder.is_dir():
         ap.error("give a folder DIR with DIR/<intent>/*.wav")
-    res = evaluate(args.folder, args.engine, args.lang, args.model, args.limit)
+    res = evaluate(args.folder, args.engine, args.lang, args.model, args.limit, args.speakers)
+    res["speakers"] = args.speakers
     if args.json:
         print(json.dumps(res))
     else:

@@ -37,7 +37,14 @@ from coach.audio_format import BLOCK, RATE, read_wav  # noqa: E402
 SPEECH = ROOT.parent / "shared" / "speech"
 ECHO_GAIN = 0.5  # the coach's voice reaches the mic at half its level (a loud room)
 ECHO_DELAY_S = 0.05
-USER_VOICES = [("en-us", 160, 50), ("en-gb-x-rp", 170, 45), ("en-us+f2", 150, 65)]
+USER_VOICES = [
+    ("en-us", 160, 50),
+    ("en-gb-x-rp", 170, 45),
+    ("en-us+f2", 150, 65),
+    ("en-gb", 140, 40),
+    ("en-us+m3", 135, 35),
+    ("en-gb-scotland", 150, 55),
+]
 
 
 def cue_clips(voices: list[str] | None) -> list[tuple[str, str, np.ndarray]]:
@@ -139,8 +146,8 @@ def over_speech(listener, clips) -> dict:
         users += [(f"stop/{f.name}", read_wav(f)) for f in sorted((SPEECH / "stop").glob("*.wav"))]
     rng = np.random.default_rng(2)
     long_clips = [c for c in clips if len(c[2]) > 2.5 * RATE] or clips
-    heard = 0
-    missed = []
+    heard = heard_alone = 0
+    missed, missed_alone = [], []
     for j, (name, u) in enumerate(users):
         _v, text, pcm = long_clips[(j * 7) % len(long_clips)]
         lead = int(rng.uniform(0.8, 1.5) * RATE)
@@ -158,7 +165,21 @@ def over_speech(listener, clips) -> dict:
             heard += 1
         else:
             missed.append(name)
-    return {"n": len(users), "recall": round(heard / len(users), 4), "missed": missed}
+        # the same words at the same place with the coach silent: what overlap costs
+        listener.reset()
+        alone = run_session(listener, np.zeros_like(speaker), user, None)
+        if any(d.intent.value == want for d in alone):
+            heard_alone += 1
+        else:
+            missed_alone.append(name)
+    n = len(users)
+    return {
+        "n": n,
+        "recall": round(heard / n, 4),
+        "missed": missed,
+        "recall_alone": round(heard_alone / n, 4),
+        "missed_alone": missed_alone,
+    }
 
 
 def main() -> int:

@@ -41,12 +41,13 @@ def model_dir() -> Path:
 def dictionary(path: Path) -> dict[str, tuple[str, ...]]:
     """word -> phones (first pronunciation; stress marks dropped)."""
     out: dict[str, tuple[str, ...]] = {}
+    strip = str.maketrans("", "", "0123456789")
     with open(path, encoding="utf-8") as f:
         for line in f:
-            parts = line.split()
-            if len(parts) < 2 or "(" in parts[0]:
+            word, _, phones = line.partition(" ")
+            if "(" in word or not phones:
                 continue
-            out[parts[0]] = tuple(re.sub(r"\d", "", p) for p in parts[1:])
+            out[word] = tuple(phones.translate(strip).split())
     return out
 
 
@@ -60,6 +61,18 @@ def _edit_distance(a: Sequence[str], b: Sequence[str]) -> int:
     return prev[-1]
 
 
+@functools.cache
+def _candidates(path: Path) -> tuple[str, ...]:
+    """Short plain dictionary words in a fixed pseudo-random order (crc32: same on every run)."""
+    pron = dictionary(path)
+    return tuple(
+        sorted(
+            (w for w, p in pron.items() if 2 <= len(p) <= 6 and w.isalpha() and w.isascii()),
+            key=lambda w: zlib.crc32(w.encode()),
+        )
+    )
+
+
 def garbage_words(
     pron: dict[str, tuple[str, ...]],
     command_words: set[str],
@@ -67,6 +80,7 @@ def garbage_words(
     near: int = NEAR,
     recall_words: set[str] = frozenset(),  # type: ignore[assignment]
     recall_near: int = NEAR + 1,
+    candidates: Sequence[str] | None = None,
 ) -> list[str]:
     """n short dictionary words that do not sound like any command word (deterministic).
 
@@ -75,15 +89,19 @@ def garbage_words(
     cmd = [
         (pron[w], recall_near if w in recall_words else near) for w in command_words if w in pron
     ]
-    cands = sorted(
-        (w for w, p in pron.items() if re.fullmatch(r"[a-z]+", w) and 2 <= len(p) <= 6),
-        key=lambda w: zlib.crc32(w.encode()),
-    )
+    if candidates is None:
+        candidates = sorted(
+            (w for w, p in pron.items() if re.fullmatch(r"[a-z]+", w) and 2 <= len(p) <= 6),
+            key=lambda w: zlib.crc32(w.encode()),
+        )
     out: list[str] = []
-    for w in cands:
+    for w in candidates:
         if len(out) >= n:
             break
-        if w in command_words or any(_edit_distance(pron[w], c) <= r for c, r in cmd):
+        p = pron[w]
+        if w in command_words or any(
+            abs(len(p) - len(c)) <= r and _edit_distance(p, c) <= r for c, r in cmd
+        ):
             continue
         out.append(w)
     return out
@@ -156,7 +174,13 @@ class PocketsphinxEngine:
             name = f"cmd{len(self._searches)}"
             words = {w for p in self._phrases for w in p.split()}
             garb = garbage_words(
-                self._pron, words, self.garbage, NEAR, self._recall_words, self.recall_near
+                self._pron,
+                words,
+                self.garbage,
+                NEAR,
+                self._recall_words,
+                self.recall_near,
+                _candidates(self._dir / "cmudict-en-us.dict"),
             )
             alts = " | ".join(self._phrases)
             jsgf = f"#JSGF V1.0;\ngrammar {name};\npublic <s> = ({alts})"
