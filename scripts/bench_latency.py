@@ -268,10 +268,16 @@ def main() -> int:
         offset = calibrate(env, pool[0][1])
         trials = []
         for k in range(args.trials):
-            t = trial(k, rng, env, tmp, pool[(k // 2) % len(pool)], ready, stopping, offset)
+            clip = pool[(k // 2) % len(pool)]
+            try:
+                t = trial(k, rng, env, tmp, clip, ready, stopping, offset)
+            except RuntimeError as e:  # the session could not start (device, load): not a miss
+                t = {"trial": k, "source": clip[0], "clip": clip[1].name, "error": str(e)[-300:]}
             trials.append(t)
             if not args.json:
                 print(json.dumps(t), file=sys.stderr)
+    errors = [t for t in trials if "error" in t]
+    trials = [t for t in trials if "error" not in t]
     cue = [t for t in trials if not t.get("missed") and t.get("during") == "cue"]
     lat = [float(t["latency_ms"]) for t in cue]  # type: ignore[arg-type]
 
@@ -283,6 +289,7 @@ def main() -> int:
 
     out = {
         "trials": len(trials),
+        "failed_to_start": len(errors),
         "missed": sum(1 for t in trials if t.get("missed")),
         "measured_during_cue": len(lat),
         "p50_ms": pct(lat, 50),
@@ -298,7 +305,7 @@ def main() -> int:
         "ack_all": summary(trials, "ack_ms"),
         "paplay_offset_ms": round(offset * 1000, 1),
         "targets": {"p50_ms": 200, "p95_ms": 300, "missed": 0},
-        "trial_list": trials,
+        "trial_list": trials + errors,
     }
     if args.json:
         print(json.dumps(out, indent=1))
