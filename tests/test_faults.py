@@ -36,13 +36,19 @@ LIVE_DIR = os.environ.get("COACH_AUDIO_DIR", "/tmp/coach-virtual-audio") + "-fau
 # --- helpers ------------------------------------------------------------------------------------
 
 
-def _mic(tmp_path: Path, espeak: object) -> Path:
+def _mic(tmp_path: Path, espeak: object, at_s: float = 4.0) -> Path:
+    """Room noise with the user saying "ready" at `at_s` seconds."""
     rng = np.random.default_rng(3)
-    noise = (rng.standard_normal(16000 * 4) * 0.002).astype(np.float32)
+    noise = (rng.standard_normal(int(16000 * (at_s + 4))) * 0.002).astype(np.float32)
     ready = read_wav(espeak("ready", "en-us", 150, 40))  # type: ignore[operator]
     p = tmp_path / "mic.wav"
-    write_wav(p, np.concatenate([noise, ready * 0.8, noise]))
+    cut = int(16000 * at_s)
+    write_wav(p, np.concatenate([noise[:cut], ready * 0.8, noise[cut:]]))
     return p
+
+
+def _rms(x: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if len(x) else 0.0
 
 
 def _file_run(
@@ -89,26 +95,35 @@ def _clean(r: subprocess.CompletedProcess[str] | tuple[int, str]) -> str:
 
 # --- file back end faults -----------------------------------------------------------------------
 
-# A FAKE, said plainly: a recognizer crash mid-session cannot be caused for real (the bundled
-# engine does not fail on any audio we can give it), so its decode raises after the first segment.
+# A FAKE, said plainly: a recognizer crash cannot be caused for real (the bundled engine does not
+# fail on any audio we can give it), so the listener raises on its 50th block (1.0 s in: mid-cue).
 CRASHING_ENGINE = """
-from coach.engines import pocketsphinx_engine as pe
-def _crash(self, segment):
-    raise RuntimeError("decoder crashed (injected by tests/test_faults.py)")
-pe.PocketsphinxEngine.recognize = _crash
+from coach import listener as _l
+_feed = _l.Listener.feed
+_calls = [0]
+def _crash(self, mic, ref=None):
+    _calls[0] += 1
+    if _calls[0] == 50:
+        raise RuntimeError("decoder crashed (injected by tests/test_faults.py)")
+    return _feed(self, mic, ref)
+_l.Listener.feed = _crash
 """
 
 
-def test_recognizer_crash_mid_session_ends_as_fault(tmp_path: Path, espeak: object) -> None:
+def test_recognizer_crash_mid_cue_ends_as_fault(tmp_path: Path, espeak: object) -> None:
     r = _file_run(tmp_path, _mic(tmp_path, espeak), pre=CRASHING_ENGINE)
     err = _clean(r)
     assert r.returncode == 1, err[-2000:]
     assert "coach:" in err and "decoder crashed" in err
     assert _ended_reason(tmp_path) == "fault"
     assert _history_reason(tmp_path / "h.sqlite3") == "fault"
-    # silence follows: the speaker track ends with the spoken fault notice, then nothing
+    # the speaker track: speaking before the fault, cut at once, then only the spoken notice
+    t = float([e for e in _events(tmp_path / "events.jsonl") if e["type"] == "ended"][-1]["t"])  # type: ignore[arg-type]
     out = read_wav(tmp_path / "speaker.wav")
-    assert len(out) > 0
+    at = int(t * 16000)
+    assert _rms(out[at - 4800 : at]) > 0.005, "the fault did not come mid-cue"
+    assert _rms(out[at + 400 : at + 4000]) < SILENT_RMS  # silent within 25 ms, for 0.2 s
+    assert len(out) > at + 16000 and _rms(out[at + 4800 :]) > 0.005  # "Something went wrong…"
 
 
 def test_corrupt_model_folder_is_refused_cleanly(tmp_path: Path, espeak: object) -> None:
