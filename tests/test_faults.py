@@ -228,6 +228,9 @@ def test_disk_full_during_the_session_ends_as_fault(
         err[-1500:],
         _events(tmp_path / "ev.jsonl")[-3:],
     )
+    at = int(float(ended[-1]["t"]) * 16000)  # type: ignore[arg-type]
+    out = read_wav(tmp_path / "speaker.wav")
+    assert _rms(out[at + 400 : at + 4000]) < SILENT_RMS  # the cue is cut at once
 
 
 # --- live faults on our own PulseAudio server ---------------------------------------------------
