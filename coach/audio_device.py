@@ -144,7 +144,7 @@ class DeviceAudio(AudioIO):
         input_device: int | str | None = None,
         output_device: int | str | None = None,
         latency: str | float = LATENCY_S,
-        cushion_blocks: int = 1,
+        cushion_blocks: int = 2,
         stall_timeout_s: float = STALL_TIMEOUT_S,
     ) -> None:
         super().__init__()
@@ -257,13 +257,19 @@ class DeviceAudio(AudioIO):
                 f"cannot open the sound devices: {e}", hint=NO_DEVICE_HINT
             ) from None
         self._last_input = 0.0
-        try:
-            stream.start()
-        except sd.PortAudioError as e:
-            stream.close(ignore_errors=True)
-            raise AudioDeviceError(
-                f"cannot start the audio stream: {e}", hint=NO_DEVICE_HINT
-            ) from None
+        for attempt in (1, 2):  # a starved audio server can time out once ("Wait timed out")
+            try:
+                stream.start()
+                break
+            except sd.PortAudioError as e:
+                if attempt == 2:
+                    stream.close(ignore_errors=True)
+                    raise AudioDeviceError(
+                        f"cannot start the audio stream: {e}",
+                        hint="the sound server did not answer in time; if the machine is very "
+                        "busy, try again. " + NO_DEVICE_HINT,
+                    ) from None
+                time.sleep(0.5)
         self._stream = stream
         with self._have_input:
             ok = self._have_input.wait_for(lambda: self._last_input > 0, first_input_s)
