@@ -36,14 +36,14 @@ LIVE_DIR = os.environ.get("COACH_AUDIO_DIR", "/tmp/coach-virtual-audio") + "-fau
 # --- helpers ------------------------------------------------------------------------------------
 
 
-def _mic(tmp_path: Path, espeak: object, at_s: float = 4.0) -> Path:
-    """Room noise with the user saying "ready" at `at_s` seconds."""
-    rng = np.random.default_rng(3)
-    noise = (rng.standard_normal(int(16000 * (at_s + 4))) * 0.002).astype(np.float32)
+def _mic(tmp_path: Path, espeak: object, at_s: float = 2.5) -> Path:
+    """A quiet room with the user saying "ready" at `at_s` seconds (as tests/test_session_cli)."""
+    from coach.demo import mic_track
+
     ready = read_wav(espeak("ready", "en-us", 150, 40))  # type: ignore[operator]
+    ready = (ready * (0.5 / float(np.max(np.abs(ready))))).astype(np.float32)
     p = tmp_path / "mic.wav"
-    cut = int(16000 * at_s)
-    write_wav(p, np.concatenate([noise[:cut], ready * 0.8, noise[cut:]]))
+    write_wav(p, mic_track([(at_s, ready)], at_s + 2.5))
     return p
 
 
