@@ -84,15 +84,15 @@ def test_cancel_on_the_real_stream_falls_silent_within_a_block_without_a_click(
                 io.exchange(p.next_block())
         time.sleep(0.2)
     a = rec.audio()
-    ms = len(a) // 16
-    frames = np.abs(a[: ms * 16]).reshape(ms, 16).max(axis=1)  # 1 ms frames
-    loud = np.flatnonzero(frames > 0.05)
-    assert len(loud), "nothing was heard on speaker.monitor"
-    heard_ms = len(loud)  # tone actually heard; a gap from a stalled stream does not count
+    loud = int(np.sum(np.abs(a) > 0.05))
+    assert loud, "nothing was heard on speaker.monitor"
+    # how much tone was heard: |0.5 sin| > 0.05 on 93.6 % of its samples; a gap from a stalled
+    # stream does not count
+    heard_ms = loud / (1 - 2 / np.pi * np.arcsin(0.1)) / RATE * 1000
     planned_ms = (cancel - start) * BLOCK / RATE * 1000
     skipped_ms = io.status["resync_samples"] / RATE * 1000
     # nothing of the clip after the block where cancel() was called (plus the 5 ms fade)...
-    assert heard_ms <= planned_ms + 5 + 1, (heard_ms, dict(io.status))
+    assert heard_ms <= planned_ms + 5 + 2, (heard_ms, dict(io.status))
     # ...and all of it before (less what a loaded machine made the stream skip)
     assert heard_ms >= planned_ms - skipped_ms - 40, (heard_ms, dict(io.status))
     end = int(np.flatnonzero(np.abs(a) > 0.005)[-1])  # where the clip died away
@@ -134,7 +134,8 @@ def test_stream_dying_mid_session_raises_instead_of_hanging() -> None:
             k, v = line.removeprefix("export ").split("=", 1)
             env[k] = v
         code = (
-            "import numpy as np, time\n"
+            "import faulthandler, numpy as np, time\n"
+            "faulthandler.dump_traceback_later(25, exit=True)\n"  # a hang shows where
             "from coach.audio_device import DeviceAudio\n"
             "from coach.errors import AudioDeviceError\n"
             "io = DeviceAudio(stall_timeout_s=1.0)\nio.open()\nprint('open', flush=True)\n"
@@ -147,15 +148,15 @@ def test_stream_dying_mid_session_raises_instead_of_hanging() -> None:
             cwd=ROOT,
             text=True,
             stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
         assert proc.stdout is not None
         assert proc.stdout.readline().strip() == "open"
         time.sleep(0.5)
         pid = (Path(d) / "runtime" / "pid").read_text().strip()
         subprocess.run(["kill", pid], timeout=10, check=True)  # the server we started, by id
-        out, _ = proc.communicate(timeout=30)  # a hang fails here
-        assert out.startswith("ERR"), out
+        out, err = proc.communicate(timeout=30)  # a hang fails here
+        assert out.startswith("ERR"), out + err[-3000:]
         assert "stream" in out
     finally:
         if "proc" in locals() and proc.poll() is None:
