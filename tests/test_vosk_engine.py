@@ -6,10 +6,11 @@ model cannot make out 그만, 다시, 준비, 잠깐... from it (README lists th
 tested here are the ones espeak-ng pronounces recognizably; the rest of the pack is checked
 against the model's vocabulary.
 
-Two kinds of segment: the espeak-ng clip as it is (speech from its first sample), and the clip in
-a room (0.3 s of quiet noise before and after, like the listener's pre-roll). In a room only 멈춰
-survives: espeak-ng's vowel-initial words (아파, 아파요, 네, 아니요...) are lost after any lead-in,
-even with no garbage words at all (measured, README "Known limits").
+Two kinds of segment: the espeak-ng clip as synthesized (speech from its very first sample: an
+optimistic condition no real recording has), and the clip in a room (0.3 s of quiet noise before
+and after, like the listener's pre-roll). In a room only 멈춰 survives: after as little as 30 ms
+of lead-in the model loses the 아 of espeak-ng's vowel-initial words (아프다 -> garbage 쁘다); with
+no garbage words some survive, but then ordinary speech becomes commands (README, measured).
 """
 
 from __future__ import annotations
