@@ -79,6 +79,8 @@ class Reaction:
     delay: float
     clip: np.ndarray
     text: str
+    retries: int = 0  # like a person: say it again if the coach does not react
+    retry_after: float = 3.0  # seconds after the words end
 
 
 class SimulatedUser(AudioIO):
@@ -95,12 +97,27 @@ class SimulatedUser(AudioIO):
         self._queue: list[tuple[int, np.ndarray]] = []
         self._user: list[np.ndarray] = []
         self._coach: list[np.ndarray] = []
+        self._waiting: tuple[Reaction, float, int] | None = None  # said, not yet acted upon
 
     def observe(self, t: float, type: str, detail: dict[str, Any]) -> None:
         """The runner's observer hook: react to the coach's events."""
+        if type == "command" and self._waiting and detail["intent"] == self._waiting[0].text:
+            self._waiting = None
         if self.reactions and self.reactions[0].when(type, detail):
             r = self.reactions.pop(0)
             self.say_at(t + r.delay, r.clip, r.text)
+            if r.retries:
+                self._waiting = (r, t + r.delay + len(r.clip) / RATE + r.retry_after, r.retries)
+
+    def _retry(self) -> None:
+        if self._waiting is None:
+            return
+        r, at, left = self._waiting
+        now = self.clock.now()
+        if now >= at:
+            self.say_at(now, r.clip, r.text)
+            left -= 1
+            self._waiting = (r, now + len(r.clip) / RATE + r.retry_after, left) if left else None
 
     def say_at(self, t: float, clip: np.ndarray, text: str = "") -> None:
         self._queue.append((round(t * RATE), clip))
@@ -113,6 +130,7 @@ class SimulatedUser(AudioIO):
         self.inner.close()
 
     def _exchange(self, out: np.ndarray) -> np.ndarray:
+        self._retry()
         mic = self.inner._exchange(out)
         s0 = self.clock.samples
         user = np.zeros(len(out), np.float32)
@@ -145,26 +163,19 @@ def demo_reactions() -> list[Reaction]:
         return state.get("tempo", False) and type == "cue"
 
     return [
-        Reaction(
-            lambda ty, d: ty == "cue" and d["text"] == safety.HEARING_PROMPT,
-            2.5,
-            synth_user("ready"),
-            "ready",
-        ),
-        Reaction(
-            lambda ty, d: ty == "state" and d["state"] == "exercising",
-            4.0,
-            synth_user("slower"),
-            "slower",
-        ),
-        Reaction(after_tempo, 0.8, synth_user("pain"), "pain"),
-        Reaction(
-            lambda ty, d: ty == "cue" and d["text"] == safety.OFFER_QUESTION,
-            3.5,
-            synth_user("yes"),
-            "yes",
-        ),
+        Reaction(_cue_is(safety.HEARING_PROMPT), 2.5, synth_user("ready"), "ready", retries=2),
+        Reaction(_state_is("exercising"), 4.0, synth_user("slower"), "slower", retries=2),
+        Reaction(after_tempo, 0.8, synth_user("pain"), "pain", retries=3, retry_after=1.0),
+        Reaction(_cue_is(safety.OFFER_QUESTION), 5.0, synth_user("yes"), "yes", retries=2),
     ]
+
+
+def _cue_is(text: str) -> Callable[[str, dict[str, Any]], bool]:
+    return lambda ty, d: ty == "cue" and d["text"] == text
+
+
+def _state_is(state: str) -> Callable[[str, dict[str, Any]], bool]:
+    return lambda ty, d: ty == "state" and d["state"] == state
 
 
 def rehearse(output: Path, events: Path | None, voice: str | None, engine: str) -> int:
