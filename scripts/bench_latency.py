@@ -39,7 +39,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from coach.audio_format import RATE, read_wav  # noqa: E402
+from coach.audio_format import RATE, read_wav, write_wav  # noqa: E402
 
 SPEECH = ROOT.parent / "shared" / "speech"
 ESPEAK_VOICES = [("en-us", 160, 50), ("en-gb", 150, 40), ("en-us", 130, 60)]
@@ -68,6 +68,18 @@ class Rec:
         return x, t_end - len(x) / RATE
 
 
+def filler(env: dict[str, str], sink: str = "speaker") -> subprocess.Popen[bytes]:
+    """Digital silence streamed into `sink` for as long as it runs. A null sink's monitor only
+    delivers while something plays into it, so without this the recording would have gaps
+    (whenever the coach's stream underruns) and could not be anchored to the wall clock."""
+    return subprocess.Popen(
+        ["pacat", "--playback", f"--device={sink}", "--raw", "--format=s16le"]
+        + [f"--rate={RATE}", "--channels=1", "--latency-msec=20"],
+        stdin=open("/dev/zero", "rb"),  # noqa: SIM115 - the child owns it
+        env=env,
+    )
+
+
 def vad_bounds(x: np.ndarray) -> tuple[float, float]:
     """Start and end (s) of the voiced part: 10 ms frames within 30 dB of the loudest frame."""
     n = len(x) // BLOCK
@@ -92,37 +104,24 @@ def locate(needle: np.ndarray, hay: np.ndarray, after: int = 0) -> tuple[int, fl
 
 def calibrate(env: dict[str, str], clip: Path, n: int = 5) -> float:
     """Seconds from starting paplay to its first sample being in the sink (median of n)."""
-    filler = subprocess.Popen(
-        ["pacat", "--playback", "--device=speaker", "--raw", "--format=s16le"]
-        + [f"--rate={RATE}", "--channels=1", "--latency-msec=10"],
-        stdin=subprocess.PIPE,
-        env=env,
-    )
-    assert filler.stdin is not None
+    fill = filler(env)
     word = read_wav(clip)
     offsets = []
     try:
+        time.sleep(0.3)
         for _ in range(n):
-            filler.stdin.write(bytes(2 * RATE // 2))  # keep the sink busy (0.5 s of zeros)
             rec = Rec("speaker.monitor", env)
-            for _ in range(4):
-                filler.stdin.write(bytes(2 * RATE // 4))
-                filler.stdin.flush()
-                time.sleep(0.2)
+            time.sleep(0.6)
             t_play = time.monotonic()
             subprocess.run(["paplay", "--device=speaker", str(clip)], env=env, check=True)
-            for _ in range(4):
-                filler.stdin.write(bytes(2 * RATE // 4))
-                filler.stdin.flush()
-                time.sleep(0.2)
+            time.sleep(0.6)
             audio, t0 = rec.stop()
             at, score = locate(word, audio)
             if score > 0.8:
                 offsets.append(t0 + at / RATE - t_play)
     finally:
-        filler.stdin.close()
-        filler.terminate()
-        filler.wait()
+        fill.terminate()
+        fill.wait()
     if not offsets:
         raise SystemExit("bench_latency: calibration failed (clip not found on speaker.monitor)")
     return float(np.median(offsets))
@@ -158,6 +157,8 @@ def trial(
     source, path = clip
     word = read_wav(path)
     _, w_off = vad_bounds(word)
+    fill = filler(env)
+    time.sleep(0.2)
     spk = Rec("speaker.monitor", env)
     time.sleep(0.3)
     p = subprocess.Popen(
@@ -178,7 +179,7 @@ def trial(
                     f"session did not start: {p.stderr.read()[-500:] if p.stderr else ''}"
                 )
             time.sleep(0.05)
-        time.sleep(2.5)
+        time.sleep(3.5)  # after the prompt (which itself says "ready") and its echo tail
         subprocess.run(["paplay", "--device=micfeed", str(ready)], env=env, check=True)
         if k % 2 == 0:  # aim at a cue: wait for the next one to start, then a moment into it
             n_cues = sum(1 for e in events(ev) if e["type"] == "cue")
@@ -205,6 +206,8 @@ def trial(
             p.kill()
             p.wait()
         spk_audio, spk_t0 = spk.stop()
+        fill.terminate()
+        fill.wait()
     cmds = [e for e in events(ev) if e["type"] == "command" and e.get("intent") == "stop"]
     result["detected"] = bool(cmds)
     word_end = t_play + offset + w_off  # wall clock
@@ -261,9 +264,11 @@ def main() -> int:
 
         stopping = SpeechRenderer().render(STOPPING, get_voice(None))
         ready = tmp / "ready.wav"
-        subprocess.run(
-            ["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(ready), "ready"], check=True
-        )
+        # said as the session tests say it: en-us, 150 wpm, pitch 40, peak 0.5
+        cmd = ["espeak-ng", "-v", "en-us", "-s", "150", "-p", "40", "-w", str(ready), "ready"]
+        subprocess.run(cmd, check=True)
+        r = read_wav(ready)
+        write_wav(ready, r * (0.5 / float(np.max(np.abs(r)))))
         pool = clips(tmp)
         offset = calibrate(env, pool[0][1])
         trials = []
