@@ -212,3 +212,21 @@ def test_ended_reason_values_match_history() -> None:
     from coach.history import EndReason as HistoryReason
 
     assert {str(r) for r in EndReason} == {str(r) for r in HistoryReason}
+
+
+def test_third_session_of_the_day_is_warned_in_print_and_speech(tmp_path: Path) -> None:
+    db, ev = tmp_path / "h.sqlite3", tmp_path / "ev.jsonl"
+    with History(db) as h:
+        for _ in range(2):
+            sid = h.start_session("trunk-rotation", 6.0, "pocketsphinx", "calm", 5)
+            h.end_session(sid, "completed", 5, 5, 6.0)
+    r = coach_cli(
+        "run", "trunk-rotation", "--reps", "5", "--tempo", "10", "--no-listen", "--plain",
+        "--mic-file", str(quiet_mic(tmp_path / "mic.wav")), "--speaker-file", str(tmp_path / "o.wav"),
+        "--events", str(ev), "--db", str(db),
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "coach: warning: This is session 3 of Trunk rotation stretch today" in r.stderr
+    said = [e["text"] for e in events_of(ev) if e["type"] == "cue"]
+    assert any(t.startswith("This is session 3 of Trunk rotation stretch today") for t in said)
+    assert said.index(safety.GREEN_LIGHT) > 0

@@ -363,3 +363,27 @@ def test_live_stop_silences_the_speaker(virtual_audio: dict[str, str], tmp_path:
     assert env[at + 3 : at + 13].max() < 0.002, env[at - 5 : at + 20].round(3)
     assert first(events, "cue", text=safety.STOPPING)["t"] >= cmd + 0.25
     assert t_heard - t_stop < 12.0, f"stop heard after {tries} tries"
+
+
+def test_dead_mic_pauses_and_resume_carries_on(tmp_path: Path) -> None:
+    """A dead-flat stretch (exact zeros, as from a dead capture) mid-session: the coach pauses and
+    says it cannot hear; only "resume" goes on."""
+    x = mic_track([(2.5, voice("ready")), (38.0, voice("resume"))], 40.0)
+    x[round(28.0 * RATE) : round(34.0 * RATE)] = 0.0  # positioning starts at about 25 s
+    mic, ev = tmp_path / "mic.wav", tmp_path / "ev.jsonl"
+    write_wav(mic, x, RATE)
+    r = coach_cli(
+        "run", "trunk-rotation", "--reps", "5", "--tempo", "10", "--plain", "--mic-file", str(mic),
+        "--speaker-file", str(tmp_path / "s.wav"), "--events", str(ev), "--db", str(tmp_path / "h.sqlite3"),
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    events = [json.loads(x) for x in ev.read_text().splitlines()]
+    paused = first(events, "state", state="paused")
+    assert 30.9 <= paused["t"] <= 31.2  # 3 s of dead-flat signal
+    assert first(events, "cue", text=safety.MIC_LOST)["t"] == pytest.approx(paused["t"], abs=0.05)
+    assert commands(events) == ["ready", "resume"]
+    assert first(events, "command", intent="resume")["t"] > 38.0
+    assert [e["text"] for e in events if e["type"] == "cue" and paused["t"] <= e["t"] < 38.0] == [
+        safety.MIC_LOST
+    ]
+    assert first(events, "ended")["reason"] == "completed"
