@@ -32,6 +32,7 @@ class VadConfig:
     min_speech_s: float = 0.08  # shorter bursts (clicks) are dropped
     max_segment_s: float = 3.0  # longer speech is cut and decoded in pieces
     floor_rise_db_per_s: float = 1.5  # how fast the floor follows a louder room
+    initial_floor_db: float = -60.0  # the floor starts no higher than this
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,8 @@ class Vad:
         n = len(block)
         out: list[Segment] = []
         if self.floor_db is None:
-            self.floor_db = max(lvl, -90.0)
+            # a recording may start mid-word: never take the first block for the room's floor
+            self.floor_db = min(max(lvl, -90.0), c.initial_floor_db)
         start_at = max(self.floor_db + c.start_db, c.min_level_db)
         if gate_db is not None:
             start_at = max(start_at, gate_db)

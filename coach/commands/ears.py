@@ -39,9 +39,11 @@ def run_hear(args: argparse.Namespace) -> int:
     if len(audio) == 0:
         raise CoachError(f"{path}: the WAV file holds no audio")
     listener = make_listener(args.engine, args.lang, args.model, quiet=args.json)
-    # a little quiet room noise after the end, so a command at the very end is still closed
-    tail = (np.random.default_rng(0).standard_normal(RATE // 2) * 1e-3).astype(np.float32)
-    x = np.concatenate((audio, tail))
+    # a little quiet room noise before and after, so a command right at either edge is heard
+    lead = (np.random.default_rng(0).standard_normal(RATE // 4) * 1e-3).astype(np.float32)
+    tail = (np.random.default_rng(1).standard_normal(RATE // 2) * 1e-3).astype(np.float32)
+    x = np.concatenate((lead, audio, tail))
+    offset = len(lead) / RATE
     x = np.pad(x, (0, -len(x) % BLOCK))
     dets = []
     for i in range(0, len(x), BLOCK):
@@ -54,8 +56,8 @@ def run_hear(args: argparse.Namespace) -> int:
                     {
                         "intent": d.intent.value,
                         "phrase": d.phrase,
-                        "start": round(d.start, 3),
-                        "end": round(d.end, 3),
+                        "start": round(max(0.0, d.start - offset), 3),
+                        "end": round(min(len(audio) / RATE, max(0.0, d.end - offset)), 3),
                         "confidence": d.confidence,
                     }
                 )

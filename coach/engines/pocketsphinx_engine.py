@@ -25,6 +25,7 @@ from ..errors import ModelError
 from .base import Hypothesis
 
 DEFAULT_GARBAGE_WORDS = 600
+GARBAGE_MAX_PHONES = 6  # longer garbage words swallow whole multi-word commands
 RECALL_NEAR = 2  # ... and of a stop/pain word (recall first)
 NEAR = 1  # garbage words within this phone edit distance of a command word are left out
 FRAME_S = 0.01  # pocketsphinx frames are 10 ms
@@ -67,7 +68,11 @@ def _candidates(path: Path) -> tuple[str, ...]:
     pron = dictionary(path)
     return tuple(
         sorted(
-            (w for w, p in pron.items() if 2 <= len(p) <= 6 and w.isalpha() and w.isascii()),
+            (
+                w
+                for w, p in pron.items()
+                if 2 <= len(p) <= GARBAGE_MAX_PHONES and w.isalpha() and w.isascii()
+            ),
             key=lambda w: zlib.crc32(w.encode()),
         )
     )
