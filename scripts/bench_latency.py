@@ -1,19 +1,19 @@
 #!/usr/bin/env python3
 """End-to-end stop latency on real streams: a live `coach run` on the virtual PulseAudio devices.
 
-Each trial starts a session (and says "ready"), waits a random time, then a person says "stop"
-into the virtual microphone (paplay into `micfeed`): a real human recording from ../shared/speech
-or an espeak-ng voice. `speaker.monitor` is recorded the whole time and anchored to the wall clock
-at the moment the recorder is stopped. When the word is in the room is known from the wall time
-paplay was started plus paplay's start offset, calibrated first the same way (paplay a clip into
-a busy `speaker` sink, find it in the anchored monitor recording by cross-correlation); the word's
-end is the clip's own voice-activity end. The coach's "Stopping." is located in the speaker
-recording by cross-correlation; the coach fell silent at the last sound before the gap that
-precedes it. Latency = fell silent - word end, over the trials that came during a cue (p50/p95/max);
-for trials during silence `ack_ms` (word end -> "Stopping." starts) is reported instead. A trial is
-missed when no stop command was logged or no "Stopping." followed.
-(`micfeed.monitor` cannot be the reference: a null sink's monitor only delivers while something
-plays into it.)
+Each trial starts a session in a quiet room (-50 dBFS noise into the mic), says "ready", waits a
+random time (half the trials aim at a cue), then a person says "stop" into the virtual microphone
+(paplay into `micfeed`): a real human recording from ../shared/speech or an espeak-ng voice, each
+normalised to a 0.5 peak. `speaker.monitor` is recorded the whole time (the sink kept busy with
+digital silence: a null sink's monitor has gaps otherwise). One time line: at the moment the word
+is launched into the mic, a 40 ms 7 kHz marker is launched into the speaker; it is found in the
+recording by a matched filter, and the offset between two such simultaneous launches is
+calibrated first (both into `speaker`). The word's end is the clip's own voice-activity end. The
+analysis then low-passes the recording (below 5 kHz: the marker is gone), locates the coach's
+"Stopping." by cross-correlation, and takes the last sound before the gap that precedes it as the
+moment the coach fell silent. Latency = fell silent - word end, over the trials that came during a
+cue (p50/p95/max); for trials during silence `ack_ms` (word end -> "Stopping." starts) is reported
+instead. A trial is missed when no stop command was logged or no "Stopping." followed.
 
     scripts/bench_latency.py [--trials N] [--seed S] [--json]
 
@@ -80,6 +80,16 @@ def filler(env: dict[str, str], sink: str = "speaker") -> subprocess.Popen[bytes
     )
 
 
+def room_noise(env: dict[str, str], tmp: Path, db: float = -50.0) -> subprocess.Popen[bytes]:
+    """A quiet room into the microphone (a real microphone never delivers digital zeros; the
+    virtual one does whenever nothing plays into it)."""
+    path = tmp / "room.wav"
+    if not path.exists():
+        rng = np.random.default_rng(0)
+        write_wav(path, rng.standard_normal(RATE * 180).astype(np.float32) * 10 ** (db / 20))
+    return subprocess.Popen(["paplay", "--device=micfeed", str(path)], env=env)
+
+
 def vad_bounds(x: np.ndarray) -> tuple[float, float]:
     """Start and end (s) of the voiced part: 10 ms frames within 30 dB of the loudest frame."""
     n = len(x) // BLOCK
@@ -102,8 +112,41 @@ def locate(needle: np.ndarray, hay: np.ndarray, after: int = 0) -> tuple[int, fl
     return after + i, float(score[i])
 
 
-def calibrate(env: dict[str, str], clip: Path, n: int = 5) -> float:
-    """Seconds from starting paplay to its first sample being in the sink (median of n)."""
+MARK_HZ = 7000.0  # above the coach's speech band; removed by a low-pass before analysis
+
+
+def marker(seconds: float = 0.04, level: float = 0.05) -> np.ndarray:
+    t = np.arange(int(seconds * RATE)) / RATE
+    return (level * np.hanning(len(t)) * np.sin(2 * np.pi * MARK_HZ * t)).astype(np.float32)
+
+
+def find_marker(x: np.ndarray) -> int:
+    """Sample index where the 7 kHz marker starts in x (matched filter on the band)."""
+    from scipy.signal import butter, sosfiltfilt
+
+    hp = sosfiltfilt(butter(6, 6000, "highpass", fs=RATE, output="sos"), x)
+    m = marker()
+    at, _ = locate(m, hp.astype(np.float32))
+    return at
+
+
+def speech_band(x: np.ndarray) -> np.ndarray:
+    from scipy.signal import butter, sosfiltfilt
+
+    return sosfiltfilt(butter(6, 5000, "lowpass", fs=RATE, output="sos"), x).astype(np.float32)
+
+
+def play_marked(env: dict[str, str], clip: Path, mark: Path, device: str) -> None:
+    """Start the marker (into `speaker`) and the clip (into `device`) together."""
+    m = subprocess.Popen(["paplay", "--device=speaker", str(mark)], env=env)
+    c = subprocess.Popen(["paplay", f"--device={device}", str(clip)], env=env)
+    m.wait(timeout=30)
+    c.wait(timeout=30)
+
+
+def calibrate(env: dict[str, str], clip: Path, mark: Path, n: int = 5) -> float:
+    """Seconds from the marker's start to the clip's start when both are launched together
+    (both into `speaker` here, so one recording sees both; median of n)."""
     fill = filler(env)
     word = read_wav(clip)
     offsets = []
@@ -112,13 +155,12 @@ def calibrate(env: dict[str, str], clip: Path, n: int = 5) -> float:
         for _ in range(n):
             rec = Rec("speaker.monitor", env)
             time.sleep(0.6)
-            t_play = time.monotonic()
-            subprocess.run(["paplay", "--device=speaker", str(clip)], env=env, check=True)
+            play_marked(env, clip, mark, "speaker")
             time.sleep(0.6)
-            audio, t0 = rec.stop()
-            at, score = locate(word, audio)
+            audio, _ = rec.stop()
+            at, score = locate(speech_band(word), speech_band(audio))
             if score > 0.8:
-                offsets.append(t0 + at / RATE - t_play)
+                offsets.append((at - find_marker(audio)) / RATE)
     finally:
         fill.terminate()
         fill.wait()
@@ -128,15 +170,21 @@ def calibrate(env: dict[str, str], clip: Path, n: int = 5) -> float:
 
 
 def clips(tmp: Path) -> list[tuple[str, Path]]:
-    out = [("human", p) for p in sorted((SPEECH / "stop").glob("*.wav"))]
+    """The "stop" clips, each normalised to a 0.5 peak (a person speaking up, near the mic: the
+    Speech Commands recordings range from 0.11 to 0.74 peak as recorded)."""
+    out = []
+    for src in sorted((SPEECH / "stop").glob("*.wav")):
+        out.append(("human", tmp / src.name, read_wav(src)))
     for v, rate, pitch in ESPEAK_VOICES:
         p = tmp / f"stop-{v}-{rate}-{pitch}.wav"
         subprocess.run(
             ["espeak-ng", "-v", v, "-s", str(rate), "-p", str(pitch), "-w", str(p), "stop"],
             check=True,
         )
-        out.append(("espeak", p))
-    return out
+        out.append(("espeak", p, read_wav(p)))
+    for _, p, x in out:
+        write_wav(p, x * (0.5 / float(np.max(np.abs(x)))))
+    return [(source, p) for source, p, _ in out]
 
 
 def events(path: Path) -> list[dict[str, object]]:
@@ -150,14 +198,14 @@ def events(path: Path) -> list[dict[str, object]]:
 
 def trial(
     k: int, rng: random.Random, env: dict[str, str], tmp: Path, clip: tuple[str, Path],
-    ready: Path, stopping: np.ndarray, offset: float,
+    ready: Path, stopping: np.ndarray, offset: float, mark: Path,
 ) -> dict[str, object]:  # fmt: skip
     ev = tmp / f"events-{k}.jsonl"
     db = tmp / "history.sqlite3"
     source, path = clip
     word = read_wav(path)
     _, w_off = vad_bounds(word)
-    fill = filler(env)
+    fill, room = filler(env), room_noise(env, tmp)
     time.sleep(0.2)
     spk = Rec("speaker.monitor", env)
     time.sleep(0.3)
@@ -193,8 +241,7 @@ def trial(
             time.sleep(rng.uniform(0.3, 9.0))
         states = [e.get("state") for e in events(ev) if e["type"] == "state"]
         result["state"] = states[-1] if states else None
-        t_play = time.monotonic()
-        subprocess.run(["paplay", "--device=micfeed", str(path)], env=env, check=True)
+        play_marked(env, path, mark, "micfeed")
         try:
             p.wait(timeout=12)
         except subprocess.TimeoutExpired:
@@ -205,13 +252,18 @@ def trial(
         if p.poll() is None:
             p.kill()
             p.wait()
-        spk_audio, spk_t0 = spk.stop()
-        fill.terminate()
-        fill.wait()
+        raw, _ = spk.stop()
+        for proc in (fill, room):
+            proc.terminate()
+            proc.wait()
     cmds = [e for e in events(ev) if e["type"] == "command" and e.get("intent") == "stop"]
     result["detected"] = bool(cmds)
-    word_end = t_play + offset + w_off  # wall clock
-    end_in_spk = int((word_end - spk_t0) * RATE)
+    # the marker went into the speaker when the word went into the mic: one time line
+    end_in_spk = find_marker(raw) + int((offset + w_off) * RATE)
+    spk_audio = speech_band(raw)
+    if os.environ.get("BENCH_KEEP"):  # debugging: keep the recording and the word's place
+        write_wav(Path(os.environ["BENCH_KEEP"]) / f"speaker-{k}.wav", raw)
+        result["word_end_s"] = round(end_in_spk / RATE, 3)
     ack_at, ack_score = locate(stopping, spk_audio, max(0, end_in_spk - RATE))
     result["ack_score"] = round(ack_score, 2)
     if not cmds or ack_at < 0 or ack_score < 0.5:
@@ -270,12 +322,14 @@ def main() -> int:
         r = read_wav(ready)
         write_wav(ready, r * (0.5 / float(np.max(np.abs(r)))))
         pool = clips(tmp)
-        offset = calibrate(env, pool[0][1])
+        mark = tmp / "marker.wav"
+        write_wav(mark, np.concatenate([marker(), np.zeros(800, np.float32)]))
+        offset = calibrate(env, pool[0][1], mark)
         trials = []
         for k in range(args.trials):
             clip = pool[(k // 2) % len(pool)]
             try:
-                t = trial(k, rng, env, tmp, clip, ready, stopping, offset)
+                t = trial(k, rng, env, tmp, clip, ready, stopping, offset, mark)
             except RuntimeError as e:  # the session could not start (device, load): not a miss
                 t = {"trial": k, "source": clip[0], "clip": clip[1].name, "error": str(e)[-300:]}
             trials.append(t)
@@ -308,7 +362,7 @@ def main() -> int:
             [t for t in trials if t.get("during") == "silence"], "ack_ms"
         ),
         "ack_all": summary(trials, "ack_ms"),
-        "paplay_offset_ms": round(offset * 1000, 1),
+        "marker_to_word_ms": round(offset * 1000, 1),
         "targets": {"p50_ms": 200, "p95_ms": 300, "missed": 0},
         "trial_list": trials + errors,
     }
