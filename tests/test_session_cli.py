@@ -32,7 +32,8 @@ LIB = load_library()
 TR = LIB["trunk-rotation"]
 EXHALE_LEFT = TR.cycle[3].cue.text  # the full text: about 5 s long, said whole at 6 breaths/min
 LEFT_SHORT = TR.cycle[3].cue.short
-SILENT = 1e-3  # rms of a "silent" speaker stretch (the player writes exact zeros when idle)
+SILENT = 1e-3
+ECHO = 0.3  # the coach's voice in the mic, as in a room (the listener learns the echo path)  # rms of a "silent" speaker stretch (the player writes exact zeros when idle)
 
 
 def voice(text: str) -> np.ndarray:
@@ -84,8 +85,9 @@ def ready_first(delay: float = 2.5) -> Reaction:
 
 
 def simulate(
-    tmp_path: Path, reactions: list[Reaction], echo: float = 0.0, **kw: Any
+    tmp_path: Path, reactions: list[Reaction], echo: float = ECHO, **kw: Any
 ) -> tuple[RunResult, SimulatedUser]:
+    """A room: the coach's voice reaches the mic (at ECHO) as well as the user's."""
     user = SimulatedUser(FileAudio(None, None, echo_gain=echo), reactions)
     result = run_session(
         args_for(db=tmp_path / "h.sqlite3", **kw), user, observer=user.observe, quiet=True
