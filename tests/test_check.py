@@ -27,9 +27,17 @@ def _check_cmd(*args: str) -> list[str]:
 
 @pytest.mark.audio
 def test_check_passes_on_virtual_devices_when_the_user_says_ready(
-    virtual_audio: dict[str, str], espeak: object
+    virtual_audio: dict[str, str], espeak: object, tmp_path: Path
 ) -> None:
-    ready = espeak("ready", "en-us", 150, 40)  # type: ignore[operator]
+    from coach.audio_format import read_wav, write_wav
+
+    # a quiet room (the virtual mic alone gives digital zeros, which no real microphone does)
+    room = tmp_path / "room.wav"
+    write_wav(room, np.random.default_rng(0).standard_normal(16000 * 60).astype(np.float32) * 0.003)
+    x = read_wav(espeak("ready", "en-us", 150, 40))  # type: ignore[operator]
+    ready = tmp_path / "ready.wav"
+    write_wav(ready, x * (0.5 / float(np.max(np.abs(x)))))
+    noise = subprocess.Popen(["paplay", "--device=micfeed", str(room)])
     p = subprocess.Popen(
         _check_cmd("--json", "--listen-seconds", "12"),
         stdout=subprocess.PIPE,
@@ -48,6 +56,8 @@ def test_check_passes_on_virtual_devices_when_the_user_says_ready(
             break
         assert time.monotonic() < deadline
     out, rest = p.communicate(timeout=60)
+    noise.terminate()
+    noise.wait()
     results = {d["check"]: d for d in map(json.loads, out.splitlines())}
     assert set(results) == {"database", "speech", "recognizer", "speaker", "microphone"}
     assert all(d["ok"] for d in results.values()), (results, "".join(err) + rest)
