@@ -18,6 +18,8 @@ import numpy as np
 from .audio_format import BLOCK, RATE
 from .vad import level_db
 
+UNKNOWN_MARGIN_DB = -4.0  # see process(): with the listener's +10 dB, speech 6 dB over the echo
+
 
 @dataclass(frozen=True)
 class EchoConfig:
@@ -55,6 +57,7 @@ class EchoCanceller:
         self.leak_db = self.config.leak_init_db
         self._active_recent = 0
         self._last_ref_db = -120.0
+        self._coupling: deque[float] = deque(maxlen=50)  # mic dB - reference dB, last second
 
     @property
     def playing(self) -> bool:
@@ -87,8 +90,17 @@ class EchoCanceller:
             return np.asarray(mic, np.float32), None
         if self.delay is None:
             # echo path unknown yet: assume the mic hears the coach as loud as it plays
-            self._last_ref_db = max(level_db(r), self._last_ref_db - 1.0)
-            return np.asarray(mic, np.float32), self._last_ref_db - self.leak_db
+            # echo path unknown yet (or there is no echo at all, e.g. headphones or the virtual
+            # devices): judge by how loud the mic is relative to what we play. The median keeps
+            # the user's words from making the coach look louder in the mic than it is.
+            ref_db = level_db(r)
+            self._last_ref_db = max(ref_db, self._last_ref_db - 1.0)
+            if ref_on:
+                self._coupling.append(level_db(mic) - ref_db)
+            coupling = float(np.median(self._coupling)) if self._coupling else 0.0
+            # the listener adds leak_db + its margin; without subtraction there is no leak
+            echo_db = self._last_ref_db + min(coupling, 0.0) + UNKNOWN_MARGIN_DB - self.leak_db
+            return np.asarray(mic, np.float32), echo_db
         d = self.delay
         echo = self.gain * self._ref[self._ref_len - n - d : self._ref_len - d]
         res = (mic - echo).astype(np.float32)
