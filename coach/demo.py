@@ -191,7 +191,7 @@ def rehearse(output: Path, events: Path | None, voice: str | None, engine: str) 
         "(espeak-ng) says ready, slower, pain, then yes; the real listener and session respond.",
         flush=True,
     )
-    user = SimulatedUser(FileAudio(None, None), demo_reactions())
+    user = SimulatedUser(FileAudio(None, None, echo_gain=0.3), demo_reactions())  # a room
     args = argparse.Namespace(
         routine="trunk-rotation", reps=5, tempo=8.0, voice=voice, engine=engine, lang="en",
         model=None, no_listen=False, db=None, plain=True, events=events,

@@ -30,7 +30,7 @@ OFFER_WAIT_S = 10.0  # after "say yes or no", silence this long means no
 PAUSE_LIMIT_S = 600.0  # paused this long with no word: the session ends (no-response)
 RESUME_LEAD_S = 1.2  # after "carrying on", time before the breath restarts
 ADVICE_GAP_S = 0.6  # silence between the cut-off and the pain advice
-STOP_GAP_S = 0.3  # silence between the cut-off and "Stopping."
+STOP_GAP_S = 0.5  # silence between the cut-off and "Stopping." (the cut is heard as such)
 
 
 class State(StrEnum):
