@@ -179,8 +179,8 @@ def make_listener(
     pack = load_langpack(lang)
     choice = engine
     model_path: Path | None = None
-    if engine not in ("auto", "vosk", "pocketsphinx"):
-        raise CoachError(f"unknown engine '{engine}' (choose auto, vosk or pocketsphinx)")
+    if engine not in ("auto", "vosk", "pocketsphinx", "whisper"):
+        raise CoachError(f"unknown engine '{engine}' (choose auto, vosk, pocketsphinx or whisper)")
     if engine in ("auto", "vosk"):
         try:
             from . import models
@@ -198,10 +198,14 @@ def make_listener(
                 hint=f"coach model install {pack.code}  (or --model PATH, or --engine pocketsphinx)",
             )
         choice = "vosk" if model_path is not None else "pocketsphinx"
-    if choice == "vosk":
+    if choice == "whisper":  # optional: pip install 'coach[whisper]' (English only)
+        from .engines.whisper_engine import WhisperEngine
+
+        eng: Engine = WhisperEngine(pack.code)
+    elif choice == "vosk":
         from .engines.vosk_engine import VoskEngine
 
-        eng: Engine = VoskEngine(model_path, pack.code)  # type: ignore[arg-type]
+        eng = VoskEngine(model_path, pack.code)  # type: ignore[arg-type]
     else:
         from .engines.pocketsphinx_engine import PocketsphinxEngine
 

