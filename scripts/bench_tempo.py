@@ -172,7 +172,12 @@ class SpeakerRecorder:
 
 
 def bench_device(
-    routine_id: str, tempo: Tempo, seconds: float, clips: dict, latency: str | float | None = None
+    routine_id: str,
+    tempo: Tempo,
+    seconds: float,
+    clips: dict,
+    latency: str | float | None = None,
+    realign: bool = False,
 ) -> dict[str, object]:
     from coach.audio_device import DeviceAudio
     from tests.audio_rig import start_virtual_audio
@@ -190,7 +195,9 @@ def bench_device(
     extra = np.zeros(end, np.float32)
     extra[sync_at : sync_at + len(click)] = click
     with SpeakerRecorder() as rec:
-        io = DeviceAudio() if latency is None else DeviceAudio(latency=latency)
+        io = DeviceAudio(realign=realign)
+        if latency is not None:
+            io = DeviceAudio(latency=latency, realign=realign)
         with io:
             perform(io, Player(), cues, end, extra)
             status = dict(io.status)
@@ -206,7 +213,7 @@ def bench_device(
         offset, aligned_on = best_offset(found, cues), "best-match"
         res = errors(audio, cues, offset)
     res.update(
-        backend="sounddevice",
+        backend="sounddevice" + (" realign" if realign else ""),
         aligned_on=aligned_on,
         latency=io.latency,
         tempo_bpm=tempo.bpm,
@@ -227,7 +234,7 @@ def main() -> int:
     ap.add_argument("--tempo", type=float, default=7.0, help="file back end tempo")
     ap.add_argument("--minutes", type=float, default=20.0, help="file back end session length")
     ap.add_argument("--device-tempo", type=float, default=10.0)
-    ap.add_argument("--device-seconds", type=float, default=90.0)
+    ap.add_argument("--device-seconds", type=float, default=60.0)
     ap.add_argument("--latency", default=None, help="PortAudio latency (s or low/high)")
     ap.add_argument("--no-device", action="store_true")
     a = ap.parse_args()
@@ -238,12 +245,15 @@ def main() -> int:
         lat = a.latency
         if lat is not None and lat[:1].isdigit():
             lat = float(lat)
-        try:
-            results.append(
-                bench_device(a.routine, Tempo(a.device_tempo), a.device_seconds, clips, lat)
-            )
-        except CoachError as e:  # e.g. the stream stalled for 2 s on an overloaded machine
-            results.append({"backend": "sounddevice", "error": str(e)})
+        for realign in (False, True):
+            try:
+                results.append(
+                    bench_device(
+                        a.routine, Tempo(a.device_tempo), a.device_seconds, clips, lat, realign
+                    )
+                )
+            except CoachError as e:  # e.g. the stream stalled for 2 s on an overloaded machine
+                results.append({"backend": "sounddevice", "realign": realign, "error": str(e)})
     report = {"benchmark": "tempo", "routine": a.routine, "voice": voice.name, "results": results}
     if a.json:
         print(json.dumps(report, indent=2))
