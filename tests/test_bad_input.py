@@ -394,3 +394,22 @@ def test_broken_model_folders_are_refused_with_the_folder_named(tmp_path: Path) 
         with pytest.raises(ModelError) as e:
             validate_model_dir(c)
         assert str(c) in str(e.value), str(e.value)
+
+
+def test_cli_hear_rejects_broken_wavs_without_traceback(tmp_path: Path) -> None:
+    """A sample of the broken WAVs through the real `coach hear` (and `coach run --mic-file`)."""
+    x = np.sin(np.arange(8000) * 2 * np.pi * 440 / 16000).astype(np.float32) * 0.5
+    good = _wav_bytes(x)
+    picks = {"empty", "header-cut-30", "wrong-magic", "float-format", "rate-4ghz", "text-file"}
+    cases = [(n, raw) for n, raw in wav_cases(good, random.Random(SEED), 0) if n in picks]
+    assert len(cases) == len(picks)
+    for name, raw in cases:
+        p = tmp_path / f"{name}.wav"
+        p.write_bytes(raw)
+        r = _coach("hear", str(p))
+        assert r.returncode != 0, (name, r.stdout)
+        assert "Traceback" not in r.stderr, (name, r.stderr)
+        assert str(p) in r.stderr, (name, r.stderr)
+    out = tmp_path / "out.wav"
+    r = _coach("run", "trunk-rotation", "--mic-file", str(p), "--speaker-file", str(out))
+    assert r.returncode != 0 and "Traceback" not in r.stderr and str(p) in r.stderr, r.stderr
