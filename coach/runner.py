@@ -15,13 +15,10 @@ SIGINT/SIGTERM: the player is cut and the session is recorded as `stopped` (the 
 from __future__ import annotations
 
 import contextlib
-import json
-import os
 import queue
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -30,6 +27,8 @@ from . import safety
 from .audio_format import RATE
 from .choreography import fit
 from .errors import AudioDeviceError, CoachError
+from .events_file import EventsFile
+from .mic_watchdog import MicWatchdog
 from .session import (
     Action,
     Cancel,
@@ -50,8 +49,6 @@ if TYPE_CHECKING:
     from .history import History
     from .player import Player
 
-WATCHDOG_S = 3.0  # mic silent-flat (or no frames) this long mid-session -> pause
-FLAT_PEAK = 1e-6  # a block whose samples all lie within this of their mean is "dead flat"
 TAIL_S = 0.3  # silence written after the last word
 MAX_SESSION_S = 4 * 3600.0  # a guard for the file back end: simulated time never runs away
 
@@ -67,55 +64,6 @@ class RunResult:
     routines: list[str]
     seconds: float
     events: list[dict[str, Any]] = field(default_factory=list)
-
-
-class EventsFile:
-    """EVENTS.jsonl written line by line to EVENTS.jsonl.part, renamed into place when closed."""
-
-    def __init__(self, path: Path | None) -> None:
-        self.path = path
-        self._f = None
-        if path is not None:
-            self._part = path.with_name(path.name + ".part")
-            try:
-                self._f = open(self._part, "w", encoding="utf-8")  # noqa: SIM115
-            except OSError as e:
-                raise CoachError(f"{path}: cannot write ({e.strerror or e})") from None
-
-    def write(self, obj: dict[str, Any]) -> None:
-        if self._f is not None:
-            self._f.write(json.dumps(obj, ensure_ascii=False) + "\n")
-            self._f.flush()
-
-    def close(self) -> None:
-        if self._f is not None and self.path is not None:
-            self._f.close()
-            self._f = None
-            os.replace(self._part, self.path)
-
-
-class MicWatchdog:
-    """Tells when the microphone has gone dead: no frames, or a dead-flat signal, for WATCHDOG_S.
-    Fires once per outage; re-arms when a live signal comes back."""
-
-    def __init__(self, seconds: float = WATCHDOG_S) -> None:
-        self.seconds = seconds
-        self._flat_since: float | None = None
-        self._fired = False
-
-    def update(self, mic: np.ndarray, now: float, no_input_s: float = 0.0) -> bool:
-        flat = len(mic) == 0 or float(np.ptp(mic)) <= 2 * FLAT_PEAK
-        if not flat and no_input_s < self.seconds:
-            self._flat_since = None
-            self._fired = False
-            return False
-        if self._flat_since is None:
-            self._flat_since = now
-        dead = now - self._flat_since >= self.seconds or no_input_s >= self.seconds
-        if dead and not self._fired:
-            self._fired = True
-            return True
-        return False
 
 
 class ThreadedListener:

@@ -13,11 +13,21 @@ it is pure, every path is unit-tested with a ManualClock (tests/test_session.py)
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
 
 from . import safety
+from .actions import (
+    Action,
+    Cancel,
+    EndReason,
+    Expect,
+    Finish,
+    Log,
+    Reps,
+    Say,
+    SetTempo,
+    Started,
+)
 from .choreography import Beat, Section, cue_seconds, renderings, script
 from .dose import Dose
 from .intents import SAFETY_INTENTS, Intent
@@ -42,78 +52,6 @@ class State(StrEnum):
     OFFERING = "offering"
     ENDED = "ended"
 
-
-class EndReason(StrEnum):
-    COMPLETED = "completed"
-    STOPPED = "stopped"
-    PAIN = "pain"
-    NO_RESPONSE = "no-response"
-    FAULT = "fault"
-    INTERRUPTED = "interrupted"
-
-
-# --- actions -------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Say:
-    """Speak `text` (queued after what is playing). A breath cue carries `cue` and the `seconds`
-    it may take, so the runner can fit it (full text, short form, faster rendering)."""
-
-    text: str
-    cue: Cue | None = None
-    seconds: float | None = None
-    gap_s: float = 0.0  # silence before it
-
-
-@dataclass(frozen=True)
-class Cancel:
-    """Cut the player now (fade within one block) and drop its queue."""
-
-
-@dataclass(frozen=True)
-class SetTempo:
-    bpm: float
-
-
-@dataclass(frozen=True)
-class Expect:
-    """The intents that count now (the listener always hears stop and pain as well)."""
-
-    intents: frozenset[Intent]
-
-
-@dataclass(frozen=True)
-class Log:
-    """An event for the events file and history: state, command, tempo (see README)."""
-
-    type: str
-    detail: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Reps:
-    left: int
-    right: int
-
-
-@dataclass(frozen=True)
-class Finish:
-    """The current routine's session ends (recorded in history; `ended` event)."""
-
-    reason: EndReason
-    left: int
-    right: int
-    suggestion: str | None = None
-
-
-@dataclass(frozen=True)
-class Started:
-    """A suggested alternative begins: a new history session for `routine`."""
-
-    routine: Routine
-    reps: int
-
-
-Action = Say | Cancel | SetTempo | Expect | Log | Reps | Finish | Started
 
 EXPECT: dict[State, frozenset[Intent]] = {
     State.CHECKING: frozenset({Intent.READY, Intent.REPEAT}),

@@ -1,0 +1,88 @@
+"""What the session asks the runner to do (its only output), and why a session ended.
+
+Small frozen values, so a test can compare a session's output with `==`, and the runner can
+carry them out in order: Say (queue speech), Cancel (cut the player now), SetTempo, Expect (which
+intents count), Log (an event), Reps, Finish (a routine's session ends), Started (an alternative).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from .intents import Intent
+from .routine import Cue, Routine
+
+
+class EndReason(StrEnum):
+    COMPLETED = "completed"
+    STOPPED = "stopped"
+    PAIN = "pain"
+    NO_RESPONSE = "no-response"
+    FAULT = "fault"
+    INTERRUPTED = "interrupted"
+
+
+# --- actions -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Say:
+    """Speak `text` (queued after what is playing). A breath cue carries `cue` and the `seconds`
+    it may take, so the runner can fit it (full text, short form, faster rendering)."""
+
+    text: str
+    cue: Cue | None = None
+    seconds: float | None = None
+    gap_s: float = 0.0  # silence before it
+
+
+@dataclass(frozen=True)
+class Cancel:
+    """Cut the player now (fade within one block) and drop its queue."""
+
+
+@dataclass(frozen=True)
+class SetTempo:
+    bpm: float
+
+
+@dataclass(frozen=True)
+class Expect:
+    """The intents that count now (the listener always hears stop and pain as well)."""
+
+    intents: frozenset[Intent]
+
+
+@dataclass(frozen=True)
+class Log:
+    """An event for the events file and history: state, command, tempo (see README)."""
+
+    type: str
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Reps:
+    left: int
+    right: int
+
+
+@dataclass(frozen=True)
+class Finish:
+    """The current routine's session ends (recorded in history; `ended` event)."""
+
+    reason: EndReason
+    left: int
+    right: int
+    suggestion: str | None = None
+
+
+@dataclass(frozen=True)
+class Started:
+    """A suggested alternative begins: a new history session for `routine`."""
+
+    routine: Routine
+    reps: int
+
+
+Action = Say | Cancel | SetTempo | Expect | Log | Reps | Finish | Started
