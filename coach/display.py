@@ -25,6 +25,7 @@ class Display:
         self.state = ""
         self.last_command = "-"
         self._width = 0
+        self._shown = ""
 
     def progress(self, label: str, done: int, total: int) -> None:
         """Rendering progress before the session (speech is made before the first word)."""
@@ -72,10 +73,13 @@ class Display:
     def _status(self) -> None:
         if self.quiet or not self.tty:
             return
-        self._line(
+        text = (
             f"{self.routine} | {self.state} | side {self.side} | rep {self.rep} | "
             f"{self.phase} | {self.bpm:g} breaths/min | last: {self.last_command}"
         )
+        if text != self._shown or not self._width:  # redraw only on change (called per block)
+            self._shown = text
+            self._line(text)
 
     def _line(self, text: str) -> None:
         pad = max(0, self._width - len(text))
