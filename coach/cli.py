@@ -36,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from . import netguard
+
+    netguard.install_from_env()  # COACH_OFFLINE=1 makes any network attempt fail loudly
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
