@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -146,31 +145,6 @@ def bench_file(routine_id: str, tempo: Tempo, minutes: float, clips: dict) -> di
     return res
 
 
-class SpeakerRecorder:
-    """parecord of speaker.monitor into a file (a pipe would fill after ~2 s and stall it)."""
-
-    def __enter__(self) -> SpeakerRecorder:
-        self.file = tempfile.NamedTemporaryFile(suffix=".raw")  # noqa: SIM115
-        self.proc = subprocess.Popen(
-            ["parecord", "--device=speaker.monitor", "--rate=16000", "--channels=1"]
-            + ["--format=s16le", "--raw", "--latency-msec=20"],
-            stdout=self.file,
-            stderr=subprocess.DEVNULL,
-        )
-        time.sleep(0.3)  # connected before anything we want to hear
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-        self.proc.wait(timeout=10)
-
-    def audio(self) -> np.ndarray:
-        data = Path(self.file.name).read_bytes()
-        self.file.close()
-        return np.frombuffer(data[: len(data) // 2 * 2], "<i2").astype(np.float32) / 32768.0
-
-
 def bench_device(
     routine_id: str,
     tempo: Tempo,
@@ -180,7 +154,7 @@ def bench_device(
     realign: bool = False,
 ) -> dict[str, object]:
     from coach.audio_device import DeviceAudio
-    from tests.audio_rig import start_virtual_audio
+    from tests.audio_rig import Recorder, start_virtual_audio
 
     start_virtual_audio()
     r = get_routine(routine_id)
@@ -194,7 +168,7 @@ def bench_device(
     click[:8] = np.hanning(8) * 0.8
     extra = np.zeros(end, np.float32)
     extra[sync_at : sync_at + len(click)] = click
-    with SpeakerRecorder() as rec:
+    with Recorder() as rec:
         io = DeviceAudio(realign=realign)
         if latency is not None:
             io = DeviceAudio(latency=latency, realign=realign)
@@ -202,7 +176,7 @@ def bench_device(
             perform(io, Player(), cues, end, extra)
             status = dict(io.status)
         time.sleep(0.3)
-    audio = rec.audio()
+    audio = rec.audio
     found = onsets(audio)
     if not len(found):
         raise SystemExit("bench_tempo: nothing was recorded from speaker.monitor")

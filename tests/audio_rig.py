@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -36,25 +37,24 @@ def start_virtual_audio() -> dict[str, str]:
 
 
 class Recorder:
-    """Record a PulseAudio source (default: the speaker's monitor) as 16 kHz mono float32."""
+    """Record a PulseAudio source (default: the speaker's monitor) as 16 kHz mono float32.
+
+    parecord writes into a temporary file, not a pipe: a pipe that is read only at the end fills
+    after ~2 s (64 KB) and stalls parecord, so long takes would come back short.
+    """
 
     def __init__(self, device: str = "speaker.monitor", rate: int = 16_000) -> None:
         self.device, self.rate = device, rate
         self.proc: subprocess.Popen[bytes] | None = None
         self.t_start = 0.0
+        self.audio = np.zeros(0, np.float32)
 
     def __enter__(self) -> Recorder:
+        self._file = tempfile.NamedTemporaryFile(suffix=".raw")  # noqa: SIM115 (closed in stop)
         self.proc = subprocess.Popen(
-            [
-                "parecord",
-                f"--device={self.device}",
-                f"--rate={self.rate}",
-                "--channels=1",
-                "--format=s16le",
-                "--raw",
-                "--latency-msec=10",
-            ],
-            stdout=subprocess.PIPE,
+            ["parecord", f"--device={self.device}", f"--rate={self.rate}", "--channels=1",
+             "--format=s16le", "--raw", "--latency-msec=20"],
+            stdout=self._file,
             stderr=subprocess.DEVNULL,
         )
         self.t_start = time.monotonic()
@@ -65,10 +65,15 @@ class Recorder:
         self.stop()
 
     def stop(self) -> np.ndarray:
-        assert self.proc is not None
+        """End the recording (idempotent) and return it; also kept in `.audio`."""
+        if self.proc is None:
+            return self.audio
         if self.proc.poll() is None:
             self.proc.terminate()
-        data, _ = self.proc.communicate(timeout=10)
+        self.proc.wait(timeout=10)
+        self.proc = None
+        data = Path(self._file.name).read_bytes()
+        self._file.close()
         self.audio = np.frombuffer(data[: len(data) // 2 * 2], "<i2").astype(np.float32) / 32768.0
         return self.audio
 

@@ -15,6 +15,12 @@ SPEECH = ROOT.parent / "shared" / "speech"  # real human recordings, CC-BY-4.0 (
 SPEECH_CACHE = ROOT / ".pytest_cache" / "espeak"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Start the virtual audio devices before any test module imports sounddevice: PortAudio
+    reads PULSE_SERVER once, when it initializes, so setting it later would show no devices."""
+    start_virtual_audio()
+
+
 @pytest.fixture(autouse=True)
 def coach_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Each test gets its own data/config dirs and database; the TTS cache is shared (it is a cache)."""

@@ -16,35 +16,9 @@ import pytest
 from coach.audio_device import DeviceAudio
 from coach.audio_format import BLOCK, RATE
 from coach.player import Player
-from tests.audio_rig import ROOT, play_into_mic, rms
+from tests.audio_rig import ROOT, Recorder, play_into_mic, rms
 
 pytestmark = pytest.mark.audio
-
-
-class SpeakerRecorder:
-    """parecord of speaker.monitor into a file. (audio_rig.Recorder reads a pipe only at the end;
-    parecord stalls once the 64 KB pipe is full, ~2 s of audio, so long takes come back short.)"""
-
-    def __enter__(self) -> SpeakerRecorder:
-        self.file = tempfile.NamedTemporaryFile(suffix=".raw")  # noqa: SIM115
-        self.proc = subprocess.Popen(
-            ["parecord", "--device=speaker.monitor", "--rate=16000", "--channels=1"]
-            + ["--format=s16le", "--raw", "--latency-msec=20"],
-            stdout=self.file,
-            stderr=subprocess.DEVNULL,
-        )
-        time.sleep(0.3)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-        self.proc.wait(timeout=10)
-
-    def audio(self) -> np.ndarray:
-        data = Path(self.file.name).read_bytes()
-        self.file.close()
-        return np.frombuffer(data[: len(data) // 2 * 2], "<i2").astype(np.float32) / 32768.0
 
 
 def tone(seconds: float, hz: float = 440.0, amp: float = 0.5) -> np.ndarray:
@@ -73,7 +47,7 @@ def test_cancel_on_the_real_stream_falls_silent_within_a_block_without_a_click(
 ) -> None:
     start, cancel = 10, 60  # blocks
     p = Player()
-    with SpeakerRecorder() as rec:
+    with Recorder() as rec:
         with DeviceAudio() as io:
             for k in range(100):
                 if k == start:
@@ -83,7 +57,7 @@ def test_cancel_on_the_real_stream_falls_silent_within_a_block_without_a_click(
                     p.cancel()
                 io.exchange(p.next_block())
         time.sleep(0.2)
-    a = rec.audio()
+    a = rec.audio
     loud = int(np.sum(np.abs(a) > 0.05))
     assert loud, "nothing was heard on speaker.monitor"
     # how much tone was heard: |0.5 sin| > 0.05 on 93.6 % of its samples; a gap from a stalled
