@@ -10,8 +10,7 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -301,43 +300,24 @@ def test_usage_mistakes_are_one_clear_line(args: list[str], words: str) -> None:
 
 
 # --- live, on the virtual PulseAudio devices -----------------------------------------------------
-@contextmanager
-def room_echo(gain: float = ECHO) -> Iterator[None]:
-    """The coach's voice reaches the microphone, as in a room: a PulseAudio loopback from the
-    speaker's monitor into the mic at `gain` (the virtual devices have no acoustic path)."""
-    out = subprocess.run(
-        ["pactl", "load-module", "module-loopback", "source=speaker.monitor", "sink=micfeed",
-         "latency_msec=30"], capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    module = out.stdout.strip()
-    try:
-        listing = subprocess.run(
-            ["pactl", "list", "sink-inputs"], capture_output=True, text=True
-        ).stdout
-        for block in listing.split("Sink Input #")[1:]:
-            if f"Owner Module: {module}" in block:
-                raw = round(gain ** (1 / 3) * 65536)  # PulseAudio volumes are cubic
-                subprocess.run(
-                    ["pactl", "set-sink-input-volume", block.split()[0], str(raw)], check=True
-                )
-        yield
-    finally:
-        subprocess.run(["pactl", "unload-module", module], check=False)
-
-
 @pytest.mark.audio
 def test_live_stop_silences_the_speaker(virtual_audio: dict[str, str], tmp_path: Path) -> None:
     """coach run on DeviceAudio: "ready", then "stop" one second into the (6 s) green-light line;
-    the speaker, recorded on speaker.monitor, must fall silent long before that line would end."""
+    the speaker, recorded on speaker.monitor, must fall silent long before that line would end.
+    The virtual devices have no acoustic path from speaker to mic; self-hearing through a room echo
+    is tested on the file back end (and measured by scripts/eval_self_hearing.py)."""
     ev = tmp_path / "ev.jsonl"
-    ready, stop = espeak_wav("ready", "en-us", 150, 40), espeak_wav("stop", "en-us", 150, 40)
+    # "stop" is a real person's recording (Speech Commands, CC-BY-4.0); the recognizer's accuracy
+    # over many voices is measured by scripts/eval_commands.py, this test is about the cut-off
+    ready = espeak_wav("ready", "en-us", 150, 40)
+    stop = ROOT.parent / "shared" / "speech" / "stop" / "stop_1eddce1d_nohash_3.wav"
     part = ev.with_name(ev.name + ".part")
     # a real microphone always has a noise floor; the virtual one gives exact zeros when nothing
     # plays, which the mic watchdog rightly takes for a dead microphone
     room = tmp_path / "room.wav"
     write_wav(room, mic_track([], 90.0, noise_db=-50.0), RATE)
     noise = play_into_mic(room, wait=False)
-    with room_echo(), Recorder() as rec:
+    with Recorder() as rec:
         p = subprocess.Popen(
             [sys.executable, "-m", "coach", "run", "trunk-rotation", "--tempo", "10", "--plain",
              "--events", str(ev), "--db", str(tmp_path / "h.sqlite3")],
@@ -381,15 +361,20 @@ def test_live_stop_silences_the_speaker(virtual_audio: dict[str, str], tmp_path:
     assert first(events, "ended")["reason"] == "stopped"
     heard = commands(events)
     assert heard[0] == "ready" and heard[-1] == "stop", heard
-    # align the session clock with the recording: the first cue (t=0) is the first sound
+    # align the session clock with the recording locally, on "Stopping." (the last sound; no reps
+    # were done, so no summary follows): after an underrun the stream plays later than session
+    # time, so the first cue would be a poor anchor half a minute later
     env = np.array([rms(audio[i : i + 320]) for i in range(0, len(audio) - 320, 320)])
-    onset = int(np.argmax(env > 0.01))
+    loud = env > 0.01
+    k = len(loud) - 1 - int(np.argmax(loud[::-1]))  # the last loud block
+    while k > 10 and loud[k - 10 : k].any():  # back to the start of that word
+        k -= 1
     cmd = first(events, "command", intent="stop")["t"]
-    at = onset + round(cmd / 0.02)  # the block in which the command was taken
+    at = k - round((first(events, "cue", text=safety.STOPPING)["t"] - cmd) / 0.02)
     assert env[at - 25 : at].max() > 0.01, "the coach was not speaking when stop was heard"
     # cut at once: silent within 0.25 s of the command (output buffers included) until
     # "Stopping." 0.5 s later
-    assert env[at + 12 : at + 22].max() < 0.002, env[at - 5 : at + 25].round(3)
+    assert env[at + 12 : k - 1].max() < 0.002, env[at - 5 : k + 2].round(3)
     assert first(events, "cue", text=safety.STOPPING)["t"] >= cmd + 0.45
     assert t_heard - t_stop < 12.0, f"stop heard after {tries} tries"
 
