@@ -152,7 +152,16 @@ def render_clips(
 ) -> dict[tuple[str, float], np.ndarray]:
     """Render every rendering a session may need (`renderings`), keyed by (text, speed).
     `progress(done, total)` counts renderings across all speeds."""
-    todo = renderings(routine)
+    return render_pairs(renderings(routine), renderer, voice, progress)
+
+
+def render_pairs(
+    todo: list[tuple[str, float]],
+    renderer: Any,
+    voice: Any,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[tuple[str, float], np.ndarray]:
+    """Render (text, speed) pairs, one batch per speed; `progress(done, total)` over all of them."""
     by_speed: dict[float, list[str]] = {}
     for text, speed in todo:
         by_speed.setdefault(speed, []).append(text)

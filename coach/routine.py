@@ -96,6 +96,17 @@ class Routine:
     outro: tuple[IntroStep, ...]
     path: Path
 
+    def checked_reps(self, reps: int | None) -> int:
+        """The reps per side to do: the routine's default, or `reps` if within its range."""
+        if reps is None:
+            return self.reps_default
+        if not self.reps_min <= reps <= self.reps_max:
+            raise UsageError(
+                f"--reps {reps} is out of range for {self.id} "
+                f"({self.reps_min} to {self.reps_max} per side)"
+            )
+        return reps
+
     def all_cues(self) -> list[Cue]:
         return [s.cue for s in (*self.intro, *self.cycle, *self.outro)]
 

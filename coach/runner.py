@@ -25,7 +25,7 @@ import numpy as np
 
 from . import safety
 from .audio_format import RATE
-from .choreography import fit
+from .choreography import fit, render_pairs
 from .errors import AudioDeviceError, CoachError
 from .events_file import EventsFile
 from .mic_watchdog import MicWatchdog
@@ -359,20 +359,4 @@ def render_phrasebook(
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[tuple[str, float], np.ndarray]:
     """Every (text, speed) the session may say, rendered before the first word."""
-    todo = session.phrasebook()
-    by_speed: dict[float, list[str]] = {}
-    for text, speed in todo:
-        by_speed.setdefault(speed, []).append(text)
-    clips: dict[tuple[str, float], np.ndarray] = {}
-    done = 0
-    for speed, texts in by_speed.items():
-        base = done
-
-        def step(i: int, _n: int, base: int = base) -> None:
-            if progress:
-                progress(base + i, len(todo))
-
-        for text, audio in renderer.render_many(texts, voice, speed, step).items():
-            clips[(text, speed)] = audio
-        done += len(texts)
-    return clips
+    return render_pairs(session.phrasebook(), renderer, voice, progress)

@@ -129,12 +129,7 @@ def run(args: argparse.Namespace) -> int:
     if out.suffix.lower() != ".wav":
         raise UsageError(f"{out}: the output must be a .wav file")
     routine = get_routine(args.routine)
-    reps = routine.reps_default if args.reps is None else args.reps
-    if not routine.reps_min <= reps <= routine.reps_max:
-        raise UsageError(
-            f"--reps {reps} is out of range for {routine.id} "
-            f"({routine.reps_min} to {routine.reps_max} per side)"
-        )
+    reps = routine.checked_reps(args.reps)
     tempo = Tempo(TEMPO_DEFAULT if args.tempo is None else args.tempo)
     voice = get_voice(args.voice)
     show = not args.quiet
