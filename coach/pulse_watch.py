@@ -57,7 +57,7 @@ class SourceWatch:
         self.source: str | None = None
         self._proc: subprocess.Popen[str] | None = None
         self._thread: threading.Thread | None = None
-        self.available = bool(shutil.which("pactl")) and bool(os.environ.get("PULSE_SERVER"))
+        self.available = bool(shutil.which("pactl"))
 
     def start(self) -> SourceWatch:
         """Call once the capture stream is running."""
@@ -87,9 +87,12 @@ class SourceWatch:
             if not _EVENT.search(line):
                 continue
             now = _our_source(self.pid)
-            if now != self.source:
-                self.moved = f"the microphone '{self.source}' went away" + (
-                    f" (the sound server switched to '{now}')" if now else ""
+            # None: no capture stream of ours right now (being reopened); not a move. A stream
+            # that is killed rather than moved is the audio back end's own (stall) business.
+            if now is not None and now != self.source:
+                self.moved = (
+                    f"the microphone '{self.source}' went away "
+                    f"(the sound server switched to '{now}')"
                 )
                 return
 
