@@ -156,3 +156,22 @@ def test_strace_layer_sees_an_inet_connect(tmp_path: Path) -> None:
         timeout=60,
     )
     assert any(INET.search(c) for c in trace.read_text().splitlines())
+
+
+def test_coach_offline_env_blocks_even_model_install(tmp_path: Path) -> None:
+    """COACH_OFFLINE=1 turns the guard on for any command: the one command that downloads is
+    refused with a clear message (and the attempt is logged), without a traceback."""
+    log = tmp_path / "net.log"
+    env = {**os.environ, "COACH_OFFLINE": "1", netguard.LOG_ENV: str(log)}
+    r = subprocess.run(
+        [sys.executable, "-m", "coach", "model", "install", "en"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert r.returncode != 0
+    assert "Traceback" not in r.stderr
+    assert "network access blocked (offline mode)" in r.stderr, r.stderr[-1500:]
+    assert "alphacephei.com" in log.read_text()
