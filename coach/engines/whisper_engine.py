@@ -141,9 +141,11 @@ class WhisperEngine:
         self.last_text = text
         if not text or no_speech > self.max_no_speech:
             return []
-        # confidence: the square root of the mean token probability, so the language pack's
-        # default threshold 0.5 sits at avg_logprob -1.39 (true human "stop": -0.4..-0.95)
-        conf = max(0.0, min(1.0, math.exp(logprob / 2)))
+        # confidence: the cube root of the mean token probability, so the language pack's default
+        # threshold 0.5 sits at avg_logprob -2.08. avg_logprob does not separate true from false
+        # commands (human "stop" -0.4..-0.95, "down" heard as "no" -0.55) but espeak-ng "pain"
+        # sits near -1.3: the transcript match does the rejecting, this only drops garbage
+        conf = max(0.0, min(1.0, math.exp(logprob / 3)))
         dur = len(segment) / 16000
         words = text.split()
         for phrase, norm in self._phrases:
