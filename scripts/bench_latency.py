@@ -279,7 +279,10 @@ def trial(
     w = max(0, end_in_spk // BLOCK)
     if ack_at >= 0 and ack_score >= 0.5 and ack_at > end_in_spk - RATE // 2:
         # the last sound before the gap that precedes "Stopping."
-        before = np.nonzero(loud[: ack_at // BLOCK])[0]
+        # (minus 160 ms: the match can land a few blocks into the word, whose own onset would
+        # otherwise count as "the last sound" and turn the latency into the ack time; the coach
+        # leaves 0.5 s of silence before "Stopping.", so the margin hides no real sound)
+        before = np.nonzero(loud[: max(0, ack_at // BLOCK - 8)])[0]
         cut_b = before[-1] + 1 if len(before) else 0
         result["ack_ms"] = round((ack_at - end_in_spk) / RATE * 1000, 1)
         result["method"] = "ack"
