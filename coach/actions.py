@@ -1,4 +1,4 @@
-"""What the session asks the runner to do (its only output), and why a session ended.
+"""What the session asks the runner to do (its only output).
 
 Small frozen values, so a test can compare a session's output with `==`, and the runner can
 carry them out in order: Say (queue speech), Cancel (cut the player now), SetTempo, Expect (which
@@ -8,20 +8,11 @@ intents count), Log (an event), Reps, Finish (a routine's session ends), Started
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
+from .history import EndReason  # the history's vocabulary: one list of end reasons
 from .intents import Intent
 from .routine import Cue, Routine
-
-
-class EndReason(StrEnum):
-    COMPLETED = "completed"
-    STOPPED = "stopped"
-    PAIN = "pain"
-    NO_RESPONSE = "no-response"
-    FAULT = "fault"
-    INTERRUPTED = "interrupted"
 
 
 # --- actions -------------------------------------------------------------------------------------
