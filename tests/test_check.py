@@ -34,7 +34,9 @@ def test_check_passes_on_virtual_devices_when_the_user_says_ready(
     # a quiet room (the virtual mic alone gives digital zeros, which no real microphone does)
     room = tmp_path / "room.wav"
     write_wav(room, np.random.default_rng(0).standard_normal(16000 * 60).astype(np.float32) * 0.003)
-    x = read_wav(espeak("ready", "en-us", 150, 40))  # type: ignore[operator]
+    # "I'm ready" in this voice is one the bundled recognizer hears reliably; its accuracy over
+    # many voices is measured by scripts/eval_commands.py, this test is about coach check
+    x = read_wav(espeak("I'm ready", "en-us", 130, 50))  # type: ignore[operator]
     ready = tmp_path / "ready.wav"
     write_wav(ready, x * (0.5 / float(np.max(np.abs(x)))))
     noise = subprocess.Popen(["paplay", "--device=micfeed", str(room)])
