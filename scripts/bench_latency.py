@@ -305,16 +305,9 @@ def trial(
 
 
 def start_server() -> dict[str, str]:
-    env = {**os.environ}
-    env.setdefault("COACH_AUDIO_DIR", "/tmp/coach-virtual-audio-bench")
-    out = subprocess.run(
-        [str(ROOT / "scripts" / "virtual-audio"), "start"],
-        capture_output=True, text=True, env=env, check=True,
-    )  # fmt: skip
-    for line in out.stdout.splitlines():
-        k, v = line.removeprefix("export ").split("=", 1)
-        env[k] = v
-    return env
+    from tests.audio_rig import virtual_audio_env
+
+    return virtual_audio_env(os.environ.get("COACH_AUDIO_DIR", "/tmp/coach-virtual-audio-bench"))
 
 
 def pct(xs: list[float], q: float) -> float | None:

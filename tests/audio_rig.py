@@ -17,23 +17,31 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def start_virtual_audio() -> dict[str, str]:
-    """Start (or reuse) the server and put its variables into os.environ."""
+def virtual_audio_env(audio_dir: str | None = None) -> dict[str, str]:
+    """Start (or reuse) a virtual-audio server and return a copy of os.environ pointing at it.
+    `audio_dir` picks a separate server (COACH_AUDIO_DIR), e.g. one whose modules a test unloads."""
+    env = {**os.environ}
+    if audio_dir is not None:
+        env["COACH_AUDIO_DIR"] = audio_dir
     out = subprocess.run(
         [str(ROOT / "scripts" / "virtual-audio"), "start"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+        capture_output=True, text=True, env=env, check=False,
+    )  # fmt: skip
     if out.returncode != 0:
         raise RuntimeError(f"scripts/virtual-audio start failed:\n{out.stderr}")
-    env = {}
     for line in out.stdout.splitlines():
         if line.startswith("export "):
-            k, v = line[len("export ") :].split("=", 1)
+            k, v = line.removeprefix("export ").split("=", 1)
             env[k] = v
-    os.environ.update(env)
     return env
+
+
+def start_virtual_audio() -> dict[str, str]:
+    """Start (or reuse) the server and put its variables into os.environ."""
+    env = virtual_audio_env()
+    pulse = {k: env[k] for k in ("PULSE_SERVER", "PULSE_SINK", "PULSE_SOURCE")}
+    os.environ.update(pulse)
+    return pulse
 
 
 class Recorder:

@@ -26,7 +26,7 @@ import pytest
 
 from coach.audio_format import read_wav, write_wav
 from coach.history import History
-from tests.audio_rig import Recorder
+from tests.audio_rig import Recorder, virtual_audio_env
 
 ROOT = Path(__file__).resolve().parent.parent
 SILENT_RMS = 1e-3
@@ -239,14 +239,7 @@ def test_disk_full_during_the_session_ends_as_fault(
 @pytest.fixture
 def own_audio() -> Iterator[dict[str, str]]:
     """A separate virtual-audio server for this test (we unload its modules)."""
-    env = {**os.environ, "COACH_AUDIO_DIR": LIVE_DIR}
-    out = subprocess.run(
-        [str(ROOT / "scripts" / "virtual-audio"), "start"],
-        capture_output=True, text=True, env=env, check=True,
-    )  # fmt: skip
-    for line in out.stdout.splitlines():
-        k, v = line.removeprefix("export ").split("=", 1)
-        env[k] = v
+    env = virtual_audio_env(LIVE_DIR)
     for _ in range(50):  # the server answers before its devices are all there
         srcs = subprocess.run(["pactl", "list", "short", "sources"], capture_output=True,
                               text=True, env=env).stdout  # fmt: skip
