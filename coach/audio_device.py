@@ -76,6 +76,20 @@ class _Fifo:
             self.size -= n
             return n
 
+    def fade_out(self, fade: int) -> int:
+        """Zero what is queued after a raised-cosine fade over its first `fade` samples (no
+        click); the length stays. Returns how many queued samples were silenced."""
+        with self.lock:
+            n = self.size
+            if not n:
+                return 0
+            idx = (self.start + np.arange(n)) % self.cap
+            f = min(fade, n)
+            ramp = (0.5 + 0.5 * np.cos(np.pi * np.arange(f) / max(1, f))).astype(np.float32)
+            self.buf[idx[:f]] *= ramp
+            self.buf[idx[f:]] = 0.0
+            return n
+
     def __len__(self) -> int:
         return self.size
 
@@ -324,6 +338,10 @@ class DeviceAudio(AudioIO):
         return time.monotonic() - self._last_input if self._last_input else float("inf")
 
     no_input_seconds = seconds_since_input  # the name the contract suggests
+
+    def silence_queued(self, fade_s: float = 0.005) -> int:
+        """The cushion is ~40 ms of speech already queued: on a stop it must not play out."""
+        return self._out.fade_out(round(fade_s * self.rate))
 
     @property
     def output_delay_s(self) -> float:

@@ -43,6 +43,13 @@ class AudioIO(ABC):
     def close(self) -> None:
         """Release everything; safe to call twice."""
 
+    def silence_queued(self, fade_s: float = 0.005) -> int:
+        """Silence speaker audio already handed over but not yet played (a stop jumps the queue).
+
+        The samples stay (zeroed after a short fade), so the sample clock and the breath grid do
+        not move. Returns how many samples were silenced; back ends with no queue return 0."""
+        return 0
+
     def exchange(self, out: np.ndarray) -> np.ndarray:
         mic = self._exchange(out)
         self.clock.advance_samples(len(out))

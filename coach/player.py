@@ -47,6 +47,7 @@ class Player:
         self._fade = _fade(max(1, round(fade_s * rate)))
         self._queue: deque[_Item] = deque()
         self._cancel = False
+        self._hard = False
         self._ring = np.zeros(max(block, round(history_s * rate)), np.float32)
         self._ring_pos = 0  # total samples ever played (write index = % len)
         self.played_samples = 0
@@ -58,10 +59,12 @@ class Player:
         c = np.asarray(clip, dtype=np.float32).reshape(-1)
         self._queue.append(_Item(c, label, -max(0, int(delay))))
 
-    def cancel(self) -> None:
-        """Fade out what is playing within the next block and drop the queue."""
+    def cancel(self, hard: bool = False) -> None:
+        """Fade out what is playing within the next block and drop the queue. `hard`: no fade
+        here, because the audio device already faded out what it held (it plays first)."""
         if self._queue:
             self._cancel = True
+            self._hard = hard
 
     @property
     def busy(self) -> bool:
@@ -87,7 +90,7 @@ class Player:
         if self._cancel:
             self._cancel = False
             item = self._queue[0] if self._queue else None
-            if item is not None and item.pos >= 0:
+            if item is not None and item.pos >= 0 and not self._hard:
                 tail = item.clip[item.pos : item.pos + len(self._fade)]
                 n = min(len(tail), self.block)
                 out[:n] = tail[:n] * self._fade[:n]

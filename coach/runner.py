@@ -188,7 +188,9 @@ class Runner:
     def apply(self, acts: list[Action]) -> None:
         for a in acts:
             if isinstance(a, Cancel):
-                self.player.cancel()
+                # what the device still holds must not play out either: it fades that out, and
+                # the player then stops without a fade of its own (it would sound after it)
+                self.player.cancel(hard=self.io.silence_queued() > 0)
                 self._cancelled = self.player.busy
                 self._held.clear()
             elif isinstance(a, Say):

@@ -139,3 +139,35 @@ def test_stream_dying_mid_session_raises_instead_of_hanging() -> None:
         if pid.exists():
             subprocess.run(["kill", pid.read_text().strip()], check=False)
         shutil.rmtree(d, ignore_errors=True)
+
+
+def test_silence_queued_cuts_what_the_device_still_holds(virtual_audio: dict) -> None:
+    """A stop jumps the queue: the ~40 ms cushion already handed to the device is faded out and
+    zeroed too (the clock keeps counting), so less is heard than was handed over."""
+    start, cancel = 10, 60  # blocks
+    p = Player()
+    with Recorder() as rec:
+        with DeviceAudio() as io:
+            for k in range(100):
+                if k == start:
+                    p.play(tone(3.0), "long")
+                if k == cancel:
+                    queued = len(io._out)
+                    silenced = io.silence_queued()
+                    p.cancel(hard=silenced > 0)
+                io.exchange(p.next_block())
+            assert io.clock.samples == 100 * BLOCK
+        time.sleep(0.2)
+    a = rec.audio
+    loud = int(np.sum(np.abs(a) > 0.05))
+    heard_ms = loud / (1 - 2 / np.pi * np.arcsin(0.1)) / RATE * 1000
+    handed_ms = (cancel - start) * BLOCK / RATE * 1000
+    skipped_ms = io.status["resync_samples"] / RATE * 1000
+    assert silenced == queued > 0
+    # what the device held at the cancel (less the 5 ms fade) was never heard
+    assert heard_ms <= handed_ms - silenced / RATE * 1000 + 5 + 2, (heard_ms, silenced)
+    assert heard_ms >= handed_ms - silenced / RATE * 1000 - skipped_ms - 40, (heard_ms, silenced)
+    end = int(np.flatnonzero(np.abs(a) > 0.005)[-1])
+    assert np.max(np.abs(a[end + 1 :])) < 0.01  # silent after, the player added no blip
+    steps = np.abs(np.diff(a[end - 2 * round(0.005 * RATE) : end + 10]))
+    assert steps.max() < 0.1  # faded, not a hard cut

@@ -71,3 +71,13 @@ def test_cancel_of_a_clip_still_waiting_to_start_plays_nothing() -> None:
     p.next_block()
     p.cancel()
     assert not any(p.next_block().any() for _ in range(15))
+
+
+def test_hard_cancel_stops_without_a_fade_of_its_own() -> None:
+    """After the device faded out what it held, the player must not sound again (its own fade
+    would start from full level after the device's silence)."""
+    p = Player()
+    p.play(tone(1.0))
+    p.next_block()
+    p.cancel(hard=True)
+    assert not p.next_block().any() and not p.busy
