@@ -28,6 +28,7 @@ class VadConfig:
     keep_db: float = 6.0  # above the noise floor: speech continues
     min_level_db: float = -55.0  # never speech below this absolute level
     hangover_s: float = 0.16  # quiet time that ends a segment (latency vs splitting "slow down")
+    early_s: float = 0.06  # quiet time after which the segment so far is offered early (stop/pain)
     preroll_s: float = 0.3  # real audio kept before the onset
     min_speech_s: float = 0.08  # shorter bursts (clicks) are dropped
     max_segment_s: float = 3.0  # longer speech is cut and decoded in pieces
@@ -43,6 +44,7 @@ class Segment:
     start: int  # sample index of audio[0]
     voiced_start: int  # sample index of the onset
     voiced_end: int  # sample index just after the last loud block
+    final: bool = True  # False: a pause inside a segment still open (an early look, see Vad)
 
 
 class Vad:
@@ -102,6 +104,22 @@ class Vad:
                 self._last_loud = self._pos + n
             else:
                 self._quiet += 1
+                if (
+                    c.early_s < c.hangover_s
+                    and self._quiet == max(1, round(c.early_s / BLOCK_S))
+                    and self._loud_blocks * BLOCK_S >= c.min_speech_s
+                ):
+                    # a pause: the words so far may be a whole "stop"; waiting for the hangover
+                    # would cost its difference in stop latency (the listener looks early)
+                    out.append(
+                        Segment(
+                            np.concatenate(self._seg),
+                            self._seg_start,
+                            self._voiced_start,
+                            self._last_loud,
+                            final=False,
+                        )
+                    )
             seg_len = sum(len(b) for b in self._seg)
             if self._quiet * BLOCK_S >= c.hangover_s or seg_len >= c.max_segment_s * RATE:
                 if self._loud_blocks * BLOCK_S >= c.min_speech_s:

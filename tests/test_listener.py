@@ -133,3 +133,77 @@ def test_make_listener_auto_picks_pocketsphinx_without_an_english_vosk_model() -
         make_listener("julius", "en")
     with pytest.raises(CoachError, match="no vosk model for language 'en'"):
         make_listener("vosk", "en")
+
+
+def _blocks_until_detection(lis: Listener, x: np.ndarray) -> tuple[int, int, list[Detection]]:
+    """Feed 0.5 s of room, the clip, 1 s of room: (block of the word's end, block of the
+    detection, detections)."""
+    from coach.vad import level_db
+
+    noise = (np.random.default_rng(0).standard_normal(RATE) * 1e-3).astype(np.float32)
+    x = np.concatenate((noise[: RATE // 2], x, noise))
+    x = np.pad(x, (0, -len(x) % BLOCK))
+    blocks = [x[i : i + BLOCK] for i in range(0, len(x), BLOCK)]
+    loud = [i for i, b in enumerate(blocks) if level_db(b) > -45]
+    got: list[Detection] = []
+    at = -1
+    for i, b in enumerate(blocks):
+        d = lis.feed(b)
+        if d and at < 0:
+            at = i
+        got += d
+    return loud[-1], at, got
+
+
+def test_stop_is_acted_on_at_the_first_pause_not_after_the_hangover(
+    listener: Listener, speech_dir: Path
+) -> None:
+    """The early look: "stop" comes out ~60 ms into the quiet after the word (the hangover is
+    160 ms), decoded once."""
+    listener.expect(set(Intent))
+    listener.reset()
+    before = listener.segments
+    word_end, at, got = _blocks_until_detection(
+        listener, read_wav(speech_dir / "stop" / "stop_1eddce1d_nohash_3.wav")
+    )
+    assert [d.intent for d in got] == [Intent.STOP]
+    quiet_blocks = at - word_end
+    hang = round(listener._vad.config.hangover_s * RATE / BLOCK)
+    assert 1 <= quiet_blocks < hang, (word_end, at)
+    assert listener.segments - before <= 2  # a look per pause inside the word, never more
+
+
+def test_other_commands_wait_for_the_end_of_the_segment(listener: Listener, espeak) -> None:
+    """Only stop and pain act early; "wait" could still become "wait ... (more)"; decoded once."""
+    listener.expect(set(Intent))
+    listener.reset()
+    before = listener.segments
+    word_end, at, got = _blocks_until_detection(listener, read_wav(espeak("wait")))
+    assert [d.intent for d in got] == [Intent.PAUSE]
+    hang = round(listener._vad.config.hangover_s * RATE / BLOCK)
+    assert at - word_end >= hang - 1, (word_end, at)
+    assert listener.segments - before == 1
+
+
+def test_words_after_the_pause_are_decoded_with_it(
+    listener: Listener, espeak, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two words 100 ms apart (one segment): the look at the pause holds its verdict; when the
+    second word comes, the WHOLE segment is decoded again (the real engine, watched)."""
+    from coach.tts import trim_silence
+
+    listener.expect(set(Intent))
+    a, b = (trim_silence(read_wav(espeak(w)), RATE) for w in ("slow", "down"))
+    gap = (np.random.default_rng(1).standard_normal(round(0.1 * RATE)) * 1e-3).astype(np.float32)
+    decoded: list[int] = []
+    real = listener.engine.recognize
+
+    def watch(audio: np.ndarray) -> list:
+        decoded.append(len(audio))
+        return real(audio)
+
+    monkeypatch.setattr(listener.engine, "recognize", watch)
+    listener.reset()
+    _feed(listener, np.concatenate((a, gap, b)))
+    assert len(decoded) == 2, decoded  # the look, then the whole segment
+    assert decoded[1] > decoded[0] + len(b) - round(0.1 * RATE)  # ... with the second word

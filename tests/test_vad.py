@@ -1,0 +1,54 @@
+"""Vad: segments with real pre-roll, ended by the hangover, and an early look at the first pause.
+
+The VAD is energy-based, so a loud noise burst stands in for speech here; what is tested is the
+segmenting logic (the listener tests run it on real speech)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from coach.audio_format import BLOCK, RATE
+from coach.vad import BLOCK_S, Vad, VadConfig
+
+
+def _signal(*parts: tuple[float, float]) -> np.ndarray:
+    """(seconds, level) pieces of noise: level 1e-3 is a quiet room, 0.1 is speech."""
+    rng = np.random.default_rng(3)
+    return np.concatenate(
+        [(rng.standard_normal(round(s * RATE)) * lvl).astype(np.float32) for s, lvl in parts]
+    )
+
+
+def _run(vad: Vad, x: np.ndarray) -> list[tuple[int, object]]:
+    """(block index at which it came out, segment) for everything the VAD emits."""
+    x = np.pad(x, (0, -len(x) % BLOCK))
+    out = []
+    for i in range(0, len(x), BLOCK):
+        out += [(i // BLOCK, s) for s in vad.feed(x[i : i + BLOCK])]
+    return out
+
+
+def test_one_word_gives_an_early_look_then_the_final_segment() -> None:
+    c = VadConfig()
+    got = _run(Vad(c), _signal((1.0, 1e-3), (0.4, 0.1), (0.6, 1e-3)))
+    assert [s.final for _, s in got] == [False, True]
+    (b_early, early), (b_final, final) = got
+    word_end_block = round(1.4 / BLOCK_S)
+    assert b_early - word_end_block + 1 == round(c.early_s / BLOCK_S)  # after 60 ms of quiet
+    assert b_final - word_end_block + 1 == round(c.hangover_s / BLOCK_S)  # after 160 ms
+    assert early.start == final.start and early.voiced_end == final.voiced_end
+    np.testing.assert_array_equal(early.audio, final.audio[: len(early.audio)])
+    assert final.voiced_start - final.start == round(c.preroll_s * RATE)  # real pre-roll
+
+
+def test_speech_after_the_pause_continues_the_same_segment() -> None:
+    got = _run(Vad(), _signal((1.0, 1e-3), (0.3, 0.1), (0.1, 1e-3), (0.3, 0.1), (0.6, 1e-3)))
+    early = [s for _, s in got if not s.final]
+    final = [s for _, s in got if s.final]
+    assert len(final) == 1 and len(early) == 2  # one look per pause, one segment
+    assert early[0].voiced_end < final[0].voiced_end  # more was said after the first look
+
+
+def test_no_early_look_when_it_would_not_be_earlier() -> None:
+    got = _run(Vad(VadConfig(early_s=0.2)), _signal((1.0, 1e-3), (0.4, 0.1), (0.6, 1e-3)))
+    assert [s.final for _, s in got] == [True]
