@@ -32,8 +32,8 @@ class VadConfig:
     preroll_s: float = 0.3  # real audio kept before the onset
     min_speech_s: float = 0.08  # shorter bursts (clicks) are dropped
     max_segment_s: float = 3.0  # longer speech is cut and decoded in pieces
-    floor_rise_db_per_s: float = 1.5  # how fast the floor follows a louder room
-    initial_floor_db: float = -60.0  # the floor starts no higher than this
+    floor_window_s: float = 2.0  # the floor is the quietest block of this long (every block)
+    initial_floor_db: float = -60.0  # ... and no higher than this until the window is full
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,7 @@ class Vad:
     def reset(self) -> None:
         c = self.config
         self.floor_db: float | None = None
+        self._levels: deque[float] = deque(maxlen=max(1, round(c.floor_window_s / BLOCK_S)))
         self._pre: deque[np.ndarray] = deque(maxlen=max(1, round(c.preroll_s / BLOCK_S)))
         self._seg: list[np.ndarray] = []
         self._seg_start = 0
@@ -76,9 +77,8 @@ class Vad:
         lvl = level_db(block)
         n = len(block)
         out: list[Segment] = []
-        if self.floor_db is None:
-            # a recording may start mid-word: never take the first block for the room's floor
-            self.floor_db = min(max(lvl, -90.0), c.initial_floor_db)
+        self._track_floor(lvl)
+        assert self.floor_db is not None
         start_at = max(self.floor_db + c.start_db, c.min_level_db)
         if gate_db is not None:
             start_at = max(start_at, gate_db)
@@ -94,7 +94,6 @@ class Vad:
                 self._quiet = 0
                 self._loud_blocks = 1
             else:
-                self._track_floor(lvl)
                 self._pre.append(block)
         else:
             self._seg.append(block)
@@ -139,8 +138,13 @@ class Vad:
         return out
 
     def _track_floor(self, lvl: float) -> None:
-        assert self.floor_db is not None
-        if lvl < self.floor_db:
-            self.floor_db += 0.2 * (lvl - self.floor_db)  # follow a quieter room quickly
-        else:
-            self.floor_db += min(lvl - self.floor_db, self.config.floor_rise_db_per_s * BLOCK_S)
+        """Minimum statistics over every block, speech included: the quietest 20 ms of the last
+        2 s is the room. (Tracking only outside segments failed in a -50 dBFS room: the room
+        itself was above the first floor, so the VAD stayed in one 3 s "segment" after another
+        and a stop was decoded up to 3 s late.) Until the window is full the floor is held at
+        `initial_floor_db` or below: a recording may start mid-word."""
+        self._levels.append(max(lvl, -120.0))
+        floor = min(self._levels)
+        if len(self._levels) < (self._levels.maxlen or 1):
+            floor = min(floor, self.config.initial_floor_db)
+        self.floor_db = floor

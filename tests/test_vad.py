@@ -52,3 +52,19 @@ def test_speech_after_the_pause_continues_the_same_segment() -> None:
 def test_no_early_look_when_it_would_not_be_earlier() -> None:
     got = _run(Vad(VadConfig(early_s=0.2)), _signal((1.0, 1e-3), (0.4, 0.1), (0.6, 1e-3)))
     assert [s.final for _, s in got] == [True]
+
+
+def test_a_louder_room_becomes_the_floor_and_speech_ends_on_time() -> None:
+    """A -50 dBFS room is above the first floor (-60). The floor must learn it from every block
+    (speech included), or the room itself keeps the VAD in one 3 s segment after another and a
+    stop is decoded up to 3 s late (measured live before this was fixed)."""
+    c = VadConfig()
+    room = 10 ** (-50 / 20)
+    got = _run(Vad(c), _signal((4.0, room), (0.4, 0.1), (1.0, room)))
+    word_end_block = round(4.4 / BLOCK_S)
+    finals = [(b, s) for b, s in got if s.final]
+    later = [(b, s) for b, s in finals if s.voiced_end > round(2.5 * RATE)]
+    assert len(later) == 1, [(b, s.start / RATE) for b, s in finals]  # the word, nothing else
+    b, seg = later[0]
+    assert b - word_end_block + 1 == round(c.hangover_s / BLOCK_S)  # ended by the hangover
+    assert abs(seg.voiced_end / RATE - 4.4) <= 0.02
