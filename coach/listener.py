@@ -153,6 +153,8 @@ class Listener:
         decode: same CPU as before, and the decoder's adaptive state sees each segment once);
         when speech resumed ("slow ... down"), the whole segment is decoded as usual."""
         if not seg.final:
+            if self._early is not None and self._early[0] == seg.start and self._early[2]:
+                return []  # stop/pain already came from an earlier pause of this segment
             hang = round(self._vad.config.hangover_s * RATE)
             tail = seg.audio.size - (seg.voiced_end - seg.start)
             pre = seg.voiced_start - seg.start

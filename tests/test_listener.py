@@ -207,3 +207,16 @@ def test_words_after_the_pause_are_decoded_with_it(
     _feed(listener, np.concatenate((a, gap, b)))
     assert len(decoded) == 2, decoded  # the look, then the whole segment
     assert decoded[1] > decoded[0] + len(b) - round(0.1 * RATE)  # ... with the second word
+
+
+def test_a_segment_with_many_pauses_gives_one_stop(listener: Listener, espeak) -> None:
+    """"stop ... stop ... stop" with short pauses is one segment: one stop, acted on at the
+    first pause, none after it (a later look or the final decode must not repeat it)."""
+    from coach.tts import trim_silence
+
+    listener.expect(set(Intent))
+    w = trim_silence(read_wav(espeak("stop")), RATE)
+    gap = (np.random.default_rng(2).standard_normal(round(0.1 * RATE)) * 1e-3).astype(np.float32)
+    listener.reset()
+    got = _feed(listener, np.concatenate((w, gap, w, gap, w)))
+    assert [d.intent for d in got] == [Intent.STOP]
