@@ -13,7 +13,8 @@ from pathlib import Path
 
 from .errors import UsageError
 from .history import EndReason
-from .history_report import DEFAULT_PER_DAY, Report, atomic_write_bytes
+from .history_export import atomic_write_bytes
+from .history_report import DEFAULT_PER_DAY, Report
 
 FORMATS = {".png": "png", ".svg": "svg"}
 MAX_BARS = 62  # days; a longer range is drawn as steps

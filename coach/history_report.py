@@ -1,39 +1,23 @@
 """What the history says: the sessions table, the streak, today's dose, pain reports, and the same
-as JSON (for tools) or CSV (for spreadsheets). Pure functions over History queries, so tests can
-give explicit dates; times are shown in the local time zone of `History.now()`.
+as JSON (for tools; the session records and CSV are coach/history_export.py). Pure functions over
+History queries, so tests can give explicit dates; times are shown in the local time zone of
+`History.now()`.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from .errors import CoachError, DataFileError, HistoryError
-from .history import EndReason, EventRecord, History, SessionRecord, parse_iso, utc_iso
+from .errors import CoachError
+from .history import EndReason, EventRecord, History, SessionRecord, utc_iso
+from .history_export import session_to_dict
 
 DEFAULT_PER_DAY = 2  # the seed: "once or twice a day"
 JSON_VERSION = 1
-CSV_COLUMNS = (
-    "id",
-    "routine",
-    "started",
-    "ended",
-    "end_reason",
-    "reps_left",
-    "reps_right",
-    "reps_target",
-    "tempo_start",
-    "tempo_end",
-    "engine",
-    "voice",
-)
 TAKEN_WITHIN = timedelta(minutes=15)  # a suggested exercise started this soon counts as taken
 
 
@@ -278,40 +262,6 @@ def format_table(r: Report) -> str:
 # --- JSON --------------------------------------------------------------------------------------
 
 
-def session_to_dict(s: SessionRecord) -> dict[str, Any]:
-    return {
-        "id": s.id,
-        "routine": s.routine,
-        "started": utc_iso(s.started),
-        "ended": utc_iso(s.ended) if s.ended else None,
-        "end_reason": s.end_reason,
-        "reps_left": s.reps_left,
-        "reps_right": s.reps_right,
-        "reps_target": s.reps_target,
-        "tempo_start": s.tempo_start,
-        "tempo_end": s.tempo_end,
-        "engine": s.engine,
-        "voice": s.voice,
-    }
-
-
-def session_from_dict(d: dict[str, Any]) -> SessionRecord:
-    return SessionRecord(
-        id=int(d["id"]),
-        routine=str(d["routine"]),
-        started=parse_iso(d["started"]),
-        ended=parse_iso(d["ended"]) if d.get("ended") else None,
-        end_reason=d.get("end_reason"),
-        reps_left=int(d["reps_left"]),
-        reps_right=int(d["reps_right"]),
-        reps_target=None if d.get("reps_target") is None else int(d["reps_target"]),
-        tempo_start=None if d.get("tempo_start") is None else float(d["tempo_start"]),
-        tempo_end=None if d.get("tempo_end") is None else float(d["tempo_end"]),
-        engine=d.get("engine"),
-        voice=d.get("voice"),
-    )
-
-
 def to_json(r: Report) -> dict[str, Any]:
     """The documented `coach history --json` shape (README "History"). Stable: fields are only
     ever added; `version` changes if one is removed or changes meaning."""
@@ -356,95 +306,6 @@ def to_json(r: Report) -> dict[str, Any]:
             for p in r.pain_reports
         ],
     }
-
-
-def sessions_from_json(obj: dict[str, Any]) -> list[SessionRecord]:
-    return [session_from_dict(d) for d in obj["sessions"]]
-
-
-# --- CSV ---------------------------------------------------------------------------------------
-
-
-def _file_mode(path: Path) -> int:
-    """The mode a plain open() would give: the existing file's, else 0666 minus the umask."""
-    try:
-        return path.stat().st_mode & 0o777
-    except OSError:
-        mask = os.umask(0o022)
-        os.umask(mask)
-        return 0o666 & ~mask
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write via a temp file in the same folder + rename: never a half-written file."""
-    path = Path(path)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as e:
-        raise HistoryError(f"cannot write {path}: {e.strerror or e}") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            os.fchmod(f.fileno(), _file_mode(path))  # mkstemp makes 0600; keep the usual mode
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as e:
-        Path(tmp).unlink(missing_ok=True)
-        raise HistoryError(f"cannot write {path}: {e.strerror or e}") from None
-
-
-def sessions_csv(sessions: list[SessionRecord]) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(CSV_COLUMNS)
-    for s in sessions:
-        d = session_to_dict(s)
-        w.writerow(
-            [
-                "" if d[c] is None else repr(d[c]) if isinstance(d[c], float) else d[c]
-                for c in CSV_COLUMNS
-            ]
-        )
-    return buf.getvalue()
-
-
-def write_csv(path: Path, sessions: list[SessionRecord]) -> None:
-    atomic_write_bytes(path, sessions_csv(sessions).encode("utf-8"))
-
-
-def read_csv(path: Path) -> list[SessionRecord]:
-    """Read an export back (the round trip the tests check). Errors name file, line and field."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise DataFileError(path, f"cannot read: {e}") from None
-    rows = list(csv.reader(io.StringIO(text)))
-    if not rows or tuple(rows[0]) != CSV_COLUMNS:
-        raise DataFileError(path, f"the header must be {','.join(CSV_COLUMNS)}", line=1)
-    out = []
-    for n, row in enumerate(rows[1:], start=2):
-        if len(row) != len(CSV_COLUMNS):
-            raise DataFileError(path, f"expected {len(CSV_COLUMNS)} columns, got {len(row)}", n)
-        d: dict[str, Any] = {}
-        for field, value in zip(CSV_COLUMNS, row, strict=True):
-            try:
-                d[field] = _CSV_TYPES[field](value) if value != "" else None
-            except ValueError as e:
-                raise DataFileError(path, f"bad value {value!r} ({e})", n, field) from None
-            if d[field] is None and field in _CSV_REQUIRED:
-                raise DataFileError(path, "a value is required", n, field)
-        out.append(SessionRecord(**d))
-    return out
-
-
-_CSV_TYPES: dict[str, Any] = {
-    **{c: str for c in CSV_COLUMNS},
-    **{c: int for c in ("id", "reps_left", "reps_right", "reps_target")},
-    **{c: float for c in ("tempo_start", "tempo_end")},
-    **{c: parse_iso for c in ("started", "ended")},
-}
-_CSV_REQUIRED = ("id", "routine", "started", "reps_left", "reps_right")
 
 
 def dumps_json(r: Report) -> str:

@@ -15,16 +15,8 @@ import pytest
 from coach.cli import main
 from coach.errors import DataFileError
 from coach.history import History
-from coach.history_report import (
-    CSV_COLUMNS,
-    build_report,
-    dumps_json,
-    format_table,
-    read_csv,
-    sessions_from_json,
-    streak,
-    write_csv,
-)
+from coach.history_export import CSV_COLUMNS, read_csv, sessions_from_json, write_csv
+from coach.history_report import build_report, dumps_json, format_table, streak
 
 TZ = timezone(timedelta(hours=2))
 NOW = datetime(2026, 3, 10, 9, 0, tzinfo=TZ)

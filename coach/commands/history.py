@@ -50,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
     from .. import paths
     from ..errors import HistoryError
     from ..history import History
-    from ..history_report import build_report, format_table, to_json, write_csv
+    from ..history_export import write_csv
+    from ..history_report import build_report, format_table, to_json
 
     if args.chart is not None:
         from ..history_chart import chart_format
