@@ -110,32 +110,22 @@ class Vad:
                 ):
                     # a pause: the words so far may be a whole "stop"; waiting for the hangover
                     # would cost its difference in stop latency (the listener looks early)
-                    out.append(
-                        Segment(
-                            np.concatenate(self._seg),
-                            self._seg_start,
-                            self._voiced_start,
-                            self._last_loud,
-                            final=False,
-                        )
-                    )
+                    out.append(self._segment(final=False))
             seg_len = sum(len(b) for b in self._seg)
             if self._quiet * BLOCK_S >= c.hangover_s or seg_len >= c.max_segment_s * RATE:
                 if self._loud_blocks * BLOCK_S >= c.min_speech_s:
-                    out.append(
-                        Segment(
-                            np.concatenate(self._seg),
-                            self._seg_start,
-                            self._voiced_start,
-                            self._last_loud,
-                        )
-                    )
+                    out.append(self._segment(final=True))
                 tail = self._seg[-self._pre.maxlen :] if self._pre.maxlen else []
                 self._seg = []
                 self._pre.clear()
                 self._pre.extend(tail)
         self._pos += n
         return out
+
+    def _segment(self, final: bool) -> Segment:
+        return Segment(
+            np.concatenate(self._seg), self._seg_start, self._voiced_start, self._last_loud, final
+        )
 
     def _track_floor(self, lvl: float) -> None:
         """Minimum statistics over every block, speech included: the quietest 20 ms of the last

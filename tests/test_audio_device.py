@@ -8,7 +8,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -42,28 +44,39 @@ def test_stream_hears_the_microphone_and_tracks_input(virtual_audio: dict, espea
     assert rms(heard) > 10 * max(rms(quiet), 1e-4)
 
 
-def test_cancel_on_the_real_stream_falls_silent_within_a_block_without_a_click(
-    virtual_audio: dict,
-) -> None:
-    start, cancel = 10, 60  # blocks
+START, CANCEL = 10, 60  # blocks: a 3 s tone (and a 1 s one queued) starts, then is cancelled
+
+
+def _tone_then_cancel(
+    cancel: Callable[[DeviceAudio, Player], Any],
+) -> tuple[np.ndarray, DeviceAudio, Any]:
+    """100 blocks on the real stream; `cancel(io, player)` at block CANCEL. What speaker.monitor
+    heard, the (closed) device, and what `cancel` returned."""
     p = Player()
+    got = None
     with Recorder() as rec:
         with DeviceAudio() as io:
             for k in range(100):
-                if k == start:
+                if k == START:
                     p.play(tone(3.0), "long")
                     p.play(tone(1.0), "queued")
-                if k == cancel:
-                    p.cancel()
+                if k == CANCEL:
+                    got = cancel(io, p)
                 io.exchange(p.next_block())
         time.sleep(0.2)
-    a = rec.audio
+    return rec.audio, io, got
+
+
+def test_cancel_on_the_real_stream_falls_silent_within_a_block_without_a_click(
+    virtual_audio: dict,
+) -> None:
+    a, io, _ = _tone_then_cancel(lambda io, p: p.cancel())
     loud = int(np.sum(np.abs(a) > 0.05))
     assert loud, "nothing was heard on speaker.monitor"
     # how much tone was heard: |0.5 sin| > 0.05 on 93.6 % of its samples; a gap from a stalled
     # stream does not count
     heard_ms = loud / (1 - 2 / np.pi * np.arcsin(0.1)) / RATE * 1000
-    planned_ms = (cancel - start) * BLOCK / RATE * 1000
+    planned_ms = (CANCEL - START) * BLOCK / RATE * 1000
     skipped_ms = io.status["resync_samples"] / RATE * 1000
     # nothing of the clip after the block where cancel() was called (plus the 5 ms fade)...
     assert heard_ms <= planned_ms + 5 + 2, (heard_ms, dict(io.status))
@@ -144,24 +157,18 @@ def test_stream_dying_mid_session_raises_instead_of_hanging() -> None:
 def test_silence_queued_cuts_what_the_device_still_holds(virtual_audio: dict) -> None:
     """A stop jumps the queue: the ~40 ms cushion already handed to the device is faded out and
     zeroed too (the clock keeps counting), so less is heard than was handed over."""
-    start, cancel = 10, 60  # blocks
-    p = Player()
-    with Recorder() as rec:
-        with DeviceAudio() as io:
-            for k in range(100):
-                if k == start:
-                    p.play(tone(3.0), "long")
-                if k == cancel:
-                    queued = len(io._out)
-                    silenced = io.silence_queued()
-                    p.cancel(hard=silenced > 0)
-                io.exchange(p.next_block())
-            assert io.clock.samples == 100 * BLOCK
-        time.sleep(0.2)
-    a = rec.audio
+
+    def stop(io: DeviceAudio, p: Player) -> tuple[int, int]:
+        queued = len(io._out)
+        silenced = io.silence_queued()
+        p.cancel(hard=silenced > 0)
+        return queued, silenced
+
+    a, io, (queued, silenced) = _tone_then_cancel(stop)
+    assert io.clock.samples == 100 * BLOCK
     loud = int(np.sum(np.abs(a) > 0.05))
     heard_ms = loud / (1 - 2 / np.pi * np.arcsin(0.1)) / RATE * 1000
-    handed_ms = (cancel - start) * BLOCK / RATE * 1000
+    handed_ms = (CANCEL - START) * BLOCK / RATE * 1000
     skipped_ms = io.status["resync_samples"] / RATE * 1000
     assert silenced == queued > 0
     # what the device held at the cancel (less the 5 ms fade) was never heard
