@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from .player import Player
 
 TAIL_S = 0.3  # silence written after the last word
+LATE_PAIN_S = 2.0  # after a stop's last word the coach still listens this long ("stop ... ouch")
 MAX_SESSION_S = 4 * 3600.0  # a guard for the file back end: simulated time never runs away
 
 Observer = Callable[[float, str, dict[str, Any]], None]
@@ -157,6 +158,9 @@ class Runner:
         self._held: list[Say] = []  # Says issued right after a Cancel: queued after it takes effect
         self._cancelled = False
         self._sid: int | None = None
+        # the session that just ended: what is said and heard while its last words play (a late
+        # "pain" after "stop", the goodbye cues) still belongs to it
+        self._ended_sid: int | None = None
         self._t0_hist = 0.0
         self._last_finish: Finish | None = None
         self._routines = [session.routine.id]
@@ -170,8 +174,9 @@ class Runner:
         rec = {"t": t, "type": type, **detail}
         self.log.append(rec)
         self.events.write(rec)
-        if self.history is not None and self._sid is not None:
-            self.history.log_event(self._sid, t - self._t0_hist, type, detail)
+        sid = self._sid if self._sid is not None else self._ended_sid
+        if self.history is not None and sid is not None:
+            self.history.log_event(sid, t - self._t0_hist, type, detail)
         if self.display is not None:
             self.display.event(t, type, detail)
         if self.observer is not None:
@@ -225,11 +230,10 @@ class Runner:
                 "suggestion": f.suggestion,
             },
         )
-        if self.history is not None and self._sid is not None:
-            self.history.end_session(
-                self._sid, str(f.reason), f.left, f.right, self.session.tempo.bpm
-            )
-        self._sid = None
+        sid = self._sid if self._sid is not None else self._ended_sid  # or amend the last end
+        if self.history is not None and sid is not None:
+            self.history.end_session(sid, str(f.reason), f.left, f.right, self.session.tempo.bpm)
+        self._sid, self._ended_sid = None, sid
 
     def _clip(self, say: Say) -> tuple[str, np.ndarray]:
         if say.cue is not None and say.seconds is not None:
@@ -283,6 +287,9 @@ class Runner:
                 side = b.counts if b.counts in ("right", "left") else None
                 self.display.beat(side, b.rep, self.session.reps, str(b.phase))
 
+    def _listens_after_stop(self) -> bool:
+        return self.listener is not None and self.session.reason == EndReason.STOPPED
+
     def run(self, max_seconds: float = MAX_SESSION_S) -> RunResult:
         """Run to the end. Raises CoachError after recording a fault; KeyboardInterrupt (SIGINT,
         SIGTERM) ends the session as stopped and is re-raised once everything is recorded."""
@@ -291,10 +298,19 @@ class Runner:
             try:
                 self._start_history(self.session.routine.id, self.session.reps)
                 self.apply(self.session.start(self.now()))
-                while not (self.session.done and not self.player.busy):
-                    self._step()
-                    if self.now() > max_seconds:
-                        raise CoachError(f"the session ran longer than {max_seconds:g} s")
+                while True:
+                    while not (self.session.done and not self.player.busy):
+                        self._step()
+                        if self.now() > max_seconds:
+                            raise CoachError(f"the session ran longer than {max_seconds:g} s")
+                    if not self._listens_after_stop():
+                        break
+                    # pain always wins, even just after "stop": hear it a moment longer
+                    until = self.now() + LATE_PAIN_S
+                    while self.session.done and not self.player.busy and self.now() < until:
+                        self._step()
+                    if self.session.done and not self.player.busy:
+                        break
                 for _ in range(round(TAIL_S * RATE / self.io.block)):
                     self.io.exchange(self.player.next_block())
             except KeyboardInterrupt:

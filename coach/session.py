@@ -203,8 +203,10 @@ class Session:
     def command(self, now: float, intent: Intent, phrase: str = "") -> list[Action]:
         """A detection from the listener. Intents that do not count in this state are ignored."""
         intent = Intent(intent)
-        if self.state == State.ENDED:
-            return []
+        if self.state == State.ENDED and not (
+            intent == Intent.PAIN and self.reason == EndReason.STOPPED
+        ):
+            return []  # (pain always wins: "stop ... it hurts" still gets the advice)
         if intent not in SAFETY_INTENTS and intent not in EXPECT[self.state]:
             return []
         if intent == Intent.READY and self.state == State.PAUSED and not self._pause_for_mic:

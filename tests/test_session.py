@@ -167,6 +167,26 @@ def test_stop_mid_cue_cancels_first_then_summarises() -> None:
     assert sim.session.command(sim.clock.now(), Intent.RESUME) == []
 
 
+def test_pain_right_after_stop_still_gets_the_advice() -> None:
+    """"Stop! ... it hurts": the session has ended as stopped, but pain always wins — the goodbye
+    is cut, the advice and an alternative follow, and the end becomes pain. Nothing else is
+    heard after a stop, and a second pain does not repeat the advice."""
+    sim = ready(make())
+    sim.run_until(lambda: sim.session.right == 1)
+    sim.say(Intent.STOP, "stop")
+    assert sim.session.done and sim.session.reason == EndReason.STOPPED
+    assert sim.say(Intent.RESUME) == [] and sim.say(Intent.SLOWER) == []
+    acts = sim.say(Intent.PAIN, "it hurts")
+    assert isinstance(acts[1], Cancel)
+    texts = [a.text for a in acts if isinstance(a, Say)]
+    assert texts[:3] == [*safety.PAIN_ADVICE, safety.RED_FLAGS]
+    assert sim.session.state == State.OFFERING and sim.session.offer is not None
+    sim.say(Intent.NO)
+    assert sim.session.done and sim.session.reason == EndReason.PAIN
+    assert sim.finishes()[-1].reason == EndReason.PAIN
+    assert sim.say(Intent.PAIN, "ouch") == []  # ended as pain: the advice was given
+
+
 def test_pain_advises_then_offers_an_alternative_without_rotation() -> None:
     sim = ready(make())
     in_state(sim, State.EXERCISING)

@@ -207,6 +207,34 @@ def test_pain_mid_cue_advice_alternative_without_rotation_and_yes_starts_it(tmp_
     assert result.reason == "stopped" and result.routines == [TR.id, alt.id]
 
 
+def test_pain_right_after_stop_gets_the_advice_and_the_history_says_pain(tmp_path: Path) -> None:
+    """"Stop", the goodbye, and just after its last word "pain": the coach still listens for a
+    moment after a stop (LATE_PAIN_S), and pain always wins — the advice and an alternative
+    follow, and the same history record ends as pain, with the pain command in its events (the
+    report calls it out)."""
+    from coach.history import History
+
+    result, user = simulate(tmp_path, [
+        ready_first(),
+        Reaction(on_cue(EXHALE_LEFT), 0.6, voice("stop"), "stop"),
+        Reaction(on_cue(lambda t: t.startswith("and ")), 1.4, voice("pain"), "pain"),
+        Reaction(on_cue(safety.OFFER_QUESTION), 2.0, voice("no"), "no"),
+    ], tempo=6.0)  # fmt: skip
+    ev = result.events
+    assert commands(ev)[-3:] == ["stop", "pain", "no"], user.spoken
+    t_pain = first(ev, "command", intent="pain")["t"]
+    assert cues(ev, t_pain)[:3] == [*safety.PAIN_ADVICE, safety.RED_FLAGS]
+    assert result.reason == "pain" and result.suggestion is not None
+    with History(tmp_path / "h.sqlite3") as h:
+        (rec,) = h.sessions()
+        assert rec.end_reason == "pain"
+        assert [e.detail["intent"] for e in h.events(rec.id, "command")][-3:] == [
+            "stop",
+            "pain",
+            "no",
+        ]
+
+
 def test_pain_then_no_ends_with_the_suggestion(tmp_path: Path) -> None:
     result, user = simulate(tmp_path, [
         ready_first(),
