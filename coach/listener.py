@@ -21,6 +21,7 @@ import numpy as np
 
 from .audio_format import BLOCK, RATE
 from .echo import EchoCanceller
+from .engines import ENGINES
 from .engines.base import Engine
 from .errors import CoachError
 from .intents import SAFETY_INTENTS, Intent
@@ -58,7 +59,8 @@ class Listener:
         self._vad = Vad(vad)
         self._echo = EchoCanceller()
         self._use_reference = use_reference
-        self._thresholds = {i: pack.threshold(i, engine.name) for i in Intent}
+        key = getattr(engine, "threshold_key", engine.name)  # a cascade uses its fast engine's
+        self._thresholds = {i: pack.threshold(i, key) for i in Intent}
         self._thresholds.update(thresholds or {})
         self._expected: set[Intent] = set(pack.intents)
         self._grammar: tuple[str, ...] = ()
@@ -211,8 +213,8 @@ def make_listener(
     pack = load_langpack(lang)
     choice = engine
     model_path: Path | None = None
-    if engine not in ("auto", "vosk", "pocketsphinx", "whisper"):
-        raise CoachError(f"unknown engine '{engine}' (choose auto, vosk, pocketsphinx or whisper)")
+    if engine not in ENGINES:
+        raise CoachError(f"unknown engine '{engine}' (choose {', '.join(ENGINES)})")
     if engine in ("auto", "vosk"):
         try:
             from . import models
@@ -230,10 +232,22 @@ def make_listener(
                 hint=f"coach model install {pack.code}  (or --model PATH, or --engine pocketsphinx)",
             )
         choice = "vosk" if model_path is not None else "pocketsphinx"
-    if choice == "whisper":  # optional: pip install 'coach[whisper]' (English only)
+    if choice == "pocketsphinx+whisper":  # recall first; optional whisper extra (English only)
+        from .engines.cascade_engine import CascadeEngine
+        from .engines.pocketsphinx_engine import PocketsphinxEngine
         from .engines.whisper_engine import WhisperEngine
 
-        eng: Engine = WhisperEngine(pack.code)
+        safety = list(pack.phrases(SAFETY_INTENTS))
+        eng: Engine = CascadeEngine(
+            PocketsphinxEngine(pack.code, recall_phrases=safety),
+            WhisperEngine(pack.code),
+            safety,
+            min(pack.threshold(i, "whisper") for i in SAFETY_INTENTS),
+        )
+    elif choice == "whisper":  # optional: pip install 'coach[whisper]' (English only)
+        from .engines.whisper_engine import WhisperEngine
+
+        eng = WhisperEngine(pack.code)
     elif choice == "vosk":
         from .engines.vosk_engine import VoskEngine
 

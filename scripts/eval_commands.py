@@ -223,7 +223,7 @@ def evaluate(
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("folder", nargs="?", type=Path)
-    ap.add_argument("--engine", default="auto", choices=("auto", "pocketsphinx", "vosk", "whisper"))
+    ap.add_argument("--engine", default="auto", choices=("auto", "pocketsphinx", "vosk", "whisper", "pocketsphinx+whisper"))
     ap.add_argument("--lang", default="en")
     ap.add_argument("--model")
     ap.add_argument("--limit", type=int, help="at most this many clips per folder")

@@ -8,11 +8,13 @@ from __future__ import annotations
 import argparse
 import json
 
+from ..engines import ENGINES
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("hear", help="print the commands heard in a WAV file")
     p.add_argument("file", metavar="FILE.wav")
-    p.add_argument("--engine", default="auto", choices=("auto", "pocketsphinx", "vosk", "whisper"))
+    p.add_argument("--engine", default="auto", choices=ENGINES)
     p.add_argument("--lang", default="en", help="language pack code (default en)")
     p.add_argument("--model", help="vosk model folder (implies vosk for --engine auto)")
     p.add_argument("--json", action="store_true", help="one JSON object per detection")

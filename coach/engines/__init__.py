@@ -1,1 +1,4 @@
 """Speech recognition engines behind one small interface (base.Engine)."""
+
+# what --engine accepts (kept here, import-light: the CLI's parser needs it at startup)
+ENGINES = ("auto", "vosk", "pocketsphinx", "whisper", "pocketsphinx+whisper")
