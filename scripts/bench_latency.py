@@ -217,7 +217,7 @@ def events(path: Path) -> list[dict[str, object]]:
 
 def trial(
     k: int, rng: random.Random, env: dict[str, str], tmp: Path, clip: tuple[str, Path],
-    ready: Path, stopping: np.ndarray, offset: float, mark: Path,
+    ready: Path, stopping: np.ndarray, offset: float, mark: Path, engine: str = "auto",
 ) -> dict[str, object]:  # fmt: skip
     ev = tmp / f"events-{k}.jsonl"
     db = tmp / "history.sqlite3"
@@ -229,7 +229,7 @@ def trial(
     spk = Rec("speaker.monitor", env)
     time.sleep(0.3)
     p = subprocess.Popen(
-        [sys.executable, "-m", "coach", "run", "trunk-rotation", "--plain"]
+        [sys.executable, "-m", "coach", "run", "trunk-rotation", "--plain", "--engine", engine]
         + ["--events", str(ev), "--db", str(db)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -341,6 +341,7 @@ def main() -> int:
     ap.add_argument("--trials", type=int, default=20)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--source", choices=("all", "human", "espeak"), default="all")
+    ap.add_argument("--engine", default="auto", help="passed to coach run (e.g. pocketsphinx+whisper)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     env = start_server()
@@ -369,7 +370,7 @@ def main() -> int:
         for k in range(args.trials):
             clip = pool[(k // 2) % len(pool)]
             try:
-                t = trial(k, rng, env, tmp, clip, ready, stopping, offset, mark)
+                t = trial(k, rng, env, tmp, clip, ready, stopping, offset, mark, args.engine)
             except RuntimeError as e:  # the session could not start (device, load): not a miss
                 t = {"trial": k, "source": clip[0], "clip": clip[1].name, "error": str(e)[-300:]}
             trials.append(t)
@@ -387,6 +388,7 @@ def main() -> int:
                 f"max_{key}": max(xs) if xs else None}  # fmt: skip
 
     out = {
+        "engine": args.engine,
         "trials": len(trials),
         "failed_to_start": len(errors),
         "missed": sum(1 for t in trials if t.get("missed")),
