@@ -148,9 +148,9 @@ class Listener:
         """Decode once, early where possible.
 
         At a pause (`seg.final` False, ~60 ms of quiet) the words so far are decoded as if the
-        pause had already lasted the whole hangover: its quiet tail is repeated to that length,
-        because the decoder's verdict depends on the trailing quiet (shorter tails measured 2x
-        the false commands). Stop or pain from that look acts at once; anything else is held. When
+        pause had already lasted the whole hangover: the tail is padded to that length with the
+        room from before the onset (real noise, never zeros), because the decoder's verdict
+        depends on the trailing quiet (shorter tails measured 2x the false commands). Stop or pain from that look acts at once; anything else is held. When
         the segment then ends with no new speech, the held verdict is the segment's (no second
         decode: same CPU as before, and the decoder's adaptive state sees each segment once);
         when speech resumed ("slow ... down"), the whole segment is decoded as usual."""
