@@ -187,7 +187,7 @@ class DeviceAudio(AudioIO):
         self._gen = 0  # which stream is current (finished callbacks of old ones are ignored)
         self.restarts = 0
         self._noise = np.random.default_rng(0)
-        # LIVE (issue 6) minimal fix: notices PulseAudio moving our mic stream (see pulse_watch.py)
+        # notices PulseAudio moving our mic or speaker stream (see pulse_watch.py)
         self._watch: Any = None
 
     # --- the PortAudio side (runs on its thread) ------------------------------------------
@@ -256,11 +256,11 @@ class DeviceAudio(AudioIO):
         self._in.drop(len(self._in))  # start from now: mic and speaker counted from the same block
         self._lock.reset()
         self.restarts = 0
-        # LIVE (issue 6): if the mic vanishes, PulseAudio moves this stream to another source
-        # (e.g. the speaker's monitor: the coach would hear only itself); watch for that.
-        from .pulse_watch import SourceWatch
+        # if the mic or the speaker vanishes, PulseAudio moves our stream to another device
+        # (the speaker's monitor: the coach would hear only itself); watch for that.
+        from .pulse_watch import StreamWatch
 
-        self._watch = SourceWatch().start()
+        self._watch = StreamWatch().start()
 
     def _start(self, first_input_s: float = OPEN_TIMEOUT_S) -> None:
         """Open and start a stream, and wait for its first mic frames."""
@@ -351,9 +351,9 @@ class DeviceAudio(AudioIO):
     def _exchange(self, out: np.ndarray) -> np.ndarray:
         if self._stream is None:
             raise AudioDeviceError("DeviceAudio.exchange() before open()")
-        if self._watch is not None and self._watch.moved:  # LIVE (issue 6): the mic went away
+        if self._watch is not None and self._watch.moved:  # the mic or the speaker went away
             raise AudioDeviceError(
-                self._watch.moved, hint="reconnect the microphone, then start the session again"
+                self._watch.moved, hint="reconnect the device, then start the session again"
             )
         out = np.asarray(out, dtype=np.float32)
         with self._debt_lock:
@@ -381,7 +381,7 @@ class DeviceAudio(AudioIO):
             deadline = time.monotonic() + self.stall_timeout_s
 
     def close(self) -> None:
-        watch, self._watch = self._watch, None  # LIVE (issue 6)
+        watch, self._watch = self._watch, None
         if watch is not None:
             watch.stop()
         stream, self._stream = self._stream, None
