@@ -218,6 +218,7 @@ def events(path: Path) -> list[dict[str, object]]:
 def trial(
     k: int, rng: random.Random, env: dict[str, str], tmp: Path, clip: tuple[str, Path],
     ready: Path, stopping: np.ndarray, offset: float, mark: Path, engine: str = "auto",
+    exercising: bool = False,
 ) -> dict[str, object]:  # fmt: skip
     ev = tmp / f"events-{k}.jsonl"
     db = tmp / "history.sqlite3"
@@ -248,6 +249,12 @@ def trial(
             time.sleep(0.05)
         time.sleep(3.5)  # after the prompt (which itself says "ready") and its echo tail
         subprocess.run(["paplay", "--device=micfeed", str(ready)], env=env, check=True)
+        if exercising:  # past the briefing and the intro: into the breaths themselves
+            deadline = time.monotonic() + 90
+            while not any(e.get("state") == "exercising" for e in events(ev)):
+                if p.poll() is not None or time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
         if k % 2 == 0:  # aim at a cue: wait for the next one to start, then a moment into it
             n_cues = sum(1 for e in events(ev) if e["type"] == "cue")
             deadline = time.monotonic() + 30
@@ -342,6 +349,11 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--source", choices=("all", "human", "espeak"), default="all")
     ap.add_argument("--engine", default="auto", help="passed to coach run (e.g. pocketsphinx+whisper)")
+    ap.add_argument(
+        "--exercising",
+        action="store_true",
+        help="say stop only once the exercise itself is under way (after the ~40 s briefing)",
+    )
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     env = start_server()
@@ -370,7 +382,10 @@ def main() -> int:
         for k in range(args.trials):
             clip = pool[(k // 2) % len(pool)]
             try:
-                t = trial(k, rng, env, tmp, clip, ready, stopping, offset, mark, args.engine)
+                t = trial(
+                    k, rng, env, tmp, clip, ready, stopping, offset, mark, args.engine,
+                    args.exercising,
+                )  # fmt: skip
             except RuntimeError as e:  # the session could not start (device, load): not a miss
                 t = {"trial": k, "source": clip[0], "clip": clip[1].name, "error": str(e)[-300:]}
             trials.append(t)
