@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,17 @@ from tests.audio_rig import start_virtual_audio
 ROOT = Path(__file__).resolve().parent.parent
 SPEECH = ROOT.parent / "shared" / "speech"  # real human recordings, CC-BY-4.0 (SOURCES.txt)
 SPEECH_CACHE = ROOT / ".pytest_cache" / "espeak"
+
+
+def coach_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """`coach ARGS...` in a fresh process from the repo (what a user types), output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "coach", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:

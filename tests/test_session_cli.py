@@ -25,7 +25,7 @@ from coach.demo import Reaction, SimulatedUser, mic_track
 from coach.routine import load_library
 from coach.runner import RunResult
 from tests.audio_rig import Recorder, play_into_mic, rms
-from tests.conftest import espeak_wav
+from tests.conftest import coach_cli, espeak_wav
 
 ROOT = Path(__file__).resolve().parent.parent
 LIB = load_library()
@@ -40,16 +40,6 @@ def voice(text: str) -> np.ndarray:
     """The user's words: espeak-ng, a different voice and pace from the coach's."""
     x = read_wav(espeak_wav(text, "en-us", 150, 40))
     return (x * (0.5 / float(np.max(np.abs(x))))).astype(np.float32)
-
-
-def coach_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "coach", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=ROOT,
-    )
 
 
 def args_for(
