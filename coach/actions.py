@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .history import EndReason  # the history's vocabulary: one list of end reasons
+from .history_records import EndReason  # the history's vocabulary: one list of end reasons
 from .intents import Intent
 from .routine import Cue, Routine
 

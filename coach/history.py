@@ -16,66 +16,17 @@ import os
 import sqlite3
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from enum import StrEnum
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from . import paths
 from .errors import HistoryError
+from .history_records import EndReason, EventRecord, SessionRecord, parse_iso, utc_iso
 from .history_schema import MIGRATIONS, OUR_TABLES, SCHEMA_VERSION, SQLITE_MAGIC
 
 BUSY_TIMEOUT_S = 3.0  # how long a write waits for another process holding the database
-
-
-class EndReason(StrEnum):
-    COMPLETED = "completed"
-    STOPPED = "stopped"
-    PAIN = "pain"
-    NO_RESPONSE = "no-response"
-    FAULT = "fault"
-    INTERRUPTED = "interrupted"
-
-
-@dataclass(frozen=True)
-class SessionRecord:
-    id: int
-    routine: str
-    started: datetime  # aware, UTC
-    ended: datetime | None
-    end_reason: str | None
-    reps_left: int
-    reps_right: int
-    reps_target: int | None
-    tempo_start: float | None
-    tempo_end: float | None
-    engine: str | None
-    voice: str | None
-
-    @property
-    def counts_for_dose(self) -> bool:
-        """A session counts toward the day's dose if it completed or did at least one rep."""
-        return self.end_reason == EndReason.COMPLETED or self.reps_left + self.reps_right > 0
-
-
-@dataclass(frozen=True)
-class EventRecord:
-    session_id: int
-    t: float
-    wall: datetime
-    type: str
-    detail: dict[str, Any]
-
-
-def utc_iso(d: datetime) -> str:
-    return d.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def parse_iso(s: str) -> datetime:
-    d = datetime.fromisoformat(s)
-    return d if d.tzinfo else d.replace(tzinfo=UTC)
 
 
 def _local_now() -> datetime:

@@ -12,8 +12,8 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from .errors import UsageError
-from .history import EndReason
 from .history_export import atomic_write_bytes
+from .history_records import EndReason
 from .history_report import DEFAULT_PER_DAY, Report
 
 FORMATS = {".png": "png", ".svg": "svg"}

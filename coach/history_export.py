@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import DataFileError, HistoryError
-from .history import SessionRecord, parse_iso, utc_iso
+from .history_records import SessionRecord, parse_iso, utc_iso
 
 CSV_COLUMNS = (
     "id",

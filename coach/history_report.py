@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from .errors import CoachError
-from .history import EndReason, EventRecord, History, SessionRecord, utc_iso
+from .history import History
 from .history_export import session_to_dict
+from .history_records import EndReason, EventRecord, SessionRecord, utc_iso
 
 DEFAULT_PER_DAY = 2  # the seed: "once or twice a day"
 JSON_VERSION = 1

@@ -1,0 +1,60 @@
+"""What the history holds, as plain values: end reasons, session and event records, UTC times.
+
+Kept apart from the database code (coach/history.py) so that readers — the report, the export,
+the chart, the session's actions — depend on the vocabulary, not on SQLite.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+
+class EndReason(StrEnum):
+    COMPLETED = "completed"
+    STOPPED = "stopped"
+    PAIN = "pain"
+    NO_RESPONSE = "no-response"
+    FAULT = "fault"
+    INTERRUPTED = "interrupted"
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    id: int
+    routine: str
+    started: datetime  # aware, UTC
+    ended: datetime | None
+    end_reason: str | None
+    reps_left: int
+    reps_right: int
+    reps_target: int | None
+    tempo_start: float | None
+    tempo_end: float | None
+    engine: str | None
+    voice: str | None
+
+    @property
+    def counts_for_dose(self) -> bool:
+        """A session counts toward the day's dose if it completed or did at least one rep."""
+        return self.end_reason == EndReason.COMPLETED or self.reps_left + self.reps_right > 0
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    session_id: int
+    t: float
+    wall: datetime
+    type: str
+    detail: dict[str, Any]
+
+
+def utc_iso(d: datetime) -> str:
+    return d.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def parse_iso(s: str) -> datetime:
+    d = datetime.fromisoformat(s)
+    return d if d.tzinfo else d.replace(tzinfo=UTC)
