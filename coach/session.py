@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from enum import StrEnum
 
-from . import safety
+from . import phrasebook, safety
 from .actions import (
     Action,
     Cancel,
@@ -28,7 +28,7 @@ from .actions import (
     SetTempo,
     Started,
 )
-from .choreography import Beat, Section, cue_seconds, renderings, script
+from .choreography import Beat, Section, cue_seconds, script
 from .dose import Dose
 from .intents import SAFETY_INTENTS, Intent
 from .routine import Cue, Phase, Routine
@@ -100,62 +100,14 @@ class Session:
         self._pause_for_mic = False
         self._resume_state = State.POSITIONING
 
-    # --- what may be said ------------------------------------------------------------------------
+    # --- what may be said (coach/phrasebook.py) ---------------------------------------------------
     def alternatives(self) -> list[Routine]:
         """The chain of routines pain could lead to (each one's own alternative, and so on)."""
-        chain, hurt, r = [], [], self.routine
-        while (alt := safety.choose_alternative(self.library, r, hurt)) is not None:
-            chain.append(alt)
-            hurt.append(r)
-            r = alt
-        return chain
+        return phrasebook.alternatives(self.library, self.routine)
 
     def phrasebook(self) -> list[tuple[str, float]]:
         """Every (text, speed) this session may say: rendered before the first word."""
-        out: dict[tuple[str, float], None] = {}
-        fixed = [
-            *safety.PAIN_ADVICE,
-            safety.RED_FLAGS,
-            safety.OFFER_QUESTION,
-            safety.OFFER_DECLINED,
-            safety.NO_ALTERNATIVE,
-            safety.STOPPING,
-            safety.GREEN_LIGHT,
-            safety.COMMANDS_BRIEF,
-            safety.COMMANDS_MORE,
-            safety.HEARING_PROMPT,
-            safety.HEARING_RETRY,
-            safety.HEARING_OK,
-            safety.HEARING_REFUSE,
-            safety.NOT_LISTENING,
-            safety.MIC_LOST,
-            safety.PAUSED,
-            safety.RESUMED,
-            safety.SLOWER_OK,
-            safety.SLOWER_LIMIT,
-            safety.FASTER_OK,
-            safety.FASTER_LIMIT,
-            safety.PAUSE_TIMEOUT,
-            safety.FAULT_SPOKEN,
-        ]
-        if self.dose and self.dose.warning:
-            fixed.append(self.dose.warning)
-        prev = self.routine
-        for r in [self.routine, *self.alternatives()]:
-            fixed += safety.all_summary_texts(r.sides, r.reps_max)
-            fixed += [c.text for c in r.all_cues()]
-            if r is not self.routine:
-                fixed += [safety.offer_text(r, prev), self._start_text(r)]
-            for key in renderings(r):
-                out.setdefault(key)
-            prev = r
-        for t in fixed:
-            out.setdefault((t, 1.0))
-        return list(out)
-
-    @staticmethod
-    def _start_text(r: Routine) -> str:
-        return f"Good. Let's begin {r.name}."
+        return phrasebook.phrasebook(self.routine, self.library, self.dose)
 
     # --- events ---------------------------------------------------------------------------------
     def start(self, now: float) -> list[Action]:
@@ -269,7 +221,7 @@ class Session:
         self.left = self.right = 0
         acts.append(Started(alt, self.reps))
         acts += self._enter(State.POSITIONING)
-        acts += self._say(self._start_text(alt))
+        acts += self._say(phrasebook.start_text(alt))
         self._after_speech = "exercise"
         self._beats = []
         return acts

@@ -365,11 +365,3 @@ def test_unsided_routine_counts_reps_in_both_fields() -> None:
     sim = ready(make("pelvic-tilt", reps=5))
     sim.run()
     assert sim.finishes() == [Finish(EndReason.COMPLETED, 5, 5, None)]
-
-
-def test_phrasebook_covers_the_alternatives() -> None:
-    s = Session(LIB["trunk-rotation"], 5, Tempo(), LIB)
-    book = {t for t, _ in s.phrasebook()}
-    for alt in s.alternatives():
-        assert {c.text for c in alt.all_cues()} <= book
-    assert safety.HEARING_REFUSE in book and "You did 10 on the right," in book

@@ -1,0 +1,81 @@
+"""Everything a session may say, known before it starts, so every sentence is rendered up front.
+
+Why: a cue synthesized on demand would arrive late (espeak-ng takes ~0.1-0.5 s a sentence) and a
+pain advice must never wait for a synthesizer. So the session's texts — fixed safety sentences,
+every cue of the routine and of each routine pain could lead to, the offers — are listed here and
+the runner renders them all before the first word (coach/runner.py render_phrasebook).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from . import safety
+from .choreography import renderings
+from .dose import Dose
+from .routine import Routine
+
+FIXED = (
+    *safety.PAIN_ADVICE,
+    safety.RED_FLAGS,
+    safety.OFFER_QUESTION,
+    safety.OFFER_DECLINED,
+    safety.NO_ALTERNATIVE,
+    safety.STOPPING,
+    safety.GREEN_LIGHT,
+    safety.COMMANDS_BRIEF,
+    safety.COMMANDS_MORE,
+    safety.HEARING_PROMPT,
+    safety.HEARING_RETRY,
+    safety.HEARING_OK,
+    safety.HEARING_REFUSE,
+    safety.NOT_LISTENING,
+    safety.MIC_LOST,
+    safety.PAUSED,
+    safety.RESUMED,
+    safety.SLOWER_OK,
+    safety.SLOWER_LIMIT,
+    safety.FASTER_OK,
+    safety.FASTER_LIMIT,
+    safety.PAUSE_TIMEOUT,
+    safety.FAULT_SPOKEN,
+)
+
+
+def start_text(r: Routine) -> str:
+    """What the coach says when it begins a routine offered after pain."""
+    return f"Good. Let's begin {r.name}."
+
+
+def alternatives(library: Mapping[str, Routine], routine: Routine) -> list[Routine]:
+    """The chain of routines pain could lead to (each one's own alternative, and so on)."""
+    chain: list[Routine] = []
+    hurt: list[Routine] = []
+    r = routine
+    while (alt := safety.choose_alternative(library, r, hurt)) is not None:
+        chain.append(alt)
+        hurt.append(r)
+        r = alt
+    return chain
+
+
+def phrasebook(
+    routine: Routine, library: Mapping[str, Routine], dose: Dose | None = None
+) -> list[tuple[str, float]]:
+    """Every (text, speed) a session of `routine` may say, without duplicates, in a fixed order."""
+    out: dict[tuple[str, float], None] = {}
+    fixed = list(FIXED)
+    if dose and dose.warning:
+        fixed.append(dose.warning)
+    prev = routine
+    for r in [routine, *alternatives(library, routine)]:
+        fixed += safety.all_summary_texts(r.sides, r.reps_max)
+        fixed += [c.text for c in r.all_cues()]
+        if r is not routine:
+            fixed += [safety.offer_text(r, prev), start_text(r)]
+        for key in renderings(r):
+            out.setdefault(key)
+        prev = r
+    for t in fixed:
+        out.setdefault((t, 1.0))
+    return list(out)

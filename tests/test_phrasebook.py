@@ -1,0 +1,37 @@
+"""coach/phrasebook.py: every sentence a session may say is known (and rendered) before it starts."""
+
+from __future__ import annotations
+
+from coach import phrasebook, safety
+from coach.dose import Dose
+from coach.routine import load_library
+
+LIB = load_library()
+
+
+def test_phrasebook_covers_the_alternatives() -> None:
+    tr = LIB["trunk-rotation"]
+    book = {t for t, _ in phrasebook.phrasebook(tr, LIB)}
+    alts = phrasebook.alternatives(LIB, tr)
+    assert alts, "the rotation stretch has an alternative for pain"
+    for alt in alts:
+        assert {c.text for c in alt.all_cues()} <= book
+        assert phrasebook.start_text(alt) in book
+    assert safety.HEARING_REFUSE in book and "You did 10 on the right," in book
+    assert set(safety.PAIN_ADVICE) <= book and safety.RED_FLAGS in book
+
+
+def test_alternatives_never_lead_back_to_the_routine_that_hurt() -> None:
+    for r in LIB.values():
+        chain = phrasebook.alternatives(LIB, r)
+        ids = [a.id for a in chain]
+        assert r.id not in ids and len(ids) == len(set(ids))
+
+
+def test_each_text_once_and_the_dose_warning_only_when_there_is_one() -> None:
+    tr = LIB["trunk-rotation"]
+    plain = phrasebook.phrasebook(tr, LIB)
+    assert len(plain) == len(set(plain))
+    dose = Dose(tr.id, tr.name, 2, tr.per_day)
+    assert dose.warning and (dose.warning, 1.0) in phrasebook.phrasebook(tr, LIB, dose)
+    assert not any("usual dose" in t for t, _ in plain)
