@@ -5,7 +5,8 @@ the same block), then voice-activity detection (vad.Vad). When a voiced segment 
 decodes it against the phrases of the intents that count right now (stop and pain always), with a
 garbage path so ordinary words are rejected; then per-intent confidence thresholds, and the
 self-hearing checks: a phrase the coach is saying itself (`speaking`) is dropped unless the mic
-carries clearly more than the echo explains.
+carries clearly more than the echo explains. A cascade engine in background mode answers some
+segments later (`late()`); those answers are judged with what the listener knew when it asked.
 
 Times in Detection are seconds on the listener's own sample count (blocks fed since reset).
 """
@@ -13,7 +14,7 @@ Times in Detection are seconds on the listener's own sample count (blocks fed si
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +23,7 @@ import numpy as np
 from .audio_format import BLOCK, RATE
 from .echo import EchoCanceller
 from .engines import ENGINES
-from .engines.base import Engine
+from .engines.base import Engine, Hypothesis
 from .errors import CoachError
 from .intents import SAFETY_INTENTS, Intent
 from .langpack import LanguagePack, load_langpack
@@ -30,6 +31,9 @@ from .vad import Segment, Vad, VadConfig
 
 SPEAKING_TAIL_S = 1.0  # the coach's last words may still echo this long after the clip ends
 ECHO_MARGIN_DB = 10.0  # residual must exceed the echo's measured leak by this to be the user
+CASCADE_OTHERS = "second"  # pocketsphinx+whisper: Whisper decides the non-safety intents (README)
+LATE_WAIT_S = 30.0  # flush(): how long to wait for a background engine's last answers
+FIRED_KEEP = 64  # segments remembered as having given their one command
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,15 @@ class Detection:
     start: float  # seconds, listener sample count
     end: float
     confidence: float
+
+
+@dataclass(frozen=True)
+class _Asked:
+    """What the listener knew when it handed a segment to a background engine."""
+
+    seg_start: int
+    expected: frozenset[Intent]
+    own_voice: frozenset[str]  # phrases that would have been the coach's own voice then
 
 
 class Listener:
@@ -53,6 +66,7 @@ class Listener:
         use_reference: bool = True,
     ) -> None:
         self.engine = engine
+        self._answers_late = hasattr(engine, "late")  # a cascade: engines/cascade_engine.py
         self.pack = pack
         self.engine_name = engine.name
         self.language = pack.code
@@ -83,6 +97,12 @@ class Listener:
         self._speaking_until = 0
         # the early look at the open segment: (start, voiced_end, fired, detections)
         self._early: tuple[int, int, bool, list[Detection]] | None = None
+        self._asked: dict[int, _Asked] = {}  # background engine: ticket -> what we knew
+        self._latest: dict[int, int] = {}  # segment start -> ticket of its latest decode
+        self._fired: dict[int, None] = {}  # segment starts that gave their one command
+        if self._answers_late:
+            self.engine.wait(LATE_WAIT_S)  # type: ignore[attr-defined]
+            self.engine.late()  # type: ignore[attr-defined]  # about audio before the reset: dropped
 
     def expect(self, intents: Iterable[Intent]) -> None:
         """The intents that count now; stop and pain are always added."""
@@ -104,6 +124,12 @@ class Listener:
             self._speaking_until = 10**18
         else:
             self._speaking_until = self._pos + round(SPEAKING_TAIL_S * RATE)
+
+    def close(self) -> None:
+        """Stop a background engine's worker (a cascade's); other engines hold no thread."""
+        close = getattr(self.engine, "close", None)
+        if close is not None:
+            close()
 
     def threshold(self, intent: Intent) -> float:
         return self._thresholds[intent]
@@ -132,7 +158,7 @@ class Listener:
         if not self._vad.active:
             self._echo_db, self._res_db = [], []
         self._pos += len(mic)
-        return out
+        return out + self._late()
 
     def flush(self) -> list[Detection]:
         """End of input: decode a segment still open (feeds a hangover of quiet blocks)."""
@@ -142,6 +168,9 @@ class Listener:
             if not self._vad.active:
                 break
             out += self.feed(quiet + 1e-5 * np.random.default_rng(0).standard_normal(BLOCK))
+        if self._answers_late:
+            self.engine.wait(LATE_WAIT_S)  # type: ignore[attr-defined]
+            out += self._late()
         return out
 
     def _segment(self, seg: Segment) -> list[Detection]:
@@ -154,9 +183,11 @@ class Listener:
         the segment then ends with no new speech, the held verdict is the segment's (no second
         decode: same CPU as before, and the decoder's adaptive state sees each segment once);
         when speech resumed ("slow ... down"), the whole segment is decoded as usual."""
+        if seg.start in self._fired:
+            if seg.final and self._early is not None and self._early[0] == seg.start:
+                self._early = None
+            return []  # this segment already gave its command (early look or a late answer)
         if not seg.final:
-            if self._early is not None and self._early[0] == seg.start and self._early[2]:
-                return []  # stop/pain already came from an earlier pause of this segment
             hang = round(self._vad.config.hangover_s * RATE)
             tail = seg.audio.size - (seg.voiced_end - seg.start)
             pre = seg.voiced_start - seg.start
@@ -164,27 +195,78 @@ class Listener:
             got = self._decode(np.concatenate((seg.audio, pad)), seg.start)
             fired = bool(got) and got[0].intent in SAFETY_INTENTS
             self._early = (seg.start, seg.voiced_end, fired, got)
-            return got if fired else []
+            return self._fire(seg.start, got) if fired else []
         early, self._early = self._early, None
         if early is not None and early[0] == seg.start:
-            _, voiced_end, fired, held = early
-            if fired:
-                return []  # already acted on: one command per segment
+            _, voiced_end, _fired, held = early
             if voiced_end == seg.voiced_end:
-                return held  # nothing was said after the pause: that look was the segment
-        return self._decode(seg.audio, seg.start)
+                # nothing was said after the pause: that look was the segment
+                return self._fire(seg.start, held)
+        return self._fire(seg.start, self._decode(seg.audio, seg.start))
+
+    def _fire(self, seg_start: int, got: list[Detection]) -> list[Detection]:
+        """Pass on a segment's command, remembering that the segment has given it."""
+        if got:
+            self._fired[seg_start] = None
+            while len(self._fired) > FIRED_KEEP:
+                del self._fired[next(iter(self._fired))]
+        return got
+
+    def _late(self) -> list[Detection]:
+        """A background engine's answers (engines/cascade_engine.py), judged with what the
+        listener knew when it asked: stop/pain at once; another intent only from the segment's
+        latest decode, and held while the segment is still open, like an early look's."""
+        out: list[Detection] = []
+        if not self._answers_late:
+            return out
+        for ticket, hyps in self.engine.late():  # type: ignore[attr-defined]
+            asked = self._asked.pop(ticket, None)
+            if asked is None or asked.seg_start in self._fired:
+                continue
+            got = self._accept(hyps, asked.seg_start, asked.expected, asked.own_voice)
+            if not got:
+                continue
+            if got[0].intent in SAFETY_INTENTS:
+                out += self._fire(asked.seg_start, got)
+            elif self._latest.get(asked.seg_start) == ticket:
+                early = self._early
+                if early is not None and early[0] == asked.seg_start:
+                    self._early = (early[0], early[1], False, got)  # held till the segment ends
+                else:
+                    out += self._fire(asked.seg_start, got)
+        return out
 
     def _decode(self, audio: np.ndarray, seg_start: int) -> list[Detection]:
         self.segments += 1
         hyps = self.engine.recognize(audio)
+        ticket = getattr(self.engine, "ticket", None)
+        if ticket is not None and self._answers_late:
+            self._latest[seg_start] = ticket
+            while len(self._latest) > FIRED_KEEP:
+                del self._latest[next(iter(self._latest))]
+            if getattr(self.engine, "background", False):
+                own = frozenset(p for p in self._grammar if self._own_voice(p))
+                self._asked[ticket] = _Asked(seg_start, frozenset(self._expected), own)
+        return self._accept(hyps, seg_start, self._expected, None)
+
+    def _accept(
+        self,
+        hyps: list[Hypothesis],
+        seg_start: int,
+        expected: Collection[Intent],
+        own_voice: Collection[str] | None,
+    ) -> list[Detection]:
+        """Per-intent thresholds, the intents that count, the coach's own voice: one command."""
         out = []
         for h in hyps:
             intent = self.pack.intent_of(h.phrase)
-            if intent is None or intent not in self._expected:
+            if intent is None or intent not in expected:
                 continue
             if h.confidence < self._thresholds[intent]:
                 continue
-            if self._own_voice(h.phrase):
+            if own_voice is not None and h.phrase in own_voice:
+                continue
+            if own_voice is None and self._own_voice(h.phrase):
                 continue
             start = (seg_start + round(h.start * RATE)) / RATE
             end = (seg_start + round(h.end * RATE)) / RATE
@@ -204,9 +286,17 @@ class Listener:
 
 
 def make_listener(
-    engine: str = "auto", lang: str = "en", model: Path | str | None = None, quiet: bool = True
+    engine: str = "auto",
+    lang: str = "en",
+    model: Path | str | None = None,
+    quiet: bool = True,
+    background: bool = False,
+    others: str = CASCADE_OTHERS,
 ) -> Listener:
     """A listener for `lang`: vosk when a vosk model for it is found (or given), else pocketsphinx.
+
+    `background`: a cascade's second engine runs on its own thread (live use; see
+    engines/cascade_engine.py); files and benchmarks decode in line.
 
     Raises ModelError / CoachError with a clear message when the choice cannot work.
     """
@@ -243,6 +333,8 @@ def make_listener(
             WhisperEngine(pack.code),
             safety,
             min(pack.threshold(i, "whisper") for i in SAFETY_INTENTS),
+            others=others,
+            background=background,
         )
     elif choice == "whisper":  # optional: pip install 'coach[whisper]' (English only)
         from .engines.whisper_engine import WhisperEngine

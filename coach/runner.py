@@ -120,6 +120,9 @@ class ThreadedListener:
     def close(self) -> None:
         self._in.put(("quit", None, None))
         self._thread.join(timeout=2.0)
+        close = getattr(self.inner, "close", None)
+        if close is not None:
+            close()
 
 
 class Runner:

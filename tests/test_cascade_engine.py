@@ -3,14 +3,19 @@ human Speech Commands clips. Recall first, without new false commands."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from coach.audio_format import BLOCK, RATE, read_wav
+from coach.engines.base import Hypothesis
 from coach.engines.cascade_engine import CascadeEngine
-from coach.intents import Intent
+from coach.engines.pocketsphinx_engine import PocketsphinxEngine
+from coach.engines.whisper_engine import WhisperEngine
+from coach.intents import SAFETY_INTENTS, Intent
+from coach.langpack import load_langpack
 from coach.listener import Listener, make_listener
 
 
@@ -53,9 +58,10 @@ def test_the_fast_path_does_not_wait_for_the_second(listener: Listener, speech_d
     assert eng.second_calls == before  # pocketsphinx heard it: Whisper never ran
 
 
-def test_the_second_adds_no_other_command(listener: Listener, speech_dir: Path) -> None:
-    """A human "no" the bundled model rejects: Whisper would say "no", but only stop/pain count
-    from it; ordinary words stay ordinary."""
+def test_asked_for_stop_and_pain_only_the_second_adds_no_other_command(speech_dir: Path) -> None:
+    """others="fast": a human "no" the bundled model rejects: Whisper would say "no", but only
+    stop/pain count from it; ordinary words stay ordinary."""
+    listener = make_listener(engine="pocketsphinx+whisper", others="fast")
     eng = listener.engine
     assert isinstance(eng, CascadeEngine)
     before = eng.second_calls
@@ -75,3 +81,120 @@ def test_long_segments_are_not_looked_at_twice(listener: Listener) -> None:
     noise = (0.05 * np.random.default_rng(1).standard_normal(3 * RATE)).astype(np.float32)
     assert eng.recognize(noise) == []
     assert eng.second_calls == before
+
+
+def test_the_second_decides_the_other_intents_by_default(
+    listener: Listener, speech_dir: Path
+) -> None:
+    """others="second" (the default): the "no" the bundled model rejects is Whisper's to hear, and
+    ordinary words stay ordinary."""
+    eng = listener.engine
+    assert isinstance(eng, CascadeEngine) and eng.others == "second"
+    listener.expect(set(Intent))
+    assert _hear(listener, read_wav(speech_dir / "no" / "no_2f813234_nohash_1.wav")) == [Intent.NO]
+    for name in ("bird_2f813234_nohash_1", "dog_62581901_nohash_0", "house_"):
+        wavs = sorted((speech_dir / "_none").glob(f"{name}*.wav"))
+        if wavs:
+            assert _hear(listener, read_wav(wavs[0])) == [], wavs[0].name
+
+
+class HeldWhisper:
+    """The real Whisper engine behind a gate. The gate stands in for a slow decode (a busy
+    machine) — timing that cannot be caused on cue here; what is recognized stays real."""
+
+    def __init__(self) -> None:
+        self.inner = WhisperEngine()
+        self.name, self.language = self.inner.name, self.inner.language
+        self.gate = threading.Event()
+        self.busy = threading.Event()
+
+    def set_grammar(self, phrases: list[str]) -> None:
+        self.inner.set_grammar(phrases)
+
+    def recognize(self, segment: np.ndarray) -> list[Hypothesis]:
+        self.busy.set()
+        assert self.gate.wait(60), "the test never opened the gate"
+        return self.inner.recognize(segment)
+
+
+def _background(second: object) -> Listener:
+    pack = load_langpack("en")
+    safety = list(pack.phrases(SAFETY_INTENTS))
+    eng = CascadeEngine(
+        PocketsphinxEngine("en", recall_phrases=safety),
+        second,  # type: ignore[arg-type]
+        safety,
+        0.5,
+        others="second",
+        background=True,
+    )
+    return Listener(eng, pack)
+
+
+def _feed(lis: Listener, *clips: np.ndarray) -> list[Intent]:
+    room = (10 ** (-55 / 20) * np.random.default_rng(0).standard_normal(RATE // 2)).astype(
+        np.float32
+    )
+    parts = [room]
+    for c in clips:
+        parts += [c, room]
+    x = np.concatenate(parts)
+    got = []
+    for i in range(0, len(x) // BLOCK * BLOCK, BLOCK):
+        got += lis.feed(x[i : i + BLOCK])
+    return [d.intent for d in got]
+
+
+def test_a_whisper_decode_never_delays_the_next_stop(speech_dir: Path) -> None:
+    held = HeldWhisper()
+    lis = _background(held)
+    bird = read_wav(speech_dir / "_none" / "bird_2f813234_nohash_1.wav")
+    stop = read_wav(speech_dir / "stop" / "stop_6a27a9bf_nohash_0.wav")
+    got = _feed(lis, bird, stop)
+    assert held.busy.wait(10) and not held.gate.is_set()  # Whisper is still on the bird ...
+    assert got == [Intent.STOP]  # ... and the stop was heard meanwhile
+    held.gate.set()
+    assert lis.flush() == []  # the bird stays a bird
+
+
+def test_a_late_answer_is_judged_by_what_counted_when_it_was_asked(speech_dir: Path) -> None:
+    held = HeldWhisper()
+    lis = _background(held)
+    lis.expect({Intent.READY})  # "no" does not count now
+    assert _feed(lis, read_wav(speech_dir / "no" / "no_2f813234_nohash_1.wav")) == []
+    assert held.busy.wait(10)
+    lis.expect({Intent.YES, Intent.NO})  # it counts by the time Whisper answers ...
+    held.gate.set()
+    assert lis.flush() == []  # ... but the word was said when it did not
+    lis.reset()
+    assert _feed(lis, read_wav(speech_dir / "no" / "no_2f813234_nohash_1.wav")) + [
+        d.intent for d in lis.flush()
+    ] == [Intent.NO]
+
+
+def test_a_stop_only_whisper_hears_comes_late_from_the_worker(speech_dir: Path) -> None:
+    lis = _background(WhisperEngine())
+    eng = lis.engine
+    assert isinstance(eng, CascadeEngine)
+    got = _feed(lis, read_wav(speech_dir / "stop" / "stop_51055bda_nohash_4.wav"))
+    got += [d.intent for d in lis.flush()]
+    assert got == [Intent.STOP] and eng.second_calls >= 1
+
+
+class CrashingSecond:
+    """A second engine that crashes: a fault that cannot be caused for real (said here)."""
+
+    name, language = "crash", "en"
+
+    def set_grammar(self, phrases: list[str]) -> None:
+        pass
+
+    def recognize(self, segment: np.ndarray) -> list[Hypothesis]:
+        raise RuntimeError("decoder crashed")
+
+
+def test_a_crash_on_the_worker_reaches_the_listener(speech_dir: Path) -> None:
+    lis = _background(CrashingSecond())
+    with pytest.raises(RuntimeError, match="decoder crashed"):
+        _feed(lis, read_wav(speech_dir / "_none" / "bird_2f813234_nohash_1.wav"))
+        lis.flush()

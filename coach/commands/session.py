@@ -204,7 +204,8 @@ def run_session(
         listener = None
         engine = "none"
         if listen:
-            listener = make_listener(args.engine, args.lang, args.model)
+            # live: a second engine (pocketsphinx+whisper) answers from its own thread
+            listener = make_listener(args.engine, args.lang, args.model, io.realtime)
             engine = getattr(listener, "engine_name", str(args.engine))
             if io.realtime:
                 listener = ThreadedListener(listener)
@@ -231,14 +232,14 @@ def run_session(
     return result
 
 
-def make_listener(engine: str, lang: str, model: Path | None) -> Any:
+def make_listener(engine: str, lang: str, model: Path | None, background: bool = False) -> Any:
     try:
         from ..listener import make_listener as make
     except ImportError as e:
         raise UsageError(
             f"the listener is not available ({e})", hint="use --no-listen for cues only"
         ) from None
-    return make(engine=engine, lang=lang, model=model)
+    return make(engine=engine, lang=lang, model=model, background=background)
 
 
 def summary_line(r: RunResult) -> str:

@@ -1,16 +1,23 @@
-"""Two engines in a row, recall first: the fast one decides; where it hears nothing, the second
-listens again for stop and pain only.
+"""Two engines in a row, recall first: the fast one answers stop and pain at once; the second
+listens again where the fast one heard no stop or pain.
 
 Why: the bundled pocketsphinx and Whisper tiny.en miss *different* people's "stop" (measured on the
 human clips: each misses one of five, not the same one), and a missed stop is the one error that
-hurts. pocketsphinx answers in ~30 ms and keeps the fast path; Whisper (~0.5 s CPU) only runs on
-short segments pocketsphinx rejected, and only stop/pain phrases count from it — its other
-verdicts are not asked for, so it cannot add a false "slower" or "yes". `--engine
-pocketsphinx+whisper`; needs the optional whisper extra.
+hurts. pocketsphinx answers in ~30 ms and keeps the fast path for the safety intents; Whisper
+(~0.5 s CPU) runs on short segments only. `others` says who decides the other intents (slower,
+yes, ready ...): "fast" — pocketsphinx, Whisper is asked for stop/pain only; "second" — Whisper,
+which rejects ordinary words better (README "Listening" has the numbers).
+
+`background=True` (the live listener) runs Whisper on a worker thread: `recognize` returns the
+fast engine's stop/pain at once and never waits, so a Whisper decode cannot delay the next "stop";
+the second engine's answers come later from `late()`, tagged with the `ticket` of the call that
+asked. Without it (files, benchmarks) the answer comes from `recognize` itself.
 """
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Collection, Sequence
 
 import numpy as np
@@ -19,10 +26,11 @@ from ..audio_format import RATE
 from .base import Engine, Hypothesis
 
 SECOND_MAX_S = 2.0  # longer segments are sentences, not a word to look at twice
+OTHERS = ("fast", "second")
 
 
 class CascadeEngine:
-    """Engine protocol (coach.engines.base): `fast` first, `second` for `recall_phrases`."""
+    """Engine protocol (coach.engines.base): `fast` first, `second` where it heard no stop/pain."""
 
     def __init__(
         self,
@@ -30,26 +38,99 @@ class CascadeEngine:
         second: Engine,
         recall_phrases: Collection[str],
         second_min_confidence: float = 0.0,
+        others: str = "fast",
+        background: bool = False,
     ) -> None:
+        if others not in OTHERS:
+            raise ValueError(f"others must be one of {OTHERS}")
         self.fast, self.second = fast, second
         self.name = f"{fast.name}+{second.name}"
         self.threshold_key = fast.name  # the listener's per-intent thresholds: the fast engine's
         self.language = fast.language
         self.recall_phrases = set(recall_phrases)
         self.second_min_confidence = second_min_confidence
+        self.others = others
+        self.background = background
         self.second_calls = 0
+        self.ticket = 0  # numbers each recognize() call; late answers carry it
+        self._grammar: set[str] = set()
+        self._jobs: queue.Queue[tuple[int, np.ndarray, list[Hypothesis]] | None] = queue.Queue()
+        self._done: list[tuple[int, list[Hypothesis]]] = []
+        self._lock = threading.Condition()
+        self._pending = 0
+        self._worker: threading.Thread | None = None
+        self.error: BaseException | None = None  # the worker's crash, raised by late()
 
     def set_grammar(self, phrases: Sequence[str]) -> None:
+        self._grammar = set(phrases)
         self.fast.set_grammar(phrases)
-        self.second.set_grammar([p for p in phrases if p in self.recall_phrases])
+        if self.others == "second":
+            self.second.set_grammar(phrases)
+        else:
+            self.second.set_grammar([p for p in phrases if p in self.recall_phrases])
 
     def recognize(self, segment: np.ndarray) -> list[Hypothesis]:
+        self.ticket += 1
         hyps = self.fast.recognize(segment)
-        if hyps or len(segment) > SECOND_MAX_S * RATE:
+        if hyps and hyps[0].phrase in self.recall_phrases:
+            return hyps  # stop/pain: the fast path, never delayed
+        if len(segment) > SECOND_MAX_S * RATE or (hyps and self.others == "fast"):
             return hyps
         self.second_calls += 1
-        return [
-            h
-            for h in self.second.recognize(segment)
-            if h.phrase in self.recall_phrases and h.confidence >= self.second_min_confidence
-        ]
+        if not self.background:
+            return self._second(segment, hyps)
+        with self._lock:
+            self._pending += 1
+        self._start_worker()
+        self._jobs.put((self.ticket, np.array(segment, dtype=np.float32), hyps))
+        return []  # the answer comes from late()
+
+    def _second(self, segment: np.ndarray, fast_hyps: list[Hypothesis]) -> list[Hypothesis]:
+        """The second engine's verdict: stop/pain always count; the rest by `others`."""
+        grammar = self._grammar
+        for h in self.second.recognize(segment):
+            if h.phrase not in grammar or h.confidence < self.second_min_confidence:
+                continue
+            if h.phrase in self.recall_phrases or self.others == "second":
+                return [h]
+        return [] if self.others == "second" else fast_hyps
+
+    # ---------------------------------------------------------------- background mode
+
+    def _start_worker(self) -> None:
+        if self._worker is None or not self._worker.is_alive():
+            self._worker = threading.Thread(target=self._work, name="coach-second-engine", daemon=True)
+            self._worker.start()
+
+    def _work(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            ticket, segment, fast_hyps = job
+            try:
+                got = self._second(segment, fast_hyps)
+            except BaseException as e:  # handed to the listener thread by late()
+                with self._lock:
+                    self.error, self._pending = e, 0
+                    self._lock.notify_all()
+                return
+            with self._lock:
+                self._done.append((ticket, got))
+                self._pending -= 1
+                self._lock.notify_all()
+
+    def late(self) -> list[tuple[int, list[Hypothesis]]]:
+        """Answers the worker finished since the last call: (ticket, hypotheses)."""
+        if self.error is not None:
+            raise self.error
+        with self._lock:
+            out, self._done = self._done, []
+        return out
+
+    def wait(self, timeout: float = 30.0) -> bool:
+        """Block until every queued segment is answered (end of a file); False on timeout."""
+        with self._lock:
+            return self._lock.wait_for(lambda: self._pending == 0, timeout)
+
+    def close(self) -> None:
+        if self._worker is not None and self._worker.is_alive():
+            self._jobs.put(None)
+            self._worker.join(timeout=5.0)
