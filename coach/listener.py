@@ -330,7 +330,7 @@ def make_listener(
         safety = list(pack.phrases(SAFETY_INTENTS))
         eng: Engine = CascadeEngine(
             PocketsphinxEngine(pack.code, recall_phrases=safety),
-            WhisperEngine(pack.code),
+            WhisperEngine(pack.code, forced=safety),  # stop/pain scored before transcribing
             safety,
             min(pack.threshold(i, "whisper") for i in SAFETY_INTENTS),
             others=others,

@@ -9,7 +9,7 @@ import pytest
 
 from coach.audio_format import BLOCK, RATE, read_wav
 from coach.engines.whisper_engine import WhisperEngine, normalize
-from coach.intents import Intent
+from coach.intents import SAFETY_INTENTS, Intent
 from coach.langpack import load_langpack
 from coach.listener import make_listener
 from tests.conftest import espeak_wav
@@ -93,3 +93,41 @@ def test_non_english_is_refused() -> None:
 
     with pytest.raises(ModelError, match="English only"):
         WhisperEngine("ko")
+
+
+@pytest.fixture(scope="module")
+def forced() -> WhisperEngine:
+    pack = load_langpack("en")
+    eng = WhisperEngine("en", forced=list(pack.phrases(SAFETY_INTENTS)))
+    eng.set_grammar(list(pack.phrases()))
+    return eng
+
+
+def test_forced_scoring_hears_a_stop_the_free_transcript_misses(
+    engine: WhisperEngine, forced: WhisperEngine, speech_dir: Path
+) -> None:
+    wav = speech_dir / "stop" / "stop_1eddce1d_nohash_3.wav"
+    assert _phrase(engine, wav) is None and engine.last_text != "stop"  # written "stuff"
+    assert _phrase(forced, wav) == "stop"
+    assert forced.last_scores["stop"] >= forced.forced_floor > forced.last_scores["stop it"]
+
+
+def test_forced_scoring_keeps_ordinary_words_ordinary(
+    forced: WhisperEngine, speech_dir: Path
+) -> None:
+    for name in (
+        "bird_2f813234_nohash_1",
+        "down_439c84f4_nohash_1",
+        "go_2f813234_nohash_1",
+        "off_",
+    ):
+        wav = sorted((speech_dir / "_none").glob(f"{name}*.wav"))[0]
+        assert _phrase(forced, wav) is None, (wav.name, forced.last_scores, forced.last_text)
+        assert max(forced.last_scores.values()) < forced.forced_floor
+
+
+def test_forced_scoring_leaves_the_other_intents_to_the_transcript(
+    forced: WhisperEngine, speech_dir: Path
+) -> None:
+    assert _phrase(forced, speech_dir / "yes" / "yes_51055bda_nohash_4.wav") == "yes"
+    assert set(forced.last_scores) == set(forced.forced)  # only stop/pain phrases were scored

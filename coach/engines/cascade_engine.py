@@ -99,7 +99,9 @@ class CascadeEngine:
 
     def _start_worker(self) -> None:
         if self._worker is None or not self._worker.is_alive():
-            self._worker = threading.Thread(target=self._work, name="coach-second-engine", daemon=True)
+            self._worker = threading.Thread(
+                target=self._work, name="coach-second-engine", daemon=True
+            )
             self._worker.start()
 
     def _work(self) -> None:

