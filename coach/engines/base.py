@@ -2,7 +2,10 @@
 
 The listener does voice-activity detection, echo handling and rejection policy; an engine only
 answers "which phrase of the grammar (if any) best explains this segment, and how sure are you".
-Both pocketsphinx (bundled English model) and vosk (installed models) implement it.
+Both pocketsphinx (bundled English model) and vosk (installed models) implement it; whisper and the
+pocketsphinx+whisper cascade are optional. An engine may also answer *late* (the cascade in
+background mode): it then has `ticket` (numbering its recognize calls), `late()` (answers finished
+since, as (ticket, hypotheses)) and `wait(timeout)`; the listener looks for `late`.
 """
 
 from __future__ import annotations
