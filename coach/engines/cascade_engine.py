@@ -16,8 +16,6 @@ asked. Without it (files, benchmarks) the answer comes from `recognize` itself.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import queue
 import threading
 from collections.abc import Collection, Sequence
@@ -29,7 +27,6 @@ from .base import Engine, Hypothesis
 
 SECOND_MAX_S = 2.0  # longer segments are sentences, not a word to look at twice
 OTHERS = ("fast", "second")
-WORKER_NICE = 10  # the second engine's thread yields the CPU to the listener and the audio
 
 
 class CascadeEngine:
@@ -108,10 +105,6 @@ class CascadeEngine:
             self._worker.start()
 
     def _work(self) -> None:
-        # Linux: a thread's own nice value, so the fast path and the audio go first on 2 cores;
-        # elsewhere it runs at normal priority (slower stops under load, nothing worse)
-        with contextlib.suppress(OSError, AttributeError):
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WORKER_NICE)
         while (job := self._jobs.get()) is not None:
             ticket, segment, fast_hyps = job
             try:
