@@ -66,7 +66,8 @@ class Listener:
         use_reference: bool = True,
     ) -> None:
         self.engine = engine
-        self._answers_late = hasattr(engine, "late")  # a cascade: engines/cascade_engine.py
+        # a cascade in background mode answers some segments later (engines/cascade_engine.py)
+        self._answers_late = bool(getattr(engine, "background", False))
         self.pack = pack
         self.engine_name = engine.name
         self.language = pack.code
@@ -100,6 +101,7 @@ class Listener:
         self._asked: dict[int, _Asked] = {}  # background engine: ticket -> what we knew
         self._latest: dict[int, int] = {}  # segment start -> ticket of its latest decode
         self._fired: dict[int, None] = {}  # segment starts that gave their one command
+        # (all three are bounded: FIRED_KEEP entries, or popped when the answer comes)
         if self._answers_late:
             self.engine.wait(LATE_WAIT_S)  # type: ignore[attr-defined]
             self.engine.late()  # type: ignore[attr-defined]  # about audio before the reset: dropped
@@ -179,10 +181,11 @@ class Listener:
         At a pause (`seg.final` False, ~60 ms of quiet) the words so far are decoded as if the
         pause had already lasted the whole hangover: the tail is padded to that length with the
         room from before the onset (real noise, never zeros), because the decoder's verdict
-        depends on the trailing quiet (shorter tails measured 2x the false commands). Stop or pain from that look acts at once; anything else is held. When
-        the segment then ends with no new speech, the held verdict is the segment's (no second
-        decode: same CPU as before, and the decoder's adaptive state sees each segment once);
-        when speech resumed ("slow ... down"), the whole segment is decoded as usual."""
+        depends on the trailing quiet (shorter tails measured 2x the false commands). Stop or
+        pain from that look acts at once; anything else is held. When the segment then ends
+        with no new speech, the held verdict is the segment's (no second decode: same CPU as
+        before, and the decoder's adaptive state sees each segment once); when speech resumed
+        ("slow ... down"), the whole segment is decoded as usual."""
         if seg.start in self._fired:
             if seg.final and self._early is not None and self._early[0] == seg.start:
                 self._early = None
@@ -207,9 +210,7 @@ class Listener:
     def _fire(self, seg_start: int, got: list[Detection]) -> list[Detection]:
         """Pass on a segment's command, remembering that the segment has given it."""
         if got:
-            self._fired[seg_start] = None
-            while len(self._fired) > FIRED_KEEP:
-                del self._fired[next(iter(self._fired))]
+            _remember(self._fired, seg_start, None)
         return got
 
     def _late(self) -> list[Detection]:
@@ -239,12 +240,10 @@ class Listener:
     def _decode(self, audio: np.ndarray, seg_start: int) -> list[Detection]:
         self.segments += 1
         hyps = self.engine.recognize(audio)
-        ticket = getattr(self.engine, "ticket", None)
-        if ticket is not None and self._answers_late:
-            self._latest[seg_start] = ticket
-            while len(self._latest) > FIRED_KEEP:
-                del self._latest[next(iter(self._latest))]
-            if getattr(self.engine, "background", False):
+        if self._answers_late:
+            ticket: int = self.engine.ticket  # type: ignore[attr-defined]
+            _remember(self._latest, seg_start, ticket)  # this decode supersedes earlier ones
+            if self.engine.deferred:  # type: ignore[attr-defined]
                 own = frozenset(p for p in self._grammar if self._own_voice(p))
                 self._asked[ticket] = _Asked(seg_start, frozenset(self._expected), own)
         return self._accept(hyps, seg_start, self._expected, None)
@@ -283,6 +282,13 @@ class Listener:
         echo = 10 * np.log10(np.mean(np.power(10.0, np.array(self._echo_db) / 10)) + 1e-12)
         res = 10 * np.log10(np.mean(np.power(10.0, np.array(self._res_db) / 10)) + 1e-12)
         return bool(res - echo < self._echo.leak_db + ECHO_MARGIN_DB)
+
+
+def _remember(d: dict, key: int, value: object) -> None:  # type: ignore[type-arg]
+    """Insert into a small dict that keeps only its FIRED_KEEP newest entries."""
+    d[key] = value
+    while len(d) > FIRED_KEEP:
+        del d[next(iter(d))]
 
 
 def make_listener(

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..engines import ENGINES
 from ..errors import UsageError
 
 if TYPE_CHECKING:
@@ -52,7 +53,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     d.add_argument("--events", type=Path, help="also write the events as JSON lines")
     d.add_argument("--voice", default=None, help="the coach's voice profile (default calm)")
-    d.add_argument("--engine", default="auto", help="recognizer: auto, pocketsphinx, vosk, whisper, pocketsphinx+whisper")
+    d.add_argument("--engine", default="auto", help="recognizer: " + ", ".join(ENGINES))
     d.set_defaults(func=cmd_demo)
 
     ls = sub.add_parser("list", help="the routines: id, name, position, motion, intensity, reps")
@@ -64,7 +65,7 @@ def add_session_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--reps", type=int, help="reps per side (within the routine's range)")
     p.add_argument("--tempo", type=float, help="breaths per minute (3..10, default 6)")
     p.add_argument("--voice", default=None, help="voice profile (see `coach voices`; default calm)")
-    p.add_argument("--engine", default="auto", help="recognizer: auto, pocketsphinx, vosk, whisper, pocketsphinx+whisper")
+    p.add_argument("--engine", default="auto", help="recognizer: " + ", ".join(ENGINES))
     p.add_argument("--lang", default="en", help="language pack for the commands (default en)")
     p.add_argument("--model", type=Path, help="a vosk model folder")
     p.add_argument(

@@ -4,8 +4,9 @@ The listener does voice-activity detection, echo handling and rejection policy; 
 answers "which phrase of the grammar (if any) best explains this segment, and how sure are you".
 Both pocketsphinx (bundled English model) and vosk (installed models) implement it; whisper and the
 pocketsphinx+whisper cascade are optional. An engine may also answer *late* (the cascade in
-background mode): it then has `ticket` (numbering its recognize calls), `late()` (answers finished
-since, as (ticket, hypotheses)) and `wait(timeout)`; the listener looks for `late`.
+background mode, `background` true): it then has `ticket` (numbering its recognize calls),
+`deferred` (the last call's segment went to the worker), `late()` (answers finished since, as
+(ticket, hypotheses)) and `wait(timeout)`.
 """
 
 from __future__ import annotations

@@ -53,8 +53,9 @@ class CascadeEngine:
         self.background = background
         self.second_calls = 0
         self.ticket = 0  # numbers each recognize() call; late answers carry it
+        self.deferred = False  # the last recognize() handed its segment to the worker
         self._grammar: set[str] = set()
-        self._jobs: queue.Queue[tuple[int, np.ndarray, list[Hypothesis]] | None] = queue.Queue()
+        self._jobs: queue.Queue[tuple[int, np.ndarray] | None] = queue.Queue()
         self._done: list[tuple[int, list[Hypothesis]]] = []
         self._lock = threading.Condition()
         self._pending = 0
@@ -71,6 +72,7 @@ class CascadeEngine:
 
     def recognize(self, segment: np.ndarray) -> list[Hypothesis]:
         self.ticket += 1
+        self.deferred = False
         hyps = self.fast.recognize(segment)
         if hyps and hyps[0].phrase in self.recall_phrases:
             return hyps  # stop/pain: the fast path, never delayed
@@ -78,22 +80,24 @@ class CascadeEngine:
             return hyps
         self.second_calls += 1
         if not self.background:
-            return self._second(segment, hyps)
+            return self._second(segment)
         with self._lock:
             self._pending += 1
         self._start_worker()
-        self._jobs.put((self.ticket, np.array(segment, dtype=np.float32), hyps))
+        self._jobs.put((self.ticket, np.array(segment, dtype=np.float32)))
+        self.deferred = True
         return []  # the answer comes from late()
 
-    def _second(self, segment: np.ndarray, fast_hyps: list[Hypothesis]) -> list[Hypothesis]:
-        """The second engine's verdict: stop/pain always count; the rest by `others`."""
+    def _second(self, segment: np.ndarray) -> list[Hypothesis]:
+        """The second engine's verdict (the fast one heard nothing it may decide): stop/pain
+        always count; the other intents only with `others="second"`."""
         grammar = self._grammar
         for h in self.second.recognize(segment):
             if h.phrase not in grammar or h.confidence < self.second_min_confidence:
                 continue
             if h.phrase in self.recall_phrases or self.others == "second":
                 return [h]
-        return [] if self.others == "second" else fast_hyps
+        return []
 
     # ---------------------------------------------------------------- background mode
 
@@ -106,9 +110,9 @@ class CascadeEngine:
 
     def _work(self) -> None:
         while (job := self._jobs.get()) is not None:
-            ticket, segment, fast_hyps = job
+            ticket, segment = job
             try:
-                got = self._second(segment, fast_hyps)
+                got = self._second(segment)
             except BaseException as e:  # handed to the listener thread by late()
                 with self._lock:
                     self.error, self._pending = e, 0

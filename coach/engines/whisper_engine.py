@@ -182,6 +182,7 @@ class WhisperEngine:
         segment = np.asarray(segment, dtype=np.float32)
         audio = np.concatenate((lead, segment))
         dur = len(segment) / 16000
+        self.last_text = ""
         if self.forced:  # recall first: the forced phrases (stop/pain) are scored before all else
             self.last_scores = self.forced_scores(audio)
             best = max(self.last_scores.items(), key=lambda kv: kv[1], default=None)
