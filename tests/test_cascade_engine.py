@@ -155,6 +155,7 @@ def test_a_whisper_decode_never_delays_the_next_stop(speech_dir: Path) -> None:
     assert got == [Intent.STOP]  # ... and the stop was heard meanwhile
     held.gate.set()
     assert lis.flush() == []  # the bird stays a bird
+    assert not lis._asked  # every deferred ask was answered; nothing else was recorded
 
 
 def test_a_late_answer_is_judged_by_what_counted_when_it_was_asked(speech_dir: Path) -> None:
