@@ -11,6 +11,7 @@ aligned with the sample clock (a short gap, never drift).
 
 from __future__ import annotations
 
+import atexit
 import threading
 import time
 from collections import Counter, deque
@@ -28,8 +29,13 @@ from .errors import AudioDeviceError
 # it is meant to avoid, so 30 ms it is (README "audio").
 LATENCY_S = 0.03
 OPEN_TIMEOUT_S = 5.0  # the first mic callback must arrive within this
-MAX_RESTARTS = 3  # stream aborts survived per open() before giving up
-STALL_TIMEOUT_S = 2.0  # exchange() gives up (AudioDeviceError) when no mic frames come this long
+STALL_TIMEOUT_S = 2.0  # no mic frames this long: the stream is reopened (or the session ends)
+# Reopening a stream: at most this many tries within RESTART_WINDOW_S, then AudioDeviceError. A
+# reopened stream can itself abort or stay silent for a while when the audio server is starved
+# (seen in CI), so one failed try is not the end; a device that is really gone fails every try.
+MAX_RESTARTS = 4
+RESTART_WINDOW_S = 60.0
+CLOSE_WAIT_S = 2.0  # a stream close that takes longer is left behind (dead server: it can hang)
 INPUT_CAP_S = 2.0  # mic audio kept if the loop stalls; older samples are dropped (counted)
 
 
@@ -92,6 +98,32 @@ class _Fifo:
 
     def __len__(self) -> int:
         return self.size
+
+
+def _let_go(stream: Any, wait_s: float, drain: bool) -> bool:
+    """Stop (`drain`: let queued output play) or abort, then close a stream, but never block the
+    session on it for more than `wait_s`: when the audio server died under a stream, PortAudio's
+    close can hang for good (measured: 2 of 25 kills of the server). Returns False if it hung."""
+
+    def close() -> None:
+        try:
+            (stream.stop if drain else stream.abort)(ignore_errors=True)
+        finally:
+            stream.close(ignore_errors=True)
+
+    t = threading.Thread(target=close, name="coach-stream-close", daemon=True)
+    t.start()
+    t.join(wait_s)
+    if not t.is_alive():
+        return True
+    # sounddevice terminates PortAudio at exit, which waits for every open stream: with this
+    # one hung the program would never end (measured). The process exit frees it instead.
+    import sounddevice as sd
+
+    handler = getattr(sd, "_exit_handler", None)
+    if handler is not None:
+        atexit.unregister(handler)
+    return False
 
 
 class _WallLock:
@@ -186,6 +218,7 @@ class DeviceAudio(AudioIO):
         self._dac_ok: bool | None = None  # does the host API give DAC times? (first callback)
         self._gen = 0  # which stream is current (finished callbacks of old ones are ignored)
         self.restarts = 0
+        self._tries: deque[float] = deque()  # when recent reopen tries started
         self._noise = np.random.default_rng(0)
         # notices PulseAudio moving our mic or speaker stream (see pulse_watch.py)
         self._watch: Any = None
@@ -256,6 +289,7 @@ class DeviceAudio(AudioIO):
         self._in.drop(len(self._in))  # start from now: mic and speaker counted from the same block
         self._lock.reset()
         self.restarts = 0
+        self._tries.clear()
         # if the mic or the speaker vanishes, PulseAudio moves our stream to another device
         # (the speaker's monitor: the coach would hear only itself); watch for that.
         from .pulse_watch import StreamWatch
@@ -299,11 +333,18 @@ class DeviceAudio(AudioIO):
                 time.sleep(0.5)
         self._stream = stream
         with self._have_input:
-            ok = self._have_input.wait_for(lambda: self._last_input > 0, first_input_s)
-        if not ok:
-            self.close()
+            self._have_input.wait_for(
+                lambda: self._last_input > 0 or self._error is not None, first_input_s
+            )
+        if self._last_input <= 0:
+            died = self._error
+            self._stream = None
+            if not _let_go(stream, CLOSE_WAIT_S, drain=True):
+                self.status["close_hung"] += 1
             raise AudioDeviceError(
-                f"the microphone delivered nothing within {first_input_s:g} s of opening",
+                f"the audio stream stopped as soon as it was opened ({died})"
+                if died
+                else f"the microphone delivered nothing within {first_input_s:g} s of opening",
                 hint="check that a microphone is connected and not used exclusively by another program",
             )
 
@@ -313,25 +354,36 @@ class DeviceAudio(AudioIO):
             with self._have_input:
                 self._have_input.notify_all()
 
-    def _restart(self) -> None:
-        """PortAudio's ALSA layer can abort a stream when PulseAudio is starved of CPU (measured
-        here under load): open a new one rather than end the session. The wall-clock lock sees
-        the gap and skips ahead, so the cues stay on the grid. Gives up after MAX_RESTARTS."""
-        reason = self._error or "the audio stream stopped"
-        if self.restarts >= MAX_RESTARTS:
-            raise AudioDeviceError(reason, hint="check the sound device, then start again")
-        self.restarts += 1
-        self.status["restarts"] += 1
-        old, self._stream = self._stream, None
-        if old is not None:
-            old.close(ignore_errors=True)
-        self._error = None
-        try:
-            self._start(first_input_s=1.0)
-        except AudioDeviceError as e:
-            raise AudioDeviceError(
-                f"{reason} and could not be restarted: {e.message}", hint=e.hint
-            ) from None
+    def _restart(self, reason: str) -> None:
+        """PortAudio's ALSA layer can abort a stream, or stop calling back, when PulseAudio is
+        starved of CPU or drops our stream (measured here): open a new one rather than end the
+        session. Several tries, since a new stream can fail the same way while the server is
+        still starved; gives up after MAX_RESTARTS tries within RESTART_WINDOW_S."""
+        last: AudioDeviceError | None = None
+        while True:
+            now = time.monotonic()
+            while self._tries and now - self._tries[0] > RESTART_WINDOW_S:
+                self._tries.popleft()
+            if len(self._tries) >= MAX_RESTARTS:
+                n = len(self._tries)
+                raise AudioDeviceError(
+                    f"{reason} and could not be restarted ({n} tries, the last: {last.message})"
+                    if last
+                    else f"{reason} again ({n} restarts within {RESTART_WINDOW_S:g} s)",
+                    hint=last.hint if last else "check the sound device, then start again",
+                )
+            self._tries.append(now)
+            self.restarts += 1
+            self.status["restarts"] += 1
+            old, self._stream = self._stream, None
+            if old is not None and not _let_go(old, CLOSE_WAIT_S, drain=True):
+                self.status["close_hung"] += 1
+            self._error = None
+            try:
+                self._start(first_input_s=self.stall_timeout_s)
+                return
+            except AudioDeviceError as e:
+                last = e
 
     def seconds_since_input(self) -> float:
         """Seconds since mic frames last arrived (the mic watchdog's dead-stream signal)."""
@@ -368,16 +420,15 @@ class DeviceAudio(AudioIO):
                 got += self._in.read_into(mic[got:])
                 if got == len(mic):
                     return mic
-                if not self._error:
-                    left = deadline - time.monotonic()
-                    if left <= 0:
-                        raise AudioDeviceError(
-                            f"the audio stream stalled: no microphone frames for {self.stall_timeout_s:g} s",
-                            hint="the sound device may have been unplugged or taken by another program",
-                        )
+                reason = self._error
+                left = deadline - time.monotonic()
+                if reason is None and left > 0:
                     self._have_input.wait(min(left, 0.5))
                     continue
-            self._restart()
+            self._restart(
+                reason
+                or f"the audio stream stalled: no microphone frames for {self.stall_timeout_s:g} s"
+            )
             deadline = time.monotonic() + self.stall_timeout_s
 
     def close(self) -> None:
@@ -385,8 +436,5 @@ class DeviceAudio(AudioIO):
         if watch is not None:
             watch.stop()
         stream, self._stream = self._stream, None
-        if stream is not None:
-            try:
-                stream.stop(ignore_errors=True)
-            finally:
-                stream.close(ignore_errors=True)
+        if stream is not None and not _let_go(stream, CLOSE_WAIT_S, drain=True):
+            self.status["close_hung"] += 1

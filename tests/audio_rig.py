@@ -7,6 +7,9 @@ WAV into the virtual microphone with paplay. Both are separate processes, like a
 from __future__ import annotations
 
 import os
+import re
+import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -96,3 +99,56 @@ def play_into_mic(wav: Path | str, wait: bool = True) -> subprocess.Popen[bytes]
 
 def rms(x: np.ndarray) -> float:
     return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if len(x) else 0.0
+
+
+class PrivateAudio:
+    """A virtual-audio server of the test's own (a temp COACH_AUDIO_DIR), for faults that must
+    not touch the shared one: kill it, or have it drop one client's stream. `env` points at it."""
+
+    def __init__(self, prefix: str = "va-own-") -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+        self.env = virtual_audio_env(str(self.dir))
+        for _ in range(50):  # the server answers before its devices are all there
+            srcs = subprocess.run(["pactl", "list", "short", "sources"], capture_output=True,
+                                  text=True, env=self.env).stdout  # fmt: skip
+            if "speaker.monitor" in srcs and "\tmic\t" in srcs:
+                break
+            time.sleep(0.1)
+
+    @property
+    def pid(self) -> int:
+        return int((self.dir / "runtime" / "pid").read_text().strip())
+
+    def console(self, command: str) -> str:
+        """One command on the server's own command line (module-cli-protocol-unix, loaded on
+        first use), for what pactl 16 cannot do, e.g. `kill-source-output N`."""
+        sock = self.dir / "cli"
+        if not sock.exists():
+            subprocess.run(["pactl", "load-module", "module-cli-protocol-unix", f"socket={sock}"],
+                           env=self.env, capture_output=True, check=True, timeout=10)  # fmt: skip
+        with socket.socket(socket.AF_UNIX) as s:
+            s.connect(str(sock))
+            s.sendall(command.encode() + b"\n")
+            s.settimeout(0.3)
+            out = b""
+            try:
+                while chunk := s.recv(4096):
+                    out += chunk
+            except TimeoutError:  # the console stays open for more commands
+                pass
+        return out.decode(errors="replace")
+
+    def streams_of(self, pid: int, kind: str = "source-output") -> list[str]:
+        """Indices of process `pid`'s streams of `kind` ("source-output" or "sink-input")."""
+        out = subprocess.run(["pactl", "list", f"{kind}s"], capture_output=True, text=True,
+                             env=self.env, timeout=10).stdout  # fmt: skip
+        return [
+            m.group(1)
+            for block in out.split("\n\n")
+            if f'application.process.id = "{pid}"' in block and (m := re.search(r"#(\d+)", block))
+        ]
+
+    def stop(self) -> None:
+        subprocess.run([str(ROOT / "scripts" / "virtual-audio"), "stop"], env=self.env,
+                       capture_output=True, timeout=30)  # fmt: skip
+        shutil.rmtree(self.dir, ignore_errors=True)
