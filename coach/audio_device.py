@@ -260,6 +260,7 @@ class DeviceAudio(AudioIO):
             out[got:] = 0.0
             if self.clock.samples > 0:  # before the first exchange silence is expected
                 self.status["speaker_starved"] += 1
+                self.status["starved_samples"] += frames - got  # played as silence, then skipped
                 with self._debt_lock:
                     self._debt += frames - got
         with self._have_input:
