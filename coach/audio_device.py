@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from .audio_buffers import SampleFifo, WallLock
 from .audio_devices import NO_DEVICE_HINT
 from .audio_io import AudioIO
 from .errors import AudioDeviceError
@@ -39,75 +40,18 @@ CLOSE_WAIT_S = 2.0  # a stream close that takes longer is left behind (dead serv
 INPUT_CAP_S = 2.0  # mic audio kept if the loop stalls; older samples are dropped (counted)
 
 
-class _Fifo:
-    """A lock-protected sample FIFO (float32), small and allocation-light."""
-
-    def __init__(self, capacity: int) -> None:
-        self.buf = np.zeros(capacity, np.float32)
-        self.cap = capacity
-        self.start = 0
-        self.size = 0
-        self.lock = threading.Lock()
-
-    def write(self, x: np.ndarray) -> int:
-        """Append; when full, the oldest samples are dropped. Returns how many were dropped."""
-        with self.lock:
-            x = x[-self.cap :]
-            dropped = max(0, self.size + len(x) - self.cap)
-            if dropped:
-                self.start = (self.start + dropped) % self.cap
-                self.size -= dropped
-            end = (self.start + self.size) % self.cap
-            k = min(len(x), self.cap - end)
-            self.buf[end : end + k] = x[:k]
-            self.buf[: len(x) - k] = x[k:]
-            self.size += len(x)
-            return dropped
-
-    def read_into(self, out: np.ndarray) -> int:
-        """Fill `out` from the front; returns how many samples there were (rest untouched)."""
-        with self.lock:
-            n = min(len(out), self.size)
-            k = min(n, self.cap - self.start)
-            out[:k] = self.buf[self.start : self.start + k]
-            out[k:n] = self.buf[: n - k]
-            self.start = (self.start + n) % self.cap
-            self.size -= n
-            return n
-
-    def drop(self, n: int) -> int:
-        with self.lock:
-            n = min(n, self.size)
-            self.start = (self.start + n) % self.cap
-            self.size -= n
-            return n
-
-    def fade_out(self, fade: int) -> int:
-        """Zero what is queued after a raised-cosine fade over its first `fade` samples (no
-        click); the length stays. Returns how many queued samples were silenced."""
-        with self.lock:
-            n = self.size
-            if not n:
-                return 0
-            idx = (self.start + np.arange(n)) % self.cap
-            f = min(fade, n)
-            ramp = (0.5 + 0.5 * np.cos(np.pi * np.arange(f) / max(1, f))).astype(np.float32)
-            self.buf[idx[:f]] *= ramp
-            self.buf[idx[f:]] = 0.0
-            return n
-
-    def __len__(self) -> int:
-        return self.size
+class _StreamDied(AudioDeviceError):
+    """A new stream ended before its first callback (PortAudio under a starved server)."""
 
 
-def _let_go(stream: Any, wait_s: float, drain: bool) -> bool:
-    """Stop (`drain`: let queued output play) or abort, then close a stream, but never block the
-    session on it for more than `wait_s`: when the audio server died under a stream, PortAudio's
-    close can hang for good (measured: 2 of 25 kills of the server). Returns False if it hung."""
+def _let_go(stream: Any, wait_s: float = CLOSE_WAIT_S) -> bool:
+    """Stop and close a stream, but never block the session on it for more than `wait_s`: when
+    the audio server died under a stream, PortAudio's stop or abort can hang for good (measured:
+    about 1 in 5 kills of the server, either call). Returns False if it hung."""
 
     def close() -> None:
         try:
-            (stream.stop if drain else stream.abort)(ignore_errors=True)
+            stream.stop(ignore_errors=True)
         finally:
             stream.close(ignore_errors=True)
 
@@ -124,60 +68,6 @@ def _let_go(stream: Any, wait_s: float, drain: bool) -> bool:
     if handler is not None:
         atexit.unregister(handler)
     return False
-
-
-class _WallLock:
-    """Keeps the stream's sample count on real time. On a loaded machine PulseAudio can underrun
-    our stream (silence inserted: everything after plays late) or drop mic frames; either way the
-    samples counted fall behind real time for good and the cues would drift off the breath.
-
-    Each callback gives the time its first output sample reaches the speaker (PortAudio's
-    outputBufferDacTime; measured here: steady within 1.5 ms, and after an underrun it steps at
-    once to the new delay). Lag = that time minus where the sample count says it should be.
-    `update` returns how many samples the stream fell behind beyond `tolerance` (judged on the
-    minimum lag over a short window) so the caller skips ahead by exactly that much. Without DAC
-    times (some host APIs give 0) the callback's wall time is used, with a longer window."""
-
-    def __init__(
-        self, rate: int, window_s: float = 0.05, tolerance: int = 160, warmup_s: float = 1.0
-    ) -> None:
-        self.rate, self.window_s, self.tolerance, self.warmup_s = (
-            rate,
-            window_s,
-            tolerance,
-            warmup_s,
-        )
-        self.reset()
-
-    def reset(self) -> None:
-        self.t0: float | None = None
-        self.n = 0
-        self.base: float | None = None
-        self.win: deque[tuple[float, float]] = deque()
-
-    def update(self, frames: int, stamp: float) -> int:
-        """`stamp`: when this callback's first sample plays (seconds, any monotonic origin)."""
-        if self.t0 is None:
-            self.t0 = stamp
-        lag = (stamp - self.t0) * self.rate - self.n
-        self.n += frames
-        self.win.append((stamp, lag))
-        while self.win[0][0] < stamp - self.window_s:
-            self.win.popleft()
-        if stamp - self.t0 < self.warmup_s:
-            return 0  # at the start PortAudio primes the output in a burst: no baseline yet
-        low = min(v for _, v in self.win)
-        if self.base is None:
-            self.base = low
-            return 0
-        # The baseline is never lowered: after an underrun PortAudio refills the output in a
-        # burst (count briefly ahead); taking that as the new baseline made later skips false.
-        behind = int(low - self.base)
-        if behind <= self.tolerance:
-            return 0
-        self.n += behind
-        self.win = deque((t, v - behind) for t, v in self.win)
-        return behind
 
 
 class DeviceAudio(AudioIO):
@@ -206,15 +96,15 @@ class DeviceAudio(AudioIO):
         # would misalign the listener's echo reference. Off by default: safety before timing.
         self.realign = realign
         self._stream: Any = None
-        self._in = _Fifo(round(INPUT_CAP_S * self.rate))
-        self._out = _Fifo(self.cushion + 64 * self.block)
+        self._in = SampleFifo(round(INPUT_CAP_S * self.rate))
+        self._out = SampleFifo(self.cushion + 64 * self.block)
         self._have_input = threading.Condition()
         self._last_input = 0.0  # time.monotonic() of the last mic frames
         self._debt = 0  # speaker samples the callback had to invent; dropped when they arrive
         self._debt_lock = threading.Lock()
         self.status = Counter[str]()  # PortAudio status flags and our own under/overruns
         self._error: str | None = None
-        self._lock = _WallLock(self.rate)
+        self._lock = WallLock(self.rate)
         self._dac_ok: bool | None = None  # does the host API give DAC times? (first callback)
         self._gen = 0  # which stream is current (finished callbacks of old ones are ignored)
         self.restarts = 0
@@ -241,7 +131,7 @@ class DeviceAudio(AudioIO):
         if self._dac_ok is None:
             self._dac_ok = dac > 0
             if not self._dac_ok:
-                self._lock = _WallLock(self.rate, window_s=0.5, tolerance=self.block)
+                self._lock = WallLock(self.rate, window_s=0.5, tolerance=self.block)
         stamp = dac if self._dac_ok else time.monotonic() - frames / self.rate
         behind = self._lock.update(frames, stamp) if self.realign else 0
         if behind:  # lost time: fill the mic gap with a quiet floor, skip the speaker ahead
@@ -286,7 +176,14 @@ class DeviceAudio(AudioIO):
         ):
             raise AudioDeviceError("no microphone or speaker found", hint=NO_DEVICE_HINT)
         self._out.write(np.zeros(self.cushion, np.float32))
-        self._start()
+        for attempt in range(1, MAX_RESTARTS + 1):
+            try:
+                self._start()
+                break
+            except _StreamDied:  # seen with the CPU saturated; a device that is missing fails
+                if attempt == MAX_RESTARTS:  # to open or stays silent instead: not retried
+                    raise
+                self.status["open_retries"] += 1
         self._in.drop(len(self._in))  # start from now: mic and speaker counted from the same block
         self._lock.reset()
         self.restarts = 0
@@ -319,13 +216,15 @@ class DeviceAudio(AudioIO):
                 f"cannot open the sound devices: {e}", hint=NO_DEVICE_HINT
             ) from None
         self._last_input = 0.0
+        self._error = None
         for attempt in (1, 2):  # a starved audio server can time out once ("Wait timed out")
             try:
                 stream.start()
                 break
             except sd.PortAudioError as e:
                 if attempt == 2:
-                    stream.close(ignore_errors=True)
+                    if not _let_go(stream):
+                        self.status["close_hung"] += 1
                     raise AudioDeviceError(
                         f"cannot start the audio stream: {e}",
                         hint="the sound server did not answer in time; if the machine is very "
@@ -340,17 +239,21 @@ class DeviceAudio(AudioIO):
         if self._last_input <= 0:
             died = self._error
             self._stream = None
-            if not _let_go(stream, CLOSE_WAIT_S, drain=True):
+            if not _let_go(stream):
                 self.status["close_hung"] += 1
+            hint = (
+                "check that a microphone is connected and not used exclusively by another program"
+            )
+            if died:
+                raise _StreamDied(
+                    f"the audio stream stopped as soon as it was opened ({died})", hint
+                )
             raise AudioDeviceError(
-                f"the audio stream stopped as soon as it was opened ({died})"
-                if died
-                else f"the microphone delivered nothing within {first_input_s:g} s of opening",
-                hint="check that a microphone is connected and not used exclusively by another program",
+                f"the microphone delivered nothing within {first_input_s:g} s of opening", hint
             )
 
     def _finished(self, gen: int) -> None:
-        if self._stream is not None and gen == self._gen:  # not our own close()/restart
+        if gen == self._gen:  # not one we are closing (close() and _restart() move gen on)
             self._error = "the audio stream stopped"
             with self._have_input:
                 self._have_input.notify_all()
@@ -377,9 +280,9 @@ class DeviceAudio(AudioIO):
             self.restarts += 1
             self.status["restarts"] += 1
             old, self._stream = self._stream, None
-            if old is not None and not _let_go(old, CLOSE_WAIT_S, drain=True):
+            self._gen += 1
+            if old is not None and not _let_go(old):
                 self.status["close_hung"] += 1
-            self._error = None
             try:
                 self._start(first_input_s=self.stall_timeout_s)
                 return
@@ -437,5 +340,6 @@ class DeviceAudio(AudioIO):
         if watch is not None:
             watch.stop()
         stream, self._stream = self._stream, None
-        if stream is not None and not _let_go(stream, CLOSE_WAIT_S, drain=True):
+        self._gen += 1
+        if stream is not None and not _let_go(stream):
             self.status["close_hung"] += 1
