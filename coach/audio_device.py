@@ -12,6 +12,8 @@ aligned with the sample clock (a short gap, never drift).
 from __future__ import annotations
 
 import atexit
+import os
+import sys
 import threading
 import time
 from collections import Counter, deque
@@ -44,6 +46,20 @@ class _StreamDied(AudioDeviceError):
     """A new stream ended before its first callback (PortAudio under a starved server)."""
 
 
+STREAM_HUNG = threading.Event()  # a stream's stop/close hung (see _let_go, exit_now_if_hung)
+
+
+def exit_now_if_hung(code: int) -> None:
+    """Called as the program ends. After a stream's close hung, PortAudio's threads are stuck
+    and the C libraries' exit handlers (ALSA, PulseAudio) wait on them, measured up to a minute
+    after Python had finished: the user would see the error and then nothing. So in that case
+    flush and leave at once with `code` (os._exit); otherwise return."""
+    if STREAM_HUNG.is_set():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
 def _let_go(stream: Any, wait_s: float = CLOSE_WAIT_S) -> bool:
     """Stop and close a stream, but never block the session on it for more than `wait_s`: when
     the audio server died under a stream, PortAudio's stop or abort can hang for good (measured:
@@ -60,6 +76,7 @@ def _let_go(stream: Any, wait_s: float = CLOSE_WAIT_S) -> bool:
     t.join(wait_s)
     if not t.is_alive():
         return True
+    STREAM_HUNG.set()
     # sounddevice terminates PortAudio at exit, which waits for every open stream: with this
     # one hung the program would never end (measured). The process exit frees it instead.
     import sounddevice as sd

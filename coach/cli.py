@@ -36,6 +36,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    code = _main(argv)
+    device = sys.modules.get("coach.audio_device")  # loaded only if a session opened the device
+    if device is not None:
+        device.exit_now_if_hung(code)  # a stream that hung on close must not hold the exit
+    return code
+
+
+def _main(argv: Sequence[str] | None) -> int:
     from . import netguard
 
     netguard.install_from_env()  # COACH_OFFLINE=1 makes any network attempt fail loudly

@@ -3,7 +3,8 @@ silence within 1 s (heard on the speaker's monitor), a clear message, the sessio
 history with the documented reason, the documented exit code, and never a traceback.
 
 Live faults run on this test's OWN PulseAudio server (a second one, since we unload its modules):
-the microphone source disappears, the speaker sink disappears, SIGINT, SIGTERM. File back end:
+the microphone source disappears, the speaker sink disappears, the server itself dies, SIGINT,
+SIGTERM. File back end:
 the recognizer raises mid-session (a fake: an engine crash cannot be caused for real — said
 below), a corrupt model folder, TTS that cannot run (espeak-ng data unreadable), a broken voice
 file, a locked database (another process holds the write lock), a full disk (a real tiny tmpfs).
@@ -298,6 +299,8 @@ def _live(tmp_path: Path, env: dict[str, str], fault: str) -> tuple[int, str, np
             _pactl(env, "unload-module", _module_id(env, "module-remap-source"))
         elif fault == "speaker":
             _pactl(env, "unload-module", _module_id(env, "sink_name=speaker"))
+        elif fault == "server":  # the sound server itself dies (our own one, by its id)
+            os.kill(int((Path(LIVE_DIR) / "runtime" / "pid").read_text()), signal.SIGTERM)
         try:
             _, err = p.communicate(timeout=30)
         except subprocess.TimeoutExpired:
@@ -357,6 +360,18 @@ def test_speaker_disappears_mid_session(tmp_path: Path, own_audio: dict[str, str
     assert _history_reason(tmp_path / "h.sqlite3") == "fault"
     # the sink is gone, so its monitor is gone too: nothing can be heard by construction
     assert "speaker" not in _pactl(own_audio, "list", "short", "sinks")
+
+
+@pytest.mark.audio
+def test_sound_server_dies_mid_session(tmp_path: Path, own_audio: dict[str, str]) -> None:
+    """The reopen tries fail at once (no server), the session ends as a fault with a message,
+    and the process ends too: PortAudio's close of the dead stream can hang, and that must
+    not keep `coach` alive (exit_now_if_hung)."""
+    code, err, _audio, _t = _live(tmp_path, own_audio, "server")  # fails if not ended in 30 s
+    _clean((code, err))
+    assert code != 0, err[-2000:]
+    assert "coach:" in err and "stream" in err, err[-2000:]
+    assert _history_reason(tmp_path / "h.sqlite3") == "fault"
 
 
 def test_sqlite_lock_helper_really_locks(tmp_path: Path) -> None:
