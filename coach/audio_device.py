@@ -279,14 +279,17 @@ class DeviceAudio(AudioIO):
         """PortAudio's ALSA layer can abort a stream, or stop calling back, when PulseAudio is
         starved of CPU or drops our stream (measured here): open a new one rather than end the
         session. Several tries, since a new stream can fail the same way while the server is
-        still starved; gives up after MAX_RESTARTS tries within RESTART_WINDOW_S."""
+        still starved; gives up after MAX_RESTARTS tries within RESTART_WINDOW_S, or
+        MAX_RESTARTS failed tries in a row however long they took (a frozen server makes each
+        open wait ~20 s before it fails)."""
         last: AudioDeviceError | None = None
+        failed = 0
         while True:
             now = time.monotonic()
             while self._tries and now - self._tries[0] > RESTART_WINDOW_S:
                 self._tries.popleft()
-            if len(self._tries) >= MAX_RESTARTS:
-                n = len(self._tries)
+            if len(self._tries) >= MAX_RESTARTS or failed >= MAX_RESTARTS:
+                n = max(len(self._tries), failed)
                 raise AudioDeviceError(
                     f"{reason} and could not be restarted ({n} tries, the last: {last.message})"
                     if last
@@ -305,6 +308,7 @@ class DeviceAudio(AudioIO):
                 return
             except AudioDeviceError as e:
                 last = e
+                failed += 1
 
     def seconds_since_input(self) -> float:
         """Seconds since mic frames last arrived (the mic watchdog's dead-stream signal)."""
