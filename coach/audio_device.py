@@ -281,7 +281,7 @@ class DeviceAudio(AudioIO):
         session. Several tries, since a new stream can fail the same way while the server is
         still starved; gives up after MAX_RESTARTS tries within RESTART_WINDOW_S, or
         MAX_RESTARTS failed tries in a row however long they took (a frozen server makes each
-        open wait ~20 s before it fails)."""
+        open wait ~30 s before it fails, measured)."""
         last: AudioDeviceError | None = None
         failed = 0
         while True:
