@@ -96,8 +96,9 @@ class Listener:
         self._pos = 0
         self._echo_db, self._res_db = [], []
         self._speaking_until = 0
-        # the early look at the open segment: (start, voiced_end, fired, detections)
-        self._early: tuple[int, int, bool, list[Detection]] | None = None
+        # the early look at the open segment: (start, voiced_end, held detections); whether it
+        # already fired is `_fired`'s business
+        self._early: tuple[int, int, list[Detection]] | None = None
         self._asked: dict[int, _Asked] = {}  # background engine: ticket -> what we knew
         self._latest: dict[int, int] = {}  # segment start -> ticket of its latest decode
         self._fired: dict[int, None] = {}  # segment starts that gave their one command
@@ -196,12 +197,11 @@ class Listener:
             pre = seg.voiced_start - seg.start
             pad = seg.audio[: max(0, min(pre, hang - tail))]  # the room before the onset
             got = self._decode(np.concatenate((seg.audio, pad)), seg.start)
-            fired = bool(got) and got[0].intent in SAFETY_INTENTS
-            self._early = (seg.start, seg.voiced_end, fired, got)
-            return self._fire(seg.start, got) if fired else []
+            self._early = (seg.start, seg.voiced_end, got)
+            return self._fire(seg.start, got) if got and got[0].intent in SAFETY_INTENTS else []
         early, self._early = self._early, None
         if early is not None and early[0] == seg.start:
-            _, voiced_end, _fired, held = early
+            _, voiced_end, held = early
             if voiced_end == seg.voiced_end:
                 # nothing was said after the pause: that look was the segment
                 return self._fire(seg.start, held)
@@ -232,7 +232,7 @@ class Listener:
             elif self._latest.get(asked.seg_start) == ticket:
                 early = self._early
                 if early is not None and early[0] == asked.seg_start:
-                    self._early = (early[0], early[1], False, got)  # held till the segment ends
+                    self._early = (early[0], early[1], got)  # held till the segment ends
                 else:
                     out += self._fire(asked.seg_start, got)
         return out
