@@ -105,8 +105,8 @@ class PrivateAudio:
     """A virtual-audio server of the test's own (a temp COACH_AUDIO_DIR), for faults that must
     not touch the shared one: kill it, or have it drop one client's stream. `env` points at it."""
 
-    def __init__(self, prefix: str = "va-own-") -> None:
-        self.dir = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    def __init__(self, audio_dir: str | None = None) -> None:
+        self.dir = Path(audio_dir or tempfile.mkdtemp(prefix="va-own-", dir="/tmp"))
         self.env = virtual_audio_env(str(self.dir))
         for _ in range(50):  # the server answers before its devices are all there
             srcs = subprocess.run(["pactl", "list", "short", "sources"], capture_output=True,

@@ -27,7 +27,7 @@ import pytest
 
 from coach.audio_format import read_wav, write_wav
 from coach.history import History
-from tests.audio_rig import Recorder, virtual_audio_env
+from tests.audio_rig import PrivateAudio, Recorder
 
 ROOT = Path(__file__).resolve().parent.parent
 SILENT_RMS = 1e-3
@@ -240,13 +240,8 @@ def test_disk_full_during_the_session_ends_as_fault(
 @pytest.fixture
 def own_audio() -> Iterator[dict[str, str]]:
     """A separate virtual-audio server for this test (we unload its modules)."""
-    env = virtual_audio_env(LIVE_DIR)
-    for _ in range(50):  # the server answers before its devices are all there
-        srcs = subprocess.run(["pactl", "list", "short", "sources"], capture_output=True,
-                              text=True, env=env).stdout  # fmt: skip
-        if "speaker.monitor" in srcs and "\tmic\t" in srcs:
-            break
-        time.sleep(0.1)
+    server = PrivateAudio(LIVE_DIR)
+    env = server.env
     saved = {k: os.environ.get(k) for k in ("PULSE_SERVER", "PULSE_SINK", "PULSE_SOURCE")}
     os.environ.update({k: env[k] for k in saved})
     try:
@@ -257,9 +252,7 @@ def own_audio() -> Iterator[dict[str, str]]:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
-        subprocess.run(
-            [str(ROOT / "scripts" / "virtual-audio"), "stop"], env=env, capture_output=True
-        )
+        server.stop()
 
 
 def _pactl(env: dict[str, str], *args: str) -> str:
