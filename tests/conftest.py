@@ -12,7 +12,10 @@ import pytest
 from tests.audio_rig import start_virtual_audio
 
 ROOT = Path(__file__).resolve().parent.parent
-SPEECH = ROOT.parent / "shared" / "speech"  # real human recordings, CC-BY-4.0 (SOURCES.txt)
+SPEECH = ROOT / "tests" / "data" / "speech"  # human recordings, CC-BY-4.0: LICENSE, SOURCES.txt
+# clips per folder: tests pick files by position (`sorted(glob)[5::13]`), so a changed folder
+# would silently change what they test; it fails here instead
+SPEECH_COUNTS = {"stop": 5, "yes": 5, "no": 6, "_none": 132}
 SPEECH_CACHE = ROOT / ".pytest_cache" / "espeak"
 
 
@@ -50,10 +53,25 @@ def virtual_audio() -> dict[str, str]:
     return start_virtual_audio()
 
 
+def clip(name: str | Path) -> Path:
+    """The human recording `name` (e.g. "stop/stop_1eddce1d_nohash_3.wav") in tests/data/speech;
+    a missing file fails the test as a missing fixture, not later as a word never heard."""
+    path = SPEECH / name
+    if not path.is_file():
+        pytest.fail(f"test fixture missing: {path}", pytrace=False)
+    return path
+
+
 @pytest.fixture(scope="session")
 def speech_dir() -> Path:
-    if not SPEECH.is_dir():
-        pytest.fail(f"the shared human recordings are missing: {SPEECH}")
+    """tests/data/speech: <intent>/<word>_<speaker>_nohash_<n>.wav, checked to be complete."""
+    for folder, n in SPEECH_COUNTS.items():
+        found = len(list((SPEECH / folder).glob("*.wav")))
+        if found != n:
+            pytest.fail(
+                f"test fixture incomplete: {SPEECH / folder} has {found} clips, expected {n}",
+                pytrace=False,
+            )
     return SPEECH
 
 

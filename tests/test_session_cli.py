@@ -25,7 +25,7 @@ from coach.demo import Reaction, SimulatedUser, mic_track
 from coach.routine import load_library
 from coach.runner import RunResult
 from tests.audio_rig import Recorder, play_into_mic, rms
-from tests.conftest import coach_cli, espeak_wav
+from tests.conftest import clip, coach_cli, espeak_wav
 
 ROOT = Path(__file__).resolve().parent.parent
 LIB = load_library()
@@ -329,7 +329,7 @@ def test_live_stop_silences_the_speaker(virtual_audio: dict[str, str], tmp_path:
     # "stop" is a real person's recording (Speech Commands, CC-BY-4.0); the recognizer's accuracy
     # over many voices is measured by scripts/eval_commands.py, this test is about the cut-off
     ready = espeak_wav("I'm ready", "en-us", 130, 50)  # a voice the bundled recognizer hears well
-    stop = ROOT.parent / "shared" / "speech" / "stop" / "stop_1eddce1d_nohash_3.wav"
+    stop = clip("stop/stop_1eddce1d_nohash_3.wav")
     part = ev.with_name(ev.name + ".part")
     # a real microphone always has a noise floor; the virtual one gives exact zeros when nothing
     # plays, which the mic watchdog rightly takes for a dead microphone
