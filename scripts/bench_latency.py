@@ -3,8 +3,8 @@
 
 Each trial starts a session in a quiet room (-50 dBFS noise into the mic), says "ready", waits a
 random time (half the trials aim at a cue), then a person says "stop" into the virtual microphone
-(paplay into `micfeed`): a real human recording from ../shared/speech or an espeak-ng voice, each
-normalised to a 0.5 peak. `speaker.monitor` is recorded the whole time (the sink kept busy with
+(paplay into `micfeed`): a real human recording from --speech DIR (default ../shared/speech;
+tests/data/speech holds the same clips) or an espeak-ng voice, each normalised to a 0.5 peak. `speaker.monitor` is recorded the whole time (the sink kept busy with
 digital silence: a null sink's monitor has gaps otherwise). One time line: at the moment the word
 is launched into the mic, a 40 ms 7 kHz marker is launched into the speaker; it is found in the
 recording by a matched filter, and the offset between two such simultaneous launches is
@@ -17,7 +17,7 @@ instead. Without a "Stopping." (it is not always heard before the process ends) 
 silent at the start of the first 0.5 s of silence after the word. A trial is missed when no stop
 command was logged or the coach never fell silent.
 
-    scripts/bench_latency.py [--trials N] [--seed S] [--json]
+    scripts/bench_latency.py [--trials N] [--seed S] [--speech DIR] [--json]
 
 Uses COACH_AUDIO_DIR's server (default /tmp/coach-virtual-audio-bench).
 """
@@ -188,11 +188,11 @@ def calibrate(env: dict[str, str], clip: Path, mark: Path, n: int = 5) -> float:
     return float(np.median(offsets))
 
 
-def clips(tmp: Path) -> list[tuple[str, Path]]:
+def clips(tmp: Path, speech: Path = SPEECH, human: bool = True) -> list[tuple[str, Path]]:
     """The "stop" clips, each normalised to a 0.5 peak (a person speaking up, near the mic: the
     Speech Commands recordings range from 0.11 to 0.74 peak as recorded)."""
     out = []
-    for src in sorted((SPEECH / "stop").glob("*.wav")):
+    for src in sorted((speech / "stop").glob("*.wav")) if human else []:
         out.append(("human", tmp / src.name, read_wav(src)))
     for v, rate, pitch in ESPEAK_VOICES:
         p = tmp / f"stop-{v}-{rate}-{pitch}.wav"
@@ -354,8 +354,12 @@ def main() -> int:
         action="store_true",
         help="say stop only once the exercise itself is under way (after the ~40 s briefing)",
     )
+    ap.add_argument("--speech", type=Path, default=SPEECH, help=f"recordings (default {SPEECH})")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
+    if args.source != "espeak" and not list((args.speech / "stop").glob("*.wav")):
+        ap.error(f"no human recordings in {args.speech / 'stop'}: give the folder with --speech DIR "
+                 "(e.g. tests/data/speech), or use --source espeak")  # fmt: skip
     env = start_server()
     rng = random.Random(args.seed)
     with tempfile.TemporaryDirectory(prefix="bench-latency-") as d:
@@ -374,7 +378,8 @@ def main() -> int:
         subprocess.run(cmd, check=True)
         r = read_wav(ready)
         write_wav(ready, r * (0.5 / float(np.max(np.abs(r)))))
-        pool = [c for c in clips(tmp) if args.source in ("all", c[0])]
+        pool = clips(tmp, args.speech, args.source != "espeak")
+        pool = [c for c in pool if args.source in ("all", c[0])]
         mark = tmp / "marker.wav"
         write_wav(mark, np.concatenate([marker(), np.zeros(800, np.float32)]))
         offset = calibrate(env, pool[0][1], mark)

@@ -4,12 +4,12 @@
 The stream is what the listener gets during a session: a room-noise floor, the coach's own cues
 (real TTS renders, played about half the time and echoed into the mic at a realistic gain, with the
 played block as `ref=`), and the user's words every few seconds (real human recordings from
-../shared/speech: stop, yes, no and non-command words; plus espeak-ng voices). It is fed block by
-block (20 ms) exactly as the runner does; CPU time is this thread's time around each feed() call
+--speech DIR, default ../shared/speech, tests/data/speech holds the same clips: stop, yes, no and
+non-command words; plus espeak-ng voices). It is fed block by block (20 ms) as the runner does; CPU time is this thread's time around each feed() call
 (time.thread_time), so other processes on the shared machine do not count. Also reports the worst
 single feed() wall time (a decode at the end of a segment is the expensive moment).
 
-    scripts/bench_listener.py [--seconds 120] [--engine auto] [--lang en] [--json]
+    scripts/bench_listener.py [--seconds 120] [--engine auto] [--lang en] [--speech DIR] [--json]
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ CUES = [
 
 
 def build_stream(
-    seconds: float, seed: int, echo_gain: float = ECHO_GAIN
+    seconds: float, seed: int, echo_gain: float = ECHO_GAIN, speech: Path = SPEECH
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """(mic, ref, number of user words) for `seconds` of session."""
     from coach.tts import SpeechRenderer
@@ -59,7 +59,7 @@ def build_stream(
     mic = (nrng.standard_normal(n) * 0.002).astype(np.float32)
     delay = int(0.03 * RATE)
     mic[delay:] += echo_gain * ref[:-delay]
-    words = [p for d in ("stop", "yes", "no", "_none") for p in sorted((SPEECH / d).glob("*.wav"))]
+    words = [p for d in ("stop", "yes", "no", "_none") for p in sorted((speech / d).glob("*.wav"))]
     t, count = 2 * RATE, 0
     while t < n - 2 * RATE:
         w = read_wav(words[rng.randrange(len(words))])
@@ -109,9 +109,13 @@ def main() -> int:
     ap.add_argument("--lang", default="en")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--echo", type=float, default=ECHO_GAIN, help="coach echo gain in the mic")
+    ap.add_argument("--speech", type=Path, default=SPEECH, help=f"recordings (default {SPEECH})")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
-    mic, ref, words = build_stream(args.seconds, args.seed, args.echo)
+    if not any(list((args.speech / d).glob("*.wav")) for d in ("stop", "yes", "no", "_none")):
+        ap.error(f"no human recordings in {args.speech}/{{stop,yes,no,_none}}: give the folder "
+                 "with --speech DIR (e.g. tests/data/speech)")  # fmt: skip
+    mic, ref, words = build_stream(args.seconds, args.seed, args.echo, args.speech)
     out = measure(args.engine, args.lang, mic, ref)
     out.update(echo_gain=args.echo, user_words=words, target_rtf=0.05)
     print(json.dumps(out, indent=None if args.json else 1))
