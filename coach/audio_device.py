@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from .alsa_quiet import quiet_alsa
 from .audio_buffers import SampleFifo, WallLock
 from .audio_devices import NO_DEVICE_HINT
 from .audio_io import AudioIO
@@ -178,6 +179,7 @@ class DeviceAudio(AudioIO):
     def open(self) -> None:
         if self._stream is not None:
             return
+        quiet_alsa()  # before PortAudio starts: ALSA's messages go to a debug log, not stderr
         try:
             import sounddevice as sd
         except OSError as e:

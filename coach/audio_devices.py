@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .alsa_quiet import quiet_alsa
 from .errors import AudioDeviceError
 
 NO_DEVICE_HINT = (
@@ -26,6 +27,7 @@ class Device:
 
 def list_devices() -> list[Device]:
     """All PortAudio devices. Raises AudioDeviceError if PortAudio itself is missing."""
+    quiet_alsa()  # before PortAudio starts: ALSA's messages go to a debug log, not stderr
     try:
         import sounddevice as sd
     except OSError as e:  # libportaudio2 missing
