@@ -47,8 +47,8 @@ class TomlDoc:
         except tomllib.TOMLDecodeError as e:
             m = re.search(r"\(at line (\d+), column (\d+)\)", str(e))
             msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(e))
-            line = int(m.group(1)) if m else None
-            raise DataFileError(self.path, f"invalid TOML: {msg}", line=line) from None
+            at = int(m.group(1)) if m else None
+            raise DataFileError(self.path, f"invalid TOML: {msg}", line=at) from None
         self._lines: dict[Key, int] = {}
         self._index(text)
 
@@ -111,11 +111,14 @@ class Table:
             if default is _MISSING:
                 raise self.err(f"missing required field '{name}'", name)
             return default
-        v = self.data[name]
+        v = self.data[name]  # Any (a TOML value): checked at run time below, returned as T
         types = typ if isinstance(typ, tuple) else (typ,)
         if float in types and isinstance(v, int) and not isinstance(v, bool):
             v = float(v)
-        if isinstance(v, bool) and bool not in types or not isinstance(v, types):
+        # the test is kept in a variable so that mypy does not narrow v to `object` (the join of a
+        # tuple of types), which would make the range check and the return untypeable
+        wrong_type = isinstance(v, bool) and bool not in types or not isinstance(v, types)
+        if wrong_type:
             want = " or ".join(t.__name__ for t in types)
             raise self.err(f"must be {want}, got {type(v).__name__} {v!r}", name)
         if isinstance(v, str) and str in types and not v.strip() and default is _MISSING:
@@ -124,7 +127,7 @@ class Table:
             raise self.err(f"{v!r} is not one of {', '.join(map(repr, c))}", name)
         if lo is not None and v < lo or hi is not None and v > hi:
             raise self.err(f"{v} is out of range {lo}..{hi}", name)
-        return v  # type: ignore[return-value]
+        return v
 
     def str_list(
         self, name: str, default: Any = _MISSING, *, choices: Iterable[str] | None = None

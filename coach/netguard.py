@@ -56,9 +56,9 @@ def _record(what: str) -> None:
     raise NetworkBlockedError(what)
 
 
-def _family_name(family: object) -> str:
-    try:
-        return socket.AddressFamily(family).name  # type: ignore[arg-type]
+def _family_name(family: int) -> str:
+    try:  # an int that is no known family, or whatever a caller passed instead of an int
+        return socket.AddressFamily(family).name
     except (ValueError, TypeError):
         return str(family)
 
@@ -105,7 +105,7 @@ def install(log: Path | str | None = None) -> None:
     if "init" in _originals:
         return
     _originals["init"] = socket.socket.__init__
-    socket.socket.__init__ = _guarded_init  # type: ignore[method-assign]
+    socket.socket.__init__ = _guarded_init  # type: ignore[method-assign]  # monkeypatch, on purpose
     for m in ("connect", "connect_ex", "sendto", "sendmsg", "bind"):
         setattr(socket.socket, m, _guard_method(m))
     for f in ("getaddrinfo", "gethostbyname", "gethostbyname_ex", "gethostbyaddr"):
@@ -117,7 +117,7 @@ def uninstall() -> None:
     global _log
     if "init" not in _originals:
         return
-    socket.socket.__init__ = _originals.pop("init")  # type: ignore[method-assign]
+    socket.socket.__init__ = _originals.pop("init")  # type: ignore[method-assign]  # undoes install()
     for m in ("connect", "connect_ex", "sendto", "sendmsg", "bind"):
         setattr(socket.socket, m, _originals.pop(m))
     for f in ("getaddrinfo", "gethostbyname", "gethostbyname_ex", "gethostbyaddr"):

@@ -108,7 +108,8 @@ class Routine:
         return reps
 
     def all_cues(self) -> list[Cue]:
-        return [s.cue for s in (*self.intro, *self.cycle, *self.outro)]
+        steps: tuple[IntroStep | CycleStep, ...] = (*self.intro, *self.cycle, *self.outro)
+        return [s.cue for s in steps]
 
 
 # Used only if the English language pack cannot be loaded (it is the source of truth).

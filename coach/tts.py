@@ -112,7 +112,7 @@ class _TTSThread:
                 from pyttsx3.drivers import _espeak
 
                 _check_data(_espeak)  # espeak_Initialize exit()s the process without its data
-                espeak_driver.print = _quiet_print  # type: ignore[attr-defined]
+                espeak_driver.print = _quiet_print
                 eng = pyttsx3.init("espeak")
             except TTSError:
                 raise
