@@ -20,7 +20,7 @@ from .errors import CoachError, DataFileError
 from .intents import SAFETY_INTENTS, Intent
 
 DEFAULT_THRESHOLD = 0.5
-ENGINES = ("pocketsphinx", "vosk")
+ENGINES = ("pocketsphinx", "vosk", "phonemes", "whisper")
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,8 @@ class IntentPhrases:
     intent: Intent
     phrases: tuple[str, ...]
     thresholds: dict[str, float] = field(default_factory=dict)  # engine -> threshold; "" = any
+    phonemes: dict[str, str] = field(default_factory=dict)  # phrase -> phoneme pattern
+    phoneme_lines: dict[str, int] = field(default_factory=dict)  # phrase -> its line in the file
 
     def threshold(self, engine: str) -> float:
         return self.thresholds.get(engine, self.thresholds.get("", DEFAULT_THRESHOLD))
@@ -44,6 +46,20 @@ class LanguagePack:
         """phrase -> intent, for the given intents (all when None); safety intents always included."""
         want = set(self.intents) if intents is None else set(intents) | SAFETY_INTENTS
         return {p: i for i, ip in self.intents.items() if i in want for p in ip.phrases}
+
+    def phoneme_patterns(self) -> dict[str, str]:
+        """phrase -> hand-written phoneme pattern (engines/phoneme_spotter.py); {} when the pack
+        has none (then the phoneme engine cannot listen in this language)."""
+        return {p: pat for ip in self.intents.values() for p, pat in ip.phonemes.items()}
+
+    def phoneme_error(self, phrase: str, message: str) -> DataFileError:
+        """An error about one phrase's phoneme pattern, naming file, line and field."""
+        for i, ip in self.intents.items():
+            if phrase in ip.phonemes:
+                return DataFileError(
+                    self.path, message, ip.phoneme_lines.get(phrase), f"intents.{i}.phonemes"
+                )
+        return DataFileError(self.path, message)
 
     def intent_of(self, phrase: str) -> Intent | None:
         return self.phrases().get(phrase)
@@ -85,6 +101,31 @@ def _threshold(t: Table, name: str) -> dict[str, float]:
     return {"": t.get(name, float, lo=0.0, hi=1.0)}
 
 
+def _phonemes(t: Table, phrases: list[str]) -> tuple[dict[str, str], dict[str, int]]:
+    """The intent's `phonemes` table: one pattern per phrase, each checked for its syntax (the
+    tokens are checked against the model's inventory when the phoneme engine loads)."""
+    from .engines.phoneme_spotter import PatternError, parse_pattern
+
+    if "phonemes" not in t.data:
+        return {}, {}
+    sub = t.table("phonemes")
+    missing = [p for p in phrases if p not in sub.data]
+    if missing:
+        raise t.err(f"no phoneme pattern for {', '.join(map(repr, missing))}", "phonemes")
+    sub.only(phrases)
+    out: dict[str, str] = {}
+    lines: dict[str, int] = {}
+    for p in phrases:
+        pattern = sub.get(p, str)
+        try:
+            parse_pattern(pattern)
+        except PatternError as e:
+            raise sub.err(f"{p!r}: {e}", p) from None
+        out[p] = pattern
+        lines[p] = sub.doc.line(*sub.key, p) or 0
+    return out, lines
+
+
 def load_langpack_file(path: Path | str) -> LanguagePack:
     """Load and validate one language pack; errors name file, line and field."""
     doc = TomlDoc(path)
@@ -100,7 +141,7 @@ def load_langpack_file(path: Path | str) -> LanguagePack:
         if iname not in known:
             raise itab.err(f"unknown intent '{iname}' (known: {', '.join(known)})", iname)
         t = itab.table(iname)
-        t.only(["phrases", "threshold"])
+        t.only(["phrases", "threshold", "phonemes"])
         phrases = t.str_list("phrases")
         if not phrases:
             raise t.err("must list at least one phrase", "phrases")
@@ -112,8 +153,19 @@ def load_langpack_file(path: Path | str) -> LanguagePack:
                 where = "twice" if owner[key] == iname else f"also in intent '{owner[key]}'"
                 raise t.err(f"phrase {p!r} is listed {where}", "phrases")
             owner[key] = iname
+        phonemes, lines = _phonemes(t, [p.strip() for p in phrases])
         intents[Intent(iname)] = IntentPhrases(
-            Intent(iname), tuple(p.strip() for p in phrases), _threshold(t, "threshold")
+            Intent(iname),
+            tuple(p.strip() for p in phrases),
+            _threshold(t, "threshold"),
+            phonemes,
+            lines,
+        )
+    with_phonemes = [i for i, ip in intents.items() if ip.phonemes]
+    if with_phonemes and len(with_phonemes) != len(intents):
+        missing = sorted(i.value for i in intents if i not in with_phonemes)
+        raise DataFileError(
+            doc.path, f"phonemes are given for some intents but not for: {', '.join(missing)}"
         )
     for safety in sorted(SAFETY_INTENTS):
         if safety not in intents:

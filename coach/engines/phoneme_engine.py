@@ -1,0 +1,141 @@
+"""The phoneme engine: hama's phoneme CTC model (a 4.7 MB waveform -> IPA model in the `hama` wheel,
+Apache-2.0, no onnxruntime) read by the keyword spotter in phoneme_spotter.py.
+
+Why: the bundled pocketsphinx heard 20-70 % of real people's "stop"; a model that outputs phonemes
+hears voices it never saw, and each command is a pattern written by hand in the language pack
+(`[intents.X.phonemes]`), so nothing is trained on our own synthetic voices. ~0.06 s of CPU per
+second of audio, and it runs on voiced segments only.
+
+Confidence = exp(-cost / required phonemes): the nats a pattern gives up against the model's free
+reading, per phoneme it must hear, so a long phrase and a short one share one threshold scale.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..errors import ModelError
+from ..langpack import LanguagePack
+from .base import Hypothesis
+from .phoneme_spotter import PatternError, Slot, Spotter, parse_pattern
+
+EXTRA_PENALTY = 2.0  # nats per frame of speech the pattern leaves unexplained (tuned, README)
+RATE = 16000
+
+_model_lock = threading.Lock()
+_model: Any = None
+
+
+def load_model() -> Any:
+    """The hama ASR model (loaded once per process; ~20 ms)."""
+    global _model
+    with _model_lock:
+        if _model is None:
+            try:
+                from hama import ASRModel
+            except ImportError as e:
+                raise ModelError(
+                    f"the phoneme model cannot load: {e}",
+                    hint="./scripts/setup installs it (the 'hama' package), or --engine pocketsphinx",
+                ) from None
+            try:
+                _model = ASRModel()
+            except (OSError, RuntimeError) as e:
+                raise ModelError(f"the phoneme model cannot load: {e}") from None
+        return _model
+
+
+class PhonemeEngine:
+    """Engine protocol (coach.engines.base) over hama + the spotter."""
+
+    name = "phonemes"
+
+    def __init__(self, pack: LanguagePack, extra_penalty: float = EXTRA_PENALTY) -> None:
+        patterns = pack.phoneme_patterns()
+        if not patterns:
+            raise ModelError(
+                f"the language pack '{pack.code}' has no phoneme patterns",
+                hint="use --engine pocketsphinx or vosk for this language",
+            )
+        self.language = pack.code
+        self.model = load_model()
+        tokens = self.model.decoder_tokens
+        self._ids = {t: i for i, t in enumerate(tokens)}
+        self._slots: dict[str, tuple[Slot, ...]] = {}
+        for phrase, text in patterns.items():
+            try:
+                self._slots[phrase] = parse_pattern(text, tokens)
+            except PatternError as e:
+                raise pack.phoneme_error(phrase, f"{phrase!r}: {e}") from None
+        self._required = {p: sum(not s.optional for s in sl) for p, sl in self._slots.items()}
+        # a phrase counts as heard at its intent's threshold (the listener applies the same one)
+        self.floors = {
+            p: pack.threshold(i, self.name) for p, i in pack.phrases().items() if p in self._slots
+        }
+        self.extra_penalty = extra_penalty
+        self._spotters: dict[tuple[str, ...], Spotter] = {}
+        self._spotter: Spotter | None = None
+        self.last_costs: dict[str, float] = {}  # of the last segment (benchmarks, coach hear)
+
+    def set_grammar(self, phrases: Sequence[str]) -> None:
+        key = tuple(sorted(p for p in phrases if p in self._slots))
+        if key not in self._spotters:
+            self._spotters[key] = Spotter(
+                {p: self._slots[p] for p in key},
+                self._ids,
+                self.model.blank_id,
+                self._ids["<wb>"],
+                self.extra_penalty,
+            )
+        self._spotter = self._spotters[key]
+
+    def log_probs(self, segment: np.ndarray) -> np.ndarray:
+        """frames x tokens log-probabilities of the model for a 16 kHz float segment."""
+        wav = np.ascontiguousarray(np.clip(segment, -1.0, 1.0), dtype=np.float32).reshape(1, -1)
+        lp, n = self.model.session.run(
+            ["log_probs", "out_lengths"],
+            {"waveform": wav, "waveform_lengths": np.array([wav.shape[1]], dtype=np.int64)},
+        )
+        return np.asarray(lp[0][: int(np.asarray(n).reshape(-1)[0])])
+
+    agc_peak_db: float | None = None
+    lead_s: float = 0.0
+
+    def _prepare(self, segment: np.ndarray) -> tuple[np.ndarray, float]:
+        x = np.asarray(segment, dtype=np.float32)
+        lead = 0.0
+        if self.lead_s > 0:
+            n = round(self.lead_s * RATE)
+            blocks = x[: len(x) // 320 * 320].reshape(-1, 320)
+            floor = float(np.sqrt(np.min(np.mean(np.square(blocks), axis=1)))) if len(blocks) else 1e-4
+            rng = np.random.default_rng(len(x))
+            x = np.concatenate((rng.standard_normal(n).astype(np.float32) * floor, x))
+            lead = n / RATE
+        if self.agc_peak_db is not None:
+            peak = float(np.max(np.abs(x))) + 1e-9
+            x = x * min(10 ** (self.agc_peak_db / 20) / peak, 10 ** (30 / 20))
+        return x, lead
+
+    def recognize(self, segment: np.ndarray) -> list[Hypothesis]:
+        if self._spotter is None or not self._spotter.keys or len(segment) < 640:
+            return []
+        x, lead = self._prepare(segment)
+        scores = self._spotter.score(self.log_probs(x))
+        self.last_costs = {s.key: s.cost for s in scores}
+        out = [
+            Hypothesis(
+                s.key,
+                math.exp(-s.cost / self._required[s.key]),
+                max(0.0, s.start - lead),
+                max(0.0, s.end - lead),
+            )
+            for s in scores
+        ]
+        out = [h for h in out if h.confidence >= self.floors[h.phrase]]
+        out.sort(key=lambda h: -h.confidence)
+        return out
