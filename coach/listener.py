@@ -17,13 +17,14 @@ import sys
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from .audio_format import BLOCK, RATE
 from .echo import EchoCanceller
 from .engines import ENGINES
-from .engines.base import Engine, Hypothesis
+from .engines.base import Engine, Hypothesis, LateEngine
 from .errors import CoachError
 from .intents import SAFETY_INTENTS, Intent
 from .langpack import LanguagePack, load_langpack
@@ -31,7 +32,10 @@ from .vad import Segment, Vad, VadConfig
 
 SPEAKING_TAIL_S = 1.0  # the coach's last words may still echo this long after the clip ends
 ECHO_MARGIN_DB = 10.0  # residual must exceed the echo's measured leak by this to be the user
-CASCADE_OTHERS = "second"  # pocketsphinx+whisper: Whisper decides the non-safety intents (README)
+# who decides the non-safety intents in a cascade (README "Listening" has the measurements):
+# phonemes+whisper: the phoneme engine what it heard, Whisper where it heard nothing;
+# pocketsphinx+whisper: Whisper, which rejects ordinary words far better than pocketsphinx
+CASCADE_OTHERS = {"phonemes+whisper": "both", "pocketsphinx+whisper": "second"}
 LATE_WAIT_S = 30.0  # flush(): how long to wait for a background engine's last answers
 FIRED_KEEP = 64  # segments remembered as having given their one command
 
@@ -67,7 +71,8 @@ class Listener:
     ) -> None:
         self.engine = engine
         # a cascade in background mode answers some segments later (engines/cascade_engine.py)
-        self._answers_late = bool(getattr(engine, "background", False))
+        self._late_engine = engine if isinstance(engine, LateEngine) and engine.background else None
+        self._answers_late = self._late_engine is not None
         self.pack = pack
         self.engine_name = engine.name
         self.language = pack.code
@@ -103,9 +108,9 @@ class Listener:
         self._latest: dict[int, int] = {}  # segment start -> ticket of its latest decode
         self._fired: dict[int, None] = {}  # segment starts that gave their one command
         # (all three are bounded: FIRED_KEEP entries, or popped when the answer comes)
-        if self._answers_late:
-            self.engine.wait(LATE_WAIT_S)  # type: ignore[attr-defined]
-            self.engine.late()  # type: ignore[attr-defined]  # about audio before the reset: dropped
+        if self._late_engine is not None:
+            self._late_engine.wait(LATE_WAIT_S)
+            self._late_engine.late()  # about audio before the reset: dropped
 
     def expect(self, intents: Iterable[Intent]) -> None:
         """The intents that count now; stop and pain are always added."""
@@ -130,9 +135,8 @@ class Listener:
 
     def close(self) -> None:
         """Stop a background engine's worker (a cascade's); other engines hold no thread."""
-        close = getattr(self.engine, "close", None)
-        if close is not None:
-            close()
+        if isinstance(self.engine, LateEngine):
+            self.engine.close()
 
     def threshold(self, intent: Intent) -> float:
         return self._thresholds[intent]
@@ -171,8 +175,8 @@ class Listener:
             if not self._vad.active:
                 break
             out += self.feed(quiet + 1e-5 * np.random.default_rng(0).standard_normal(BLOCK))
-        if self._answers_late:
-            self.engine.wait(LATE_WAIT_S)  # type: ignore[attr-defined]
+        if self._late_engine is not None:
+            self._late_engine.wait(LATE_WAIT_S)
             out += self._late()
         return out
 
@@ -218,9 +222,9 @@ class Listener:
         listener knew when it asked: stop/pain at once; another intent only from the segment's
         latest decode, and held while the segment is still open, like an early look's."""
         out: list[Detection] = []
-        if not self._answers_late:
+        if self._late_engine is None:
             return out
-        for ticket, hyps in self.engine.late():  # type: ignore[attr-defined]
+        for ticket, hyps in self._late_engine.late():
             asked = self._asked.pop(ticket, None)
             if asked is None or asked.seg_start in self._fired:
                 continue
@@ -240,10 +244,10 @@ class Listener:
     def _decode(self, audio: np.ndarray, seg_start: int) -> list[Detection]:
         self.segments += 1
         hyps = self.engine.recognize(audio)
-        if self._answers_late:
-            ticket: int = self.engine.ticket  # type: ignore[attr-defined]
+        if self._late_engine is not None:
+            ticket = self._late_engine.ticket
             _remember(self._latest, seg_start, ticket)  # this decode supersedes earlier ones
-            if self.engine.deferred:  # type: ignore[attr-defined]
+            if self._late_engine.deferred:
                 own = frozenset(p for p in self._grammar if self._own_voice(p))
                 self._asked[ticket] = _Asked(seg_start, frozenset(self._expected), own)
         return self._accept(hyps, seg_start, self._expected, None)
@@ -284,7 +288,7 @@ class Listener:
         return bool(res - echo < self._echo.leak_db + ECHO_MARGIN_DB)
 
 
-def _remember(d: dict, key: int, value: object) -> None:  # type: ignore[type-arg]
+def _remember(d: dict[int, Any], key: int, value: object) -> None:
     """Insert into a small dict that keeps only its FIRED_KEEP newest entries."""
     d[key] = value
     while len(d) > FIRED_KEEP:
@@ -297,44 +301,102 @@ def make_listener(
     model: Path | str | None = None,
     quiet: bool = True,
     background: bool = False,
-    others: str = CASCADE_OTHERS,
+    others: str | None = None,
 ) -> Listener:
-    """A listener for `lang`: vosk when a vosk model for it is found (or given), else pocketsphinx.
+    """A listener for `lang`. `auto`: vosk when a vosk model for it is found (or given); else, for
+    a pack with phoneme patterns, the phoneme spotter with Whisper tiny.en as its second opinion
+    (`phonemes+whisper`; the phoneme engine alone when Whisper cannot load); else pocketsphinx,
+    which is also the fallback when the phoneme model cannot load (said on stderr).
 
     `background`: a cascade's second engine runs on its own thread (live use; see
     engines/cascade_engine.py); files and benchmarks decode in line.
 
     Raises ModelError / CoachError with a clear message when the choice cannot work.
     """
+    from .errors import ModelError
+
     pack = load_langpack(lang)
     choice = engine
     model_path: Path | None = None
     if engine not in ENGINES:
         raise CoachError(f"unknown engine '{engine}' (choose {', '.join(ENGINES)})")
     if engine in ("auto", "vosk"):
-        try:
-            from . import models
-        except ImportError:
-            models = None  # type: ignore[assignment]
-        if models is not None:
-            model_path = models.find_model(pack.code, model)
-        elif model is not None:
-            model_path = Path(model)
-        if engine == "vosk" and model_path is None:
-            from .errors import ModelError
+        from . import models
 
+        model_path = models.find_model(pack.code, model)
+        if engine == "vosk" and model_path is None:
             raise ModelError(
                 f"no vosk model for language '{pack.code}'",
                 hint=f"coach model install {pack.code}  (or --model PATH, or --engine pocketsphinx)",
             )
-        choice = "vosk" if model_path is not None else "pocketsphinx"
-    if choice == "pocketsphinx+whisper":  # recall first; optional whisper extra (English only)
+        if model_path is not None:
+            choice = "vosk"
+        elif pack.phoneme_patterns():
+            choice = "phonemes+whisper"
+        else:
+            choice = "pocketsphinx"
+    notes: list[str] = []
+    who = others or CASCADE_OTHERS.get(choice, "second")
+    eng = _build_engine(choice, pack, model_path, who, background, auto=engine == "auto", notes=notes)
+    if not quiet:
+        for note in notes:
+            print(f"coach: {note}", file=sys.stderr)
+        where = f" ({model_path})" if model_path else ""
+        print(f"coach: listening with {eng.name}{where}, language {pack.code}", file=sys.stderr)
+    return Listener(eng, pack)
+
+
+def _build_engine(
+    choice: str,
+    pack: LanguagePack,
+    model_path: Path | None,
+    others: str,
+    background: bool,
+    auto: bool,
+    notes: list[str],
+) -> Engine:
+    """The engine named `choice`; with `auto`, a model that cannot load falls back (phonemes+whisper
+    -> phonemes -> pocketsphinx) and `notes` says so."""
+    from .errors import ModelError
+
+    safety = list(pack.phrases(SAFETY_INTENTS))
+    if choice in ("phonemes", "phonemes+whisper"):
+        from .engines.phoneme_engine import PhonemeEngine
+
+        try:
+            fast = PhonemeEngine(pack)
+        except ModelError as e:
+            if not auto:
+                raise
+            notes.append(f"{e.message}; listening with pocketsphinx instead")
+            return _build_engine("pocketsphinx", pack, None, others, background, auto, notes)
+        if choice == "phonemes":
+            return fast
+        from .engines.cascade_engine import CascadeEngine
+        from .engines.whisper_engine import WhisperEngine
+
+        def whisper() -> Engine:
+            return WhisperEngine(pack.code, forced=safety)  # stop/pain scored before transcribing
+
+        floor = min(pack.threshold(i, "whisper") for i in SAFETY_INTENTS)
+        if background:  # live: Whisper loads on its worker while the coach starts speaking
+            return CascadeEngine(
+                fast, None, safety, floor, others, True, load_second=whisper, second_name="whisper"
+            )
+        try:
+            second = whisper()
+        except ModelError as e:
+            if not auto:
+                raise
+            notes.append(f"{e.message}; listening with the phoneme engine alone")
+            return fast
+        return CascadeEngine(fast, second, safety, floor, others=others)
+    if choice == "pocketsphinx+whisper":  # recall first (English only)
         from .engines.cascade_engine import CascadeEngine
         from .engines.pocketsphinx_engine import PocketsphinxEngine
         from .engines.whisper_engine import WhisperEngine
 
-        safety = list(pack.phrases(SAFETY_INTENTS))
-        eng: Engine = CascadeEngine(
+        return CascadeEngine(
             PocketsphinxEngine(pack.code, recall_phrases=safety),
             WhisperEngine(pack.code, forced=safety),  # stop/pain scored before transcribing
             safety,
@@ -342,19 +404,15 @@ def make_listener(
             others=others,
             background=background,
         )
-    elif choice == "whisper":  # optional: pip install 'coach[whisper]' (English only)
+    if choice == "whisper":  # English only
         from .engines.whisper_engine import WhisperEngine
 
-        eng = WhisperEngine(pack.code)
-    elif choice == "vosk":
+        return WhisperEngine(pack.code)
+    if choice == "vosk":
         from .engines.vosk_engine import VoskEngine
 
-        eng = VoskEngine(model_path, pack.code)  # type: ignore[arg-type]
-    else:
-        from .engines.pocketsphinx_engine import PocketsphinxEngine
+        assert model_path is not None
+        return VoskEngine(model_path, pack.code)
+    from .engines.pocketsphinx_engine import PocketsphinxEngine
 
-        eng = PocketsphinxEngine(pack.code, recall_phrases=list(pack.phrases(SAFETY_INTENTS)))
-    if not quiet:
-        where = f" ({model_path})" if model_path else ""
-        print(f"coach: listening with {choice}{where}, language {pack.code}", file=sys.stderr)
-    return Listener(eng, pack)
+    return PocketsphinxEngine(pack.code, recall_phrases=safety)

@@ -10,6 +10,7 @@ one thread.
     scripts/eval_commands.py ../shared/speech --json
     scripts/eval_commands.py --make-espeak-set /tmp/espeak-heldout --voices heldout
     scripts/eval_commands.py /tmp/espeak-heldout --json
+    scripts/eval_commands.py ../shared/speech-v2 --curve     # recall vs false commands
 """
 
 from __future__ import annotations
@@ -150,10 +151,11 @@ def evaluate(
     model: str | None,
     limit: int | None = None,
     speakers: str | None = None,
+    others: str | None = None,
 ) -> dict:
     from coach.listener import make_listener
 
-    listener = make_listener(engine, lang, model)
+    listener = make_listener(engine, lang, model, others=others)
     rng = np.random.default_rng(0)
     labels = sorted(p.name for p in folder.iterdir() if p.is_dir())
     intents: dict[str, dict] = {}
@@ -220,10 +222,80 @@ def evaluate(
     }
 
 
+CURVE = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0)  # multiples of each intent's threshold in nats
+
+
+def curve(folder: Path, lang: str, limit: int | None = None) -> dict:
+    """Recall against false commands for the phoneme engine, its thresholds scaled together.
+
+    Each clip goes through the real listener once with nothing allowed to fire, so every voiced
+    segment is decoded; the confidences of every phrase in every segment are kept and the
+    decision (the first segment with a phrase over its intent's threshold; in it, the most
+    confident) is replayed for each scale. Scale 1 is the pack's operating point."""
+    from coach.engines.phoneme_engine import PhonemeEngine
+    from coach.langpack import load_langpack
+    from coach.listener import Listener
+
+    pack = load_langpack(lang)
+    engine = PhonemeEngine(pack)
+    listener = Listener(engine, pack)
+    alpha = {p: -np.log(max(1e-9, f)) for p, f in engine.floors.items()}  # nats per phoneme
+    engine.floors = {p: 0.0 for p in engine.floors}
+    listener._thresholds = {i: 1.01 for i in listener._thresholds}  # decode every segment
+    seen: list[dict[str, float]] = []
+    recognize = engine.recognize
+
+    def spy(segment: np.ndarray) -> list:
+        hyps = recognize(segment)
+        seen.append({h.phrase: -np.log(max(1e-12, h.confidence)) for h in hyps})
+        return hyps
+
+    engine.recognize = spy  # type: ignore[method-assign]  # a benchmark's probe, not the product
+    rng = np.random.default_rng(0)
+    clips: list[tuple[str, list[dict[str, float]]]] = []
+    for label in sorted(p.name for p in folder.iterdir() if p.is_dir()):
+        for f in sorted((folder / label).glob("*.wav"))[:limit]:
+            x = read_wav(f)
+            x = np.concatenate((_noise(RATE // 2, rng), x, _noise(RATE // 2, rng)))
+            x = x[: len(x) // BLOCK * BLOCK]
+            listener.reset()
+            seen.clear()
+            for i in range(0, len(x), BLOCK):
+                listener.feed(x[i : i + BLOCK])
+            listener.flush()
+            clips.append((label, list(seen)))
+    rows = []
+    for scale in CURVE:
+        hit = n = false = neg = 0
+        for label, segs in clips:
+            got = "-"
+            for costs in segs:
+                ok = [(c, p) for p, c in costs.items() if c <= scale * alpha[p]]
+                if ok:
+                    got = pack.phrases()[min(ok)[1]].value
+                    break
+            if label == "_none":
+                neg += 1
+                false += got != "-"
+            else:
+                n += 1
+                hit += got == label
+        rows.append(
+            {
+                "scale": scale,
+                "recall": round(hit / n, 4) if n else None,
+                "false_command_rate": round(false / neg, 4) if neg else None,
+            }
+        )
+    return {"folder": str(folder), "engine": engine.name, "curve": rows}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("folder", nargs="?", type=Path)
-    ap.add_argument("--engine", default="auto", choices=("auto", "pocketsphinx", "vosk", "whisper", "pocketsphinx+whisper"))
+    from coach.engines import ENGINES
+
+    ap.add_argument("--engine", default="auto", choices=ENGINES)
     ap.add_argument("--lang", default="en")
     ap.add_argument("--model")
     ap.add_argument("--limit", type=int, help="at most this many clips per folder")
@@ -234,7 +306,17 @@ def main() -> int:
     )
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--make-espeak-set", type=Path, metavar="OUT", help="synthesize a test set")
+    ap.add_argument(
+        "--others",
+        choices=("fast", "second", "both"),
+        help="a cascade: who decides the intents other than stop/pain (default: the listener's)",
+    )
     ap.add_argument("--voices", default="heldout", choices=sorted(VOICE_SETS))
+    ap.add_argument(
+        "--curve",
+        action="store_true",
+        help="the phoneme engine's recall against false commands as its thresholds scale",
+    )
     args = ap.parse_args()
     if args.make_espeak_set:
         n = make_espeak_set(args.make_espeak_set, args.voices, args.lang)
@@ -243,7 +325,17 @@ def main() -> int:
             return 0
     if not args.folder or not args.folder.is_dir():
         ap.error("give a folder DIR with DIR/<intent>/*.wav")
-    res = evaluate(args.folder, args.engine, args.lang, args.model, args.limit, args.speakers)
+    if args.curve:
+        res = curve(args.folder, args.lang, args.limit)
+        if args.json:
+            print(json.dumps(res))
+        else:
+            for r in res["curve"]:
+                print(f"x{r['scale']:<5} recall {r['recall']}  false {r['false_command_rate']}")
+        return 0
+    res = evaluate(
+        args.folder, args.engine, args.lang, args.model, args.limit, args.speakers, args.others
+    )
     res["speakers"] = args.speakers
     if args.json:
         print(json.dumps(res))

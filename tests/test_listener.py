@@ -126,9 +126,10 @@ def test_stop_over_the_coach_speech_at_equal_level_is_heard(
     assert 1.2 <= dets[0].start < dets[0].end <= 1.2 + len(stop) / RATE + 0.1
 
 
-def test_make_listener_auto_picks_pocketsphinx_without_an_english_vosk_model() -> None:
+def test_make_listener_auto_picks_the_phoneme_cascade_without_an_english_vosk_model() -> None:
     lis = make_listener("auto", "en")
-    assert lis.engine_name == "pocketsphinx"
+    assert lis.engine_name == "phonemes+whisper"
+    assert make_listener("auto", "ko").engine_name != "phonemes+whisper"  # no phoneme patterns
     with pytest.raises(CoachError, match="unknown engine"):
         make_listener("julius", "en")
     with pytest.raises(CoachError, match="no vosk model for language 'en'"):

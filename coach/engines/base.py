@@ -3,17 +3,15 @@
 The listener does voice-activity detection, echo handling and rejection policy; an engine only
 answers "which phrase of the grammar (if any) best explains this segment, and how sure are you".
 Both pocketsphinx (bundled English model) and vosk (installed models) implement it; whisper and the
-pocketsphinx+whisper cascade are optional. An engine may also answer *late* (the cascade in
-background mode, `background` true): it then has `ticket` (numbering its recognize calls),
-`deferred` (the last call's segment went to the worker), `late()` (answers finished since, as
-(ticket, hypotheses)) and `wait(timeout)`.
+the cascades (phonemes+whisper, the default for English; pocketsphinx+whisper) put two in a row. An
+engine may also answer *late* (a cascade in background mode): it then is a `LateEngine`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -45,4 +43,26 @@ class Engine(Protocol):
 
         Returns the grammar phrases heard, best first; [] when nothing in the grammar was said.
         """
+        ...
+
+
+@runtime_checkable
+class LateEngine(Engine, Protocol):
+    """An engine some of whose answers come later, from its own thread (a cascade in background
+    mode: a slow second opinion must never hold up the next "stop")."""
+
+    background: bool  # true: answers may come from late()
+    ticket: int  # numbers each recognize() call; late answers carry it
+    deferred: bool  # the last recognize() handed its segment to the worker
+
+    def late(self) -> list[tuple[int, list[Hypothesis]]]:
+        """Answers finished since the last call: (ticket, hypotheses)."""
+        ...
+
+    def wait(self, timeout: float = 30.0) -> bool:
+        """Block until every queued segment is answered; False on timeout."""
+        ...
+
+    def close(self) -> None:
+        """Stop the worker thread."""
         ...

