@@ -15,6 +15,7 @@ inside the models dir, validated, then renamed into place: never a half-installe
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.client
 import importlib.util
@@ -240,9 +241,48 @@ def install(
     progress: Progress | None = stderr_progress,
     sha256: str | None = None,
 ) -> ModelInfo:
-    """Install a model from a known language code ('en'), a .zip, a folder or an http(s) URL."""
+    """Install a model from a known language code ('en'), a .zip, a folder or an http(s) URL.
+
+    A failure leaves nothing behind: not the temporary folder, and not the models folder (or the
+    data folder, or the language folder) either when this call created it."""
     root = paths.models_dir()
-    root.mkdir(parents=True, exist_ok=True)
+    made: list[Path] = []  # folders this call created, deepest last: removed again on failure
+    try:
+        _mkdirs(root, made)
+        return _install(source, lang, root, made, force, timeout, progress, sha256)
+    except BaseException:
+        for d in reversed(made):
+            with contextlib.suppress(OSError):
+                d.rmdir()  # only if still empty: a concurrent install's files are never touched
+        raise
+
+
+def _mkdirs(folder: Path, made: list[Path]) -> None:
+    """mkdir -p that records each folder it created (outermost first)."""
+    missing = [p for p in (folder, *folder.parents) if not p.exists()]
+    for p in reversed(missing):
+        try:
+            p.mkdir()
+        except FileExistsError:
+            continue
+        except OSError as e:
+            raise ModelError(
+                f"cannot create the models folder {p}: {e.strerror or e}",
+                hint="check the permissions of the data folder, or move it with COACH_DATA_DIR",
+            ) from None
+        made.append(p)
+
+
+def _install(
+    source: str,
+    lang: str | None,
+    root: Path,
+    made: list[Path],
+    force: bool,
+    timeout: float,
+    progress: Progress | None,
+    sha256: str | None,
+) -> ModelInfo:
     known = KNOWN_MODELS.get(source)
     with tempfile.TemporaryDirectory(prefix=".install-", dir=root) as tmp_s:
         tmp = Path(tmp_s)
@@ -289,7 +329,7 @@ def install(
                 hint="give it with --lang, e.g. --lang en",
             )
         dest_dir = root / lang
-        dest_dir.mkdir(parents=True, exist_ok=True)
+        _mkdirs(dest_dir, made)
         dest = dest_dir / name
         if dest.exists():
             if not force:

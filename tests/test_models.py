@@ -312,6 +312,27 @@ def test_cli_install_en_without_network_is_a_clear_error() -> None:
     assert "coach model install FILE.zip" in r.stderr
     assert "Traceback" not in r.stderr + r.stdout
     assert leftovers() == [] and not (paths.models_dir() / "en").exists()
+    assert not paths.models_dir().exists() and not paths.data_dir().exists()  # nothing at all
+
+
+def test_a_failed_download_leaves_no_folders_behind() -> None:
+    """Real: nothing listens on port 9 of this machine, so the connection is refused."""
+    with pytest.raises(ModelError, match="cannot download http://127.0.0.1:9/x.zip"):
+        install("http://127.0.0.1:9/x.zip", progress=None, timeout=5)
+    assert not paths.data_dir().exists()  # neither data/ nor data/models/ was left behind
+    paths.data_dir().mkdir()
+    (paths.data_dir() / "history.sqlite3").write_bytes(b"")  # the user's own: kept
+    with pytest.raises(ModelError, match="cannot download"):
+        install("http://127.0.0.1:9/x.zip", progress=None, timeout=5)
+    assert os.listdir(paths.data_dir()) == ["history.sqlite3"]
+
+
+def test_an_existing_models_folder_is_kept_after_a_failure(tmp_path: Path) -> None:
+    paths.models_dir().mkdir(parents=True)
+    z = fake_zip(tmp_path / "vosk-model-small-en-us-0.15.zip", "m", skip=("am/final.mdl",))
+    with pytest.raises(ModelError):
+        install(str(z), progress=None)
+    assert paths.models_dir().is_dir() and os.listdir(paths.models_dir()) == []
 
 
 def test_cli_install_nonexistent_path() -> None:
