@@ -13,13 +13,41 @@ from pathlib import Path
 
 import numpy as np
 
-from .audio_format import read_wav, write_wav
+from .audio_format import WavInfo, read_wav, wav_info, write_wav
 from .audio_io import AudioIO
-from .errors import CoachError
+from .errors import CoachError, UsageError
+
+MIC_FILE_HINT = "give --mic-file a WAV recording of the microphone (PCM integer or float, any rate)"
+
+
+def check_mic_file(path: Path | str) -> WavInfo:
+    """Is `path` a microphone recording a session can use? Reads the header only (fast, before
+    any speech is rendered). UsageError naming the file and the reason: missing, a folder, not a
+    readable WAV (empty, cut short, another format), or no audio in it (a 0-frame WAV would
+    otherwise run a whole session on the noise floor to `no-response`)."""
+    try:
+        info = wav_info(path)
+    except CoachError as e:
+        raise UsageError(e.message, hint=MIC_FILE_HINT) from None
+    if info.frames == 0:
+        if info.claimed_frames:
+            raise UsageError(
+                f"{info.path}: not a usable microphone recording: the file is cut short (its "
+                f"header promises {info.claimed_frames / info.rate:.2f} s of audio, it holds none)",
+                hint=MIC_FILE_HINT,
+            )
+        raise UsageError(
+            f"{info.path}: not a usable microphone recording: it holds no audio (0 frames)",
+            hint=MIC_FILE_HINT,
+        )
+    return info
 
 
 class FileAudio(AudioIO):
-    """Mic from `mic_wav` (any PCM WAV; None = noise floor only), speaker to `speaker_wav`."""
+    """Mic from `mic_wav` (any PCM WAV; None = noise floor only), speaker to `speaker_wav`.
+
+    A `mic_wav` that cannot be used is refused here, when the back end is made (check_mic_file:
+    UsageError), not at open() after all speech has been rendered."""
 
     realtime = False
 
@@ -33,6 +61,8 @@ class FileAudio(AudioIO):
         seed: int = 0,
     ) -> None:
         super().__init__()
+        if mic_wav is not None:
+            check_mic_file(mic_wav)
         if echo_delay_s < 0:
             raise CoachError(f"echo delay must be >= 0 s (got {echo_delay_s})")
         self.mic_wav = Path(mic_wav) if mic_wav is not None else None

@@ -75,11 +75,11 @@ def _what_else(raw: bytes) -> str:
     return "it does not start with RIFF...WAVE (is it another kind of file?)"
 
 
-def _parse_wav(p: Path, raw: bytes) -> tuple[_Fmt, memoryview]:
+def _parse_wav(p: Path, raw: bytes) -> tuple[_Fmt, memoryview, int]:
     """The format and the audio bytes of a RIFF/WAVE file, or CoachError saying what is wrong.
 
     A data chunk that claims more than the file holds (a cut recording, or a streaming writer's
-    placeholder size) gives the bytes that are there."""
+    placeholder size) gives the bytes that are there; the size it claimed comes third."""
 
     def bad(reason: str) -> CoachError:
         return CoachError(f"{p}: not a readable PCM WAV file: {reason}")
@@ -99,7 +99,7 @@ def _parse_wav(p: Path, raw: bytes) -> tuple[_Fmt, memoryview]:
         if cid == b"data":
             if fmt is None:
                 raise bad("the audio data comes before its format ('fmt ' chunk)")
-            return fmt, memoryview(raw)[body : min(body + size, n)]
+            return fmt, memoryview(raw)[body : min(body + size, n)], size
         if body + size > n:
             if fmt is None or cid == b"fmt ":
                 raise bad(
@@ -129,13 +129,24 @@ def _parse_fmt(b: bytes, bad: Callable[[str], CoachError]) -> _Fmt:
     return _Fmt(tag, ch, rate, bits)
 
 
-def read_wav(path: Path | str, rate: int = RATE) -> np.ndarray:
-    """Read a WAV (8/16/24/32-bit integer or 32/64-bit float PCM, also WAVE_FORMAT_EXTENSIBLE;
-    any rate, any channels) as mono float32 at `rate`.
+@dataclass(frozen=True)
+class WavInfo:
+    """What a readable WAV holds, from its header (nothing decoded)."""
 
-    Raises CoachError with the file name and the reason for anything else: empty, cut short,
-    another kind of file, a compressed encoding, a header that lies.
-    """
+    path: Path
+    channels: int
+    rate: int
+    bits: int
+    kind: str  # "integer" or "float"
+    frames: int  # whole frames in the file
+    claimed_frames: int  # what the header says (more than `frames` when the file is cut short)
+
+    @property
+    def seconds(self) -> float:
+        return self.frames / self.rate
+
+
+def _open_wav(path: Path | str) -> tuple[WavInfo, memoryview]:
     p = Path(path)
     if not p.exists():
         raise CoachError(f"{p}: no such file")
@@ -145,7 +156,7 @@ def read_wav(path: Path | str, rate: int = RATE) -> np.ndarray:
         raw = p.read_bytes()
     except OSError as e:
         raise CoachError(f"{p}: cannot read the file ({e.strerror or e})") from None
-    fmt, data = _parse_wav(p, raw)
+    fmt, data, claimed = _parse_wav(p, raw)
     ch, src_rate = fmt.channels, fmt.rate
     if not (1 <= ch <= MAX_WAV_CHANNELS and MIN_WAV_RATE <= src_rate <= MAX_WAV_RATE):
         raise CoachError(
@@ -161,7 +172,24 @@ def read_wav(path: Path | str, rate: int = RATE) -> np.ndarray:
             f"{_SAVE_AS}"
         )
     frame = width * ch
-    b = data[: len(data) // frame * frame]  # a truncated file ends mid-frame
+    info = WavInfo(p, ch, src_rate, fmt.bits, kind, len(data) // frame, claimed // frame)
+    return info, data[: info.frames * frame]  # a truncated file ends mid-frame
+
+
+def wav_info(path: Path | str) -> WavInfo:
+    """The header of a WAV read_wav can read (CoachError, with the reason, for any other file)."""
+    return _open_wav(path)[0]
+
+
+def read_wav(path: Path | str, rate: int = RATE) -> np.ndarray:
+    """Read a WAV (8/16/24/32-bit integer or 32/64-bit float PCM, also WAVE_FORMAT_EXTENSIBLE;
+    any rate, any channels) as mono float32 at `rate`.
+
+    Raises CoachError with the file name and the reason for anything else: empty, cut short,
+    another kind of file, a compressed encoding, a header that lies.
+    """
+    info, b = _open_wav(path)
+    kind, width, ch = info.kind, (info.bits + 7) // 8, info.channels
     if kind == "float":
         f = np.frombuffer(b, "<f4" if width == 4 else "<f8")
         x = np.clip(np.nan_to_num(f, nan=0.0, posinf=1.0, neginf=-1.0), -1.0, 1.0)
@@ -183,7 +211,7 @@ def read_wav(path: Path | str, rate: int = RATE) -> np.ndarray:
         x = np.frombuffer(b, "<i4").astype(np.float32) / float(1 << 31)
     if ch > 1:
         x = x.reshape(-1, ch).mean(axis=1)
-    return resample(x, src_rate, rate)
+    return resample(x, info.rate, rate)
 
 
 def write_wav(path: Path | str, x: np.ndarray, rate: int = RATE) -> None:

@@ -74,3 +74,76 @@ def test_errors_are_clear(tmp_path: Path) -> None:
         FileAudio(None, tmp_path / "nope" / "out.wav").open()
     with pytest.raises(CoachError, match="before open"):
         FileAudio().exchange(np.zeros(BLOCK, np.float32))
+
+
+# --- the mic WAV is checked before anything else (a usage error, exit 2) -----------------------
+
+
+def _zero_frames(path: Path) -> Path:
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16_000)
+        w.writeframes(b"")
+    return path
+
+
+def _bad_mic_files(tmp_path: Path) -> dict[str, tuple[Path, str]]:
+    good = tmp_path / "good.wav"
+    with wave.open(str(good), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16_000)
+        w.writeframes(bytes(3200))
+    raw = good.read_bytes()
+    files = {
+        "missing": (tmp_path / "missing.wav", "no such file"),
+        "folder": (tmp_path, "is a folder"),
+        "empty": (tmp_path / "empty.wav", "the file is empty \\(0 bytes\\)"),
+        "cut-header": (
+            tmp_path / "cut.wav",
+            "the file is cut short: 30 bytes|cut short or corrupt",
+        ),
+        "header-only": (tmp_path / "hdr.wav", "cut short \\(its header promises 0.10 s of audio"),
+        "zero-frames": (_zero_frames(tmp_path / "zero.wav"), "it holds no audio \\(0 frames\\)"),
+        "text": (tmp_path / "notes.wav", "does not start with RIFF"),
+    }
+    (tmp_path / "empty.wav").write_bytes(b"")
+    (tmp_path / "cut.wav").write_bytes(raw[:30])
+    (tmp_path / "hdr.wav").write_bytes(raw[:44])
+    (tmp_path / "notes.wav").write_text("not audio\n")
+    return files
+
+
+def test_check_mic_file_refuses_unusable_recordings_as_usage_errors(tmp_path: Path) -> None:
+    from coach.audio_files import check_mic_file
+    from coach.errors import UsageError
+
+    for name, (path, reason) in _bad_mic_files(tmp_path).items():
+        with pytest.raises(UsageError, match=reason) as e:
+            check_mic_file(path)
+        assert e.value.exit_code == 2 and str(path) in str(e.value), name
+        with pytest.raises(UsageError, match=reason):
+            FileAudio(path, tmp_path / "out.wav")  # refused when the back end is made
+    floats = tmp_path / "float.wav"
+    from scipy.io import wavfile
+
+    wavfile.write(floats, 48_000, np.full(4800, 0.25, np.float32))
+    info = check_mic_file(floats)
+    assert (info.kind, info.bits, info.rate, info.frames) == ("float", 32, 48_000, 4800)
+
+
+def test_cli_run_refuses_an_empty_mic_wav_before_preparing_speech(tmp_path: Path) -> None:
+    import time
+
+    from tests.conftest import coach_cli
+
+    (tmp_path / "empty.wav").write_bytes(b"")
+    for path in (_zero_frames(tmp_path / "zero.wav"), tmp_path / "empty.wav"):
+        out = tmp_path / "out.wav"
+        t0 = time.monotonic()
+        r = coach_cli("run", "trunk-rotation", "--mic-file", str(path), "--speaker-file", str(out))
+        assert r.returncode == 2, r.stderr
+        assert r.stderr.startswith(f"coach: {path}: not a"), r.stderr
+        assert "preparing speech" not in r.stderr and "Traceback" not in r.stderr
+        assert not out.exists() and time.monotonic() - t0 < 20
