@@ -45,8 +45,13 @@ def voice(text: str) -> np.ndarray:
 def args_for(
     routine: str = "trunk-rotation", reps: int = 5, tempo: float = 10.0, **kw: Any
 ) -> argparse.Namespace:
-    base = dict(routine=routine, reps=reps, tempo=tempo, voice=None, engine="auto", lang="en",
-                model=None, no_listen=False, db=None, plain=True, events=None)  # fmt: skip
+    # These tests are about the session; its simulated user is espeak-ng, which the bundled
+    # pocketsphinx engine was tuned to hear in this room. The default engine (phonemes+whisper,
+    # built for human voices) runs a whole session in test_default_engine_stops_on_a_human_stop and
+    # test_live_stop_silences_the_speaker; its recognition is tested in test_phoneme_engine.py.
+    base = dict(routine=routine, reps=reps, tempo=tempo, voice=None, engine="pocketsphinx",
+                lang="en", model=None, no_listen=False, db=None, plain=True,
+                events=None)  # fmt: skip
     base.update(kw)
     return argparse.Namespace(**base)
 
@@ -170,6 +175,21 @@ def test_stop_mid_cue_silences_at_once_and_summarises(tmp_path: Path) -> None:
     assert_cut(user, t_stop, t_next)
     assert result.reason == "stopped" and result.right >= 1
     assert f"You did {result.right} on the right," in cues(ev)
+
+
+def test_default_engine_stops_on_a_human_stop(tmp_path: Path) -> None:
+    """The default engine in a whole session, in a room with the coach's echo: a real person's
+    "stop" in the middle of a cue ends it, silent at once."""
+    stop = read_wav(clip("stop/stop_563aa4e6_nohash_2.wav"))
+    stop = (stop * (0.5 / float(np.max(np.abs(stop))))).astype(np.float32)
+    result, user = simulate(tmp_path, [
+        ready_first(),
+        Reaction(on_cue(EXHALE_LEFT), 0.6, stop, "stop"),
+    ], tempo=6.0, engine="auto")  # fmt: skip
+    ev = result.events
+    t_stop = heard_within(user, ev, "stop")
+    assert_cut(user, t_stop, first(ev, "cue", text=safety.STOPPING)["t"])
+    assert result.reason == "stopped"
 
 
 def test_pain_mid_cue_advice_alternative_without_rotation_and_yes_starts_it(tmp_path: Path) -> None:
