@@ -178,6 +178,24 @@ def _state_is(state: str) -> Callable[[str, dict[str, Any]], bool]:
     return lambda ty, d: ty == "state" and d["state"] == state
 
 
+def timeline_lines(events: list[dict[str, Any]], routine: str) -> list[tuple[float, str]]:
+    """The session's events as (t, line) for the demo's timeline: what the coach said, and each
+    other event in words (`[state] checking that it can hear you`), never a Python dict."""
+    from .display import describe_event, routine_is_sided
+
+    out = []
+    for e in events:
+        detail = {k: v for k, v in e.items() if k not in ("t", "type")}
+        if e["type"] == "cue":
+            out.append((e["t"], f"coach: {e['text']}"))
+            continue
+        sided = routine_is_sided(routine) if e["type"] == "ended" else None
+        out.append((e["t"], f"[{e['type']}] {describe_event(e['type'], detail, sided)}"))
+        if e["type"] == "started":
+            routine = str(e["routine"])
+    return out
+
+
 def rehearse(output: Path, events: Path | None, voice: str | None, engine: str) -> int:
     """Run the demo, write coach + user mixed to `output`, print the timeline. Exit code 0."""
     from .commands.session import run_session
@@ -205,12 +223,7 @@ def rehearse(output: Path, events: Path | None, voice: str | None, engine: str) 
     mix[: len(u)] += u
     write_wav(output, np.clip(mix, -1.0, 1.0), RATE)
     lines = [(t, f"user says: {text}") for t, text in user.spoken]
-    for e in result.events:
-        if e["type"] == "cue":
-            lines.append((e["t"], f"coach: {e['text']}"))
-        else:
-            rest = {k: v for k, v in e.items() if k not in ("t", "type")}
-            lines.append((e["t"], f"[{e['type']}] {rest}"))
+    lines += timeline_lines(result.events, args.routine)
     print("\ntimeline (session seconds):")
     for t, line in sorted(lines, key=lambda x: x[0]):
         print(f"  {t:7.2f}  {line}")

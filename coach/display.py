@@ -3,6 +3,7 @@ lines otherwise. It only reads events; it never decides anything, so it cannot d
 
 from __future__ import annotations
 
+import functools
 import sys
 from typing import Any, TextIO
 
@@ -58,13 +59,18 @@ class Display:
             return
         if self.tty:
             if type in ("ended", "started"):
-                self._line(f"{_clock(t)} {type}: {_fmt(detail)}")
+                self._line(f"{_clock(t)} {type}: {self._describe(type, detail)}")
                 self._newline()
             self._status()
         elif type != "cue":
-            print(f"[coach] {_clock(t)} {type}: {_fmt(detail)}", file=self.stream, flush=True)
+            text = self._describe(type, detail)
+            print(f"[coach] {_clock(t)} {type}: {text}", file=self.stream, flush=True)
         else:
             print(f"[coach] {_clock(t)} says: {detail['text']}", file=self.stream, flush=True)
+
+    def _describe(self, type: str, detail: dict[str, Any]) -> str:
+        sided = routine_is_sided(self.routine) if type == "ended" and self.routine else None
+        return describe_event(type, detail, sided)
 
     def close(self) -> None:
         if self.tty and self._width and not self.quiet:
@@ -98,5 +104,77 @@ def _clock(t: float) -> str:
     return f"{int(m):02d}:{s:04.1f}"
 
 
+STATE_WORDS = {
+    "checking-mic": "checking that it can hear you",
+    "briefing": "explaining the exercise",
+    "positioning": "getting you into position",
+    "exercising": "exercising",
+    "paused": "paused",
+    "offering": "offering a gentler exercise",
+    "ended": "ended",
+}
+REASON_WORDS = {"no-response": "no response", "fault": "a fault"}
+
+
+def describe_event(type: str, detail: dict[str, Any], sided: bool | None = None) -> str:
+    """An event as a person reads it (no Python reprs): `checking that it can hear you`,
+    `heard "stop it" (stop)`, `stopped; reps right 1, left 0; suggested pelvic-tilt`. `sided`
+    False shows an unsided exercise's one rep count (its events count each rep on both sides)."""
+    d = dict(detail)
+    if type == "cue":
+        return f'says "{d.get("text", "")}"'
+    if type == "state" and "state" in d:
+        return STATE_WORDS.get(str(d["state"]), str(d["state"]))
+    if type == "command" and "intent" in d:
+        phrase, intent = d.get("phrase"), str(d["intent"])
+        if not phrase:
+            return f"heard {intent}"
+        return f'heard "{phrase}"' + (f" ({intent})" if phrase != intent else "")
+    if type == "tempo" and "bpm" in d:
+        return f"{float(d['bpm']):g} breaths a minute"
+    if type == "started" and "routine" in d:
+        return f"{d['routine']} begins"
+    if type == "ended" and "reason" in d:
+        reason = str(d["reason"])
+        parts = [REASON_WORDS.get(reason, reason)]
+        reps = d.get("reps")
+        if isinstance(reps, dict):
+            left, right = reps.get("left", 0), reps.get("right", 0)
+            if sided is False:
+                n = max(left, right)
+                parts.append(f"{n} rep{'' if n == 1 else 's'}")
+            else:
+                parts.append(f"reps right {right}, left {left}")
+        if d.get("suggestion"):
+            parts.append(f"suggested {d['suggestion']}")
+        return "; ".join(parts)
+    return _fmt(d)
+
+
 def _fmt(detail: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={v}" for k, v in detail.items())
+    """Any other event: `key value; key value`, nested values flattened, nothing as a repr."""
+
+    def value(v: Any) -> str:
+        if v is None:
+            return "none"
+        if isinstance(v, dict):
+            return ", ".join(f"{k} {value(x)}" for k, x in v.items())
+        if isinstance(v, list | tuple | set | frozenset):
+            return ", ".join(value(x) for x in v)
+        if isinstance(v, float):
+            return f"{v:g}"
+        return str(v)
+
+    return "; ".join(f"{k} {value(v)}" for k, v in detail.items())
+
+
+@functools.cache
+def routine_is_sided(routine_id: str) -> bool | None:
+    """Whether the routine has sides (None when it cannot be told). Looked up once per routine,
+    only for an `ended` line (the session is over by then: nothing waits for it)."""
+    try:
+        from .routine import get_routine
+
+        return bool(get_routine(routine_id).sides)
+    except Exception:  # noqa: BLE001 (a display line must never fail the session)
+        return None
