@@ -9,7 +9,9 @@ The same loop runs on real devices (DeviceAudio, paced by the sound card) and on
 simulated time). On devices the listener decodes on its own thread (ThreadedListener), so a slow
 decode never makes the speaker stutter. Any error from a component, or an unexpected exception:
 the player is cut, the session is recorded as `fault`, and the error goes up as a CoachError.
-SIGINT/SIGTERM: the player is cut and the session is recorded as `stopped` (the user chose to end).
+SIGINT/SIGTERM: the player is cut and the session is recorded as `stopped` (the user chose to
+end); with `signals` (coach/interrupts.py) the interrupt is taken between blocks or in the wait
+for the sound card, never halfway through a block.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from .audio_format import RATE
 from .choreography import fit, render_pairs
 from .errors import AudioDeviceError, CoachError
 from .events_file import EventsFile
+from .interrupts import StopSignals
 from .mic_watchdog import MicWatchdog
 from .session import (
     Action,
@@ -76,6 +79,7 @@ class ThreadedListener:
         self._in: queue.Queue[tuple[str, Any, Any]] = queue.Queue()
         self._out: queue.Queue[Any] = queue.Queue()
         self._error: BaseException | None = None
+        self._quit = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="coach-listener", daemon=True)
         self._thread.start()
 
@@ -83,7 +87,7 @@ class ThreadedListener:
         while True:
             kind, a, b = self._in.get()
             try:
-                if kind == "quit":
+                if kind == "quit" or self._quit.is_set():  # a backlog is not decoded at the end
                     return
                 if kind == "feed":
                     for d in self.inner.feed(a, ref=b):
@@ -117,8 +121,15 @@ class ThreadedListener:
     def backlog(self) -> int:
         return self._in.qsize()
 
-    def close(self) -> None:
+    def close(self, wait: bool = True) -> None:
+        """Stop the thread; what it has not decoded yet is dropped (under load the backlog took
+        longer than the 2 s join). wait=False (an interrupt): nothing is waited for, not even
+        the inner listener's close (a cascade joins its worker, up to 5 s mid-decode); both
+        threads are daemons and the process is ending."""
+        self._quit.set()
         self._in.put(("quit", None, None))
+        if not wait:
+            return
         self._thread.join(timeout=2.0)
         close = getattr(self.inner, "close", None)
         if close is not None:
@@ -143,8 +154,10 @@ class Runner:
         engine_name: str = "none",
         observer: Observer | None = None,
         watchdog: MicWatchdog | None = None,
+        signals: StopSignals | None = None,
     ) -> None:
         self.io, self.player, self.session = io, player, session
+        self.signals = signals or StopSignals()  # not installed: inert
         self.clips = dict(clips)
         self.listener = listener
         self.history = history
@@ -260,7 +273,14 @@ class Runner:
         self.player.play(clip, label, delay=round(say.gap_s * RATE))
 
     # --- the loop -----------------------------------------------------------------------------------
+    def _exchange(self, out: np.ndarray) -> np.ndarray:
+        """The one wait of a block (the sound card paces it; a stalled stream waits seconds):
+        a signal ends it at once."""
+        with self.signals.interruptible():
+            return self.io.exchange(out)
+
     def _step(self) -> None:
+        self.signals.check()  # a signal is taken here, between blocks
         out = self.player.next_block()
         if self._cancelled:  # the cancel took effect in this block: now queue what follows it
             self._cancelled = False
@@ -275,7 +295,7 @@ class Runner:
                 self._event("cue", {"text": text}, self._gaps.pop(label, 0.0))
             if self.listener is not None:
                 self.listener.speaking(text)
-        mic = self.io.exchange(out)
+        mic = self._exchange(out)
         now = self.now()
         if self.listener is not None:
             for d in self.listener.feed(mic, ref=out):
@@ -297,7 +317,14 @@ class Runner:
         """Run to the end. Raises CoachError after recording a fault; KeyboardInterrupt (SIGINT,
         SIGTERM) ends the session as stopped and is re-raised once everything is recorded."""
         try:
-            self.io.open()
+            try:
+                with self.signals.interruptible():  # waits for the first mic frames (seconds)
+                    self.io.open()
+            except KeyboardInterrupt:
+                with contextlib.suppress(Exception):
+                    self.io.close()
+                self.record_unstarted_stop()
+                raise
             try:
                 self._start_history(self.session.routine.id, self.session.reps)
                 self.apply(self.session.start(self.now()))
@@ -315,7 +342,8 @@ class Runner:
                     if self.session.done and not self.player.busy:
                         break
                 for _ in range(round(TAIL_S * RATE / self.io.block)):
-                    self.io.exchange(self.player.next_block())
+                    self.signals.check()
+                    self._exchange(self.player.next_block())
             except KeyboardInterrupt:
                 self._emergency(EndReason.STOPPED, speak=False)
                 raise
@@ -333,15 +361,40 @@ class Runner:
         finally:
             self.events.close()
             if isinstance(self.listener, ThreadedListener):
-                self.listener.close()
+                self.listener.close(wait=not self.signals.received)
         return self._result()
+
+    def record_unstarted_stop(self) -> None:
+        """Interrupted before the first word (preparing speech, loading the recognizer, opening
+        the sound device): recorded like any stop, a history session that starts and ends at
+        once, and its `ended` event. Closes the events file. Never raises."""
+        self.signals.handled = True
+        with contextlib.suppress(Exception):
+            self._start_history(self.session.routine.id, self.session.reps)
+        self._record_end(EndReason.STOPPED)
+        with contextlib.suppress(Exception):
+            self.events.close()
 
     def _emergency(self, reason: EndReason, speak: bool) -> None:
         """Silence first, then record what we can, then (a fault, if the speaker still works)
-        say so. Never raises."""
+        say so. Never raises. A signal from here on is only noted (a Ctrl-C cuts the notice)."""
+        self.signals.handled = True
         with contextlib.suppress(Exception):
             self.player.cancel()
             self.io.exchange(self.player.next_block())  # the fade-out block: silence from here
+        self._record_end(reason)
+        if speak:
+            with contextlib.suppress(Exception):
+                clip = self.clips[(safety.FAULT_SPOKEN, 1.0)]
+                self.player.play(clip, "fault", delay=round(0.3 * RATE))
+                for _ in range(len(clip) // self.io.block + 30):
+                    self.io.exchange(self.player.next_block())
+                    if not self.player.busy or self.signals.received:
+                        break
+
+    def _record_end(self, reason: EndReason) -> None:
+        """The session's end in history and the events file (the events file alone if the
+        history fails). Never raises."""
         try:
             if not self.session.done:
                 acts = self.session.interrupt(self.now(), reason)
@@ -351,14 +404,6 @@ class Runner:
             with contextlib.suppress(Exception):
                 reps = {"left": self.session.left, "right": self.session.right}
                 self._event("ended", {"reason": str(reason), "reps": reps, "suggestion": None})
-        if speak:
-            with contextlib.suppress(Exception):
-                clip = self.clips[(safety.FAULT_SPOKEN, 1.0)]
-                self.player.play(clip, "fault", delay=round(0.3 * RATE))
-                for _ in range(len(clip) // self.io.block + 30):
-                    self.io.exchange(self.player.next_block())
-                    if not self.player.busy:
-                        break
 
     def _result(self) -> RunResult:
         f = self._last_finish or Finish(EndReason.FAULT, self.session.left, self.session.right)

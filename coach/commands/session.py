@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..engines import ENGINES
 from ..errors import UsageError
+from ..interrupts import SESSION_CLOSED, StopSignals
 
 if TYPE_CHECKING:
     from ..audio_io import AudioIO
@@ -119,24 +117,6 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 # --- coach run ----------------------------------------------------------------------------------
-@contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM ends a session like Ctrl-C: silence, recorded as stopped."""
-
-    def handler(_sig: int, _frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    try:
-        old = signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, old)
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     from ..audio_files import FileAudio
 
@@ -169,7 +149,27 @@ def run_session(
     observer: Observer | None = None,
     quiet: bool = False,
 ) -> RunResult:
-    """Everything `coach run` does once the audio back end is chosen."""
+    """Everything `coach run` does once the audio back end is chosen. Ctrl-C and SIGTERM from
+    here on end it as `stopped` (coach/interrupts.py), also while speech is being prepared."""
+    with StopSignals() as signals:
+        try:
+            result = _run_session(args, io, observer, quiet, signals)
+            signals.check()  # one that came while the session was being closed: still exit 130
+        except KeyboardInterrupt:
+            SESSION_CLOSED.set()  # recorded, and everything it opened is closed
+            raise
+    if not quiet:
+        print(summary_line(result), file=sys.stderr)
+    return result
+
+
+def _run_session(
+    args: argparse.Namespace,
+    io: AudioIO,
+    observer: Observer | None,
+    quiet: bool,
+    signals: StopSignals,
+) -> RunResult:
     from ..display import Display
     from ..dose import check_dose
     from ..history import History
@@ -190,23 +190,29 @@ def run_session(
     display.routine = routine.id
     display.bpm = tempo.bpm
 
+    def progress(done: int, total: int) -> None:
+        display.progress("preparing speech", done, total)
+        signals.stop_point()  # between phrases: a render is never cut off (the cache stays whole)
+
+    def prepare(session: Session) -> tuple[dict[tuple[str, float], Any], Any]:
+        """Speech for every phrase, then the recognizer: on a helper thread (signals.call)."""
+        clips = render_phrasebook(session, SpeechRenderer(), voice, progress)
+        if not listen:
+            return clips, None
+        return clips, make_listener(args.engine, args.lang, args.model, io.realtime)
+
     history = History(args.db)
+    session: Session | None = None
+    runner: Runner | None = None
+    engine = str(args.engine) if listen else "none"
     try:
         dose = check_dose(routine, history)
         if dose.warning:
             print(f"coach: warning: {dose.warning}", file=sys.stderr)
         session = Session(routine, reps, tempo, load_library(), listen=listen, dose=dose)
-        clips = render_phrasebook(
-            session,
-            SpeechRenderer(),
-            voice,
-            lambda d, n: display.progress("preparing speech", d, n),
-        )
-        listener = None
-        engine = "none"
-        if listen:
+        clips, listener = signals.call(prepare, session)
+        if listener is not None:
             # live: a second engine (pocketsphinx+whisper) answers from its own thread
-            listener = make_listener(args.engine, args.lang, args.model, io.realtime)
             engine = getattr(listener, "engine_name", str(args.engine))
             if io.realtime:
                 listener = ThreadedListener(listener)
@@ -222,15 +228,28 @@ def run_session(
             voice_name=voice.name,
             engine_name=engine,
             observer=observer,
+            signals=signals,
         )
-        with sigterm_as_interrupt():
-            result = runner.run()
+        return runner.run()
+    except KeyboardInterrupt:
+        if runner is None and session is not None:  # before the session began: record it too
+            Runner(
+                io,
+                Player(),
+                session,
+                {},
+                history=history,
+                events=EventsFile(args.events),
+                display=display,
+                voice_name=voice.name,
+                engine_name=engine,
+                observer=observer,
+                signals=signals,
+            ).record_unstarted_stop()
+        raise
     finally:
         display.close()
         history.close()
-    if not quiet:
-        print(summary_line(result), file=sys.stderr)
-    return result
 
 
 def make_listener(engine: str, lang: str, model: Path | None, background: bool = False) -> Any:

@@ -1,0 +1,123 @@
+"""Ctrl-C (SIGINT) and SIGTERM while `coach run` prepares or runs a session: the user ends it.
+
+Both signals are taken over for the session, whatever the process inherited. That was the lost
+Ctrl-C of issue #14: a process started with SIGINT *ignored* keeps it ignored, because Python puts
+its KeyboardInterrupt handler only over the default action. Background jobs of a non-interactive
+shell start that way (how CI and scripts run things, `coach run ... &`), and so do their
+children: the test's SIGINT did nothing and the coach went on prompting "I didn't catch that";
+SIGTERM, which had a handler of its own, always worked. (Checked: no library here installs a
+handler or blocks either signal; `signal.getsignal` and the C `sigaction` are unchanged after
+PortAudio, espeak-ng, pocketsphinx and whisper start.)
+
+The handler only notes the signal. KeyboardInterrupt is raised where the session handles it:
+by `check()`, which the runner calls before every 20 ms block, and inside `interruptible()`
+waits, where the handler raises at once: waiting for the preparation (speech, then the
+recognizer, on a helper thread that stops after the phrase it is rendering), for the sound
+device to open, for the sound card. So neither a stalled stream nor the speech engine's start
+delays the stop, and it never comes halfway through recording the end, writing the speech cache
+or saying the fault notice, nor inside a finalizer, where Python would print and swallow it. A
+second signal while the session is already ending changes nothing.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from types import FrameType
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# Set once a session that a signal ended is recorded and everything it opened is closed: the
+# program may then leave at once (cli.leave_now).
+SESSION_CLOSED = threading.Event()
+SETTLE_S = 0.3  # after a signal, how long a preparing helper may take to stop (see call())
+
+
+class StopSignals:
+    """`with StopSignals() as s:` installs the handlers (main thread only; elsewhere it does
+    nothing) and restores the old ones after. Not installed, it is inert: `check()` never
+    raises and `interruptible()` changes nothing, so a Runner can always use one."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None  # the first signal received
+        self.handled = False  # its KeyboardInterrupt reached the code that ends the session
+        self._raised = False  # the handler raises at most once (never into its own unwinding)
+        self._waiting = 0  # depth of interruptible() sections
+        self._saved: dict[int, Any] = {}
+
+    def __enter__(self) -> StopSignals:
+        if threading.current_thread() is threading.main_thread():
+            for s in SIGNALS:
+                self._saved[s] = signal.signal(s, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for s, old in self._saved.items():
+            signal.signal(s, signal.SIG_DFL if old is None else old)
+        self._saved.clear()
+
+    @property
+    def received(self) -> bool:
+        return self.signum is not None
+
+    def _handle(self, signum: int, _frame: FrameType | None) -> None:
+        if self.signum is None:
+            self.signum = signum
+        if self._waiting and not self._raised and not self.handled:
+            self._raised = True
+            raise KeyboardInterrupt
+
+    def check(self) -> None:
+        """Raise KeyboardInterrupt if a signal came and the session has not acted on it yet
+        (also one that was raised in a wait and swallowed on its way up)."""
+        if self.signum is not None and not self.handled:
+            self._raised = True
+            raise KeyboardInterrupt
+
+    @contextmanager
+    def interruptible(self) -> Iterator[None]:
+        """A wait that a signal ends at once (the handler raises inside it)."""
+        self.check()
+        self._waiting += 1
+        try:
+            yield
+        finally:
+            self._waiting -= 1
+
+    def stop_point(self) -> None:
+        """For a helper thread's loop: stop its work (KeyboardInterrupt, on that thread) once a
+        signal came; the main thread has already been interrupted."""
+        if self.signum is not None:
+            raise KeyboardInterrupt
+
+    def call(self, fn: Callable[..., T], *args: Any) -> T:
+        """fn(*args) on a helper thread, waited for interruptibly: the preparation is mostly
+        native code (the speech engine's start took 1.6 s idle, the recognizer's load 0.4 s;
+        more under load), which would hold a signal on this thread until it returns. After a
+        signal the helper is given SETTLE_S to reach a `stop_point()` or its end, so a phrase
+        being rendered (~30 ms) and its cache write are finished; one still busy then is in
+        the engine's start, which writes nothing, and is left to the process exit."""
+        box: dict[str, Any] = {}
+
+        def run() -> None:
+            try:
+                box["value"] = fn(*args)
+            except BaseException as e:  # handed to the waiting thread below
+                box["error"] = e
+
+        t = threading.Thread(target=run, name="coach-prepare", daemon=True)
+        t.start()
+        try:
+            with self.interruptible():
+                t.join()
+        except KeyboardInterrupt:
+            t.join(SETTLE_S)
+            raise
+        if "error" in box:
+            raise box["error"]
+        value: T = box["value"]
+        return value
