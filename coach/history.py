@@ -11,6 +11,7 @@ ISO-8601 and shown in local time (coach/history_report.py).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import sqlite3
@@ -106,6 +107,9 @@ class History:
 
     `now` returns the current time as an aware datetime (tests inject a fixed clock).
     `create=False` opens only an existing database (for reports: no file is made just to look).
+    `readonly=True` opens an existing database for reading only (SQLite `mode=ro`), as reports do
+    when the file or its folder is not writable (`History.for_reading`): nothing is migrated,
+    checkpointed or closed as interrupted, and any write is a HistoryError.
     """
 
     def __init__(
@@ -114,13 +118,19 @@ class History:
         now: Callable[[], datetime] | None = None,
         create: bool = True,
         busy_timeout_s: float = BUSY_TIMEOUT_S,
+        readonly: bool = False,
     ) -> None:
         self.path = Path(path).expanduser() if path is not None else paths.db_path()
         self.now = now or _local_now
+        self.readonly = readonly
+        self._orphans: set[int] = set()  # read-only: sessions shown as interrupted
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
         self._opened = False  # checks and migrations passed: only then may close() checkpoint
-        self._check_file(create)
+        self._check_file(create and not readonly)
+        if readonly:
+            self._open_readonly(busy_timeout_s)
+            return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as e:
@@ -141,7 +151,84 @@ class History:
             self.close()
             raise
 
+    @classmethod
+    def for_reading(
+        cls, path: Path | str | None = None, now: Callable[[], datetime] | None = None
+    ) -> History:
+        """An existing database, for a report: read-only when the file or its folder cannot be
+        written (a read-only mount, a backup, another user's data folder), else as usual (which
+        also closes a crashed session as interrupted)."""
+        p = Path(path).expanduser() if path is not None else paths.db_path()
+        writable = os.access(p, os.W_OK) and os.access(p.parent, os.W_OK)
+        return cls(p, now=now, create=False, readonly=not writable)
+
     # --- opening -------------------------------------------------------------------------------
+
+    def _open_readonly(self, busy_timeout_s: float) -> None:
+        """`mode=ro`; SQLite still needs to create the WAL index (`-shm`) next to the file, so in
+        a folder it cannot write, a database without a write-ahead log is opened `immutable`
+        (nothing can change it there). A left-over log (a crashed session) is read with
+        `mode=ro` or not at all: `immutable` would silently ignore what it holds."""
+        from urllib.parse import quote
+
+        base = "file:" + quote(str(self.path.resolve())) + "?mode=ro"
+        wal = self.path.with_name(self.path.name + "-wal")
+        tries = [base] + ([] if wal.exists() and wal.stat().st_size else [base + "&immutable=1"])
+        last: sqlite3.Error | None = None
+        for uri in tries:
+            try:
+                self._conn = sqlite3.connect(
+                    uri, uri=True, timeout=busy_timeout_s, check_same_thread=False
+                )
+                version, _tables = self._check_schema(readonly=True)
+                self._orphans = self._find_orphans(version)
+                return
+            except sqlite3.Error as e:
+                last = e
+                self.close()
+            except HistoryError:
+                self.close()
+                raise
+        assert last is not None
+        if wal.exists():
+            raise HistoryError(
+                f"cannot read the history database {self.path}: it is read-only and a session "
+                "left unsaved changes in its write-ahead log, which can only be read where the "
+                "folder is writable",
+                hint="copy the folder (all history.sqlite3* files) somewhere writable and use "
+                "--db on the copy",
+            ) from None
+        raise explain(last, self.path) from None
+
+    def _find_orphans(self, version: int) -> set[int]:
+        """Running sessions whose process is gone: read-only, they cannot be closed, so readers
+        are shown them as `interrupted` (what the next writable open will record)."""
+        owner = "owner" if version >= 2 else "NULL"
+        rows = self._db.execute(f"SELECT id, {owner} FROM sessions WHERE ended IS NULL").fetchall()
+        return {sid for sid, who in rows if not _owner_alive(who)}
+
+    def _check_schema(self, readonly: bool = False) -> tuple[int, set[str]]:
+        c = self._db
+        version = c.execute("PRAGMA user_version").fetchone()[0]
+        tables = {r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if version > SCHEMA_VERSION:
+            raise HistoryError(
+                f"history database {self.path} has schema version {version}, newer than this "
+                f"coach knows ({SCHEMA_VERSION})",
+                hint="update coach; the file was left untouched",
+            )
+        if (version == 0 and tables) or (version > 0 and not tables >= OUR_TABLES):
+            raise HistoryError(
+                f"{self.path} is an SQLite database, but not a coach history "
+                f"(it has tables {', '.join(sorted(tables))})",
+                hint="it was left untouched; choose another file with --db or COACH_DB",
+            )
+        if readonly and not tables:
+            raise HistoryError(
+                f"history database {self.path} is empty and read-only: nothing to show",
+                hint="run a session with a writable --db or COACH_DB first",
+            )
+        return version, tables
 
     def _check_file(self, create: bool) -> None:
         """Refuse anything that is not an SQLite file before SQLite touches it."""
@@ -162,20 +249,7 @@ class History:
 
     def _open(self) -> None:
         c = self._db
-        version = c.execute("PRAGMA user_version").fetchone()[0]
-        tables = {r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        if version > SCHEMA_VERSION:
-            raise HistoryError(
-                f"history database {self.path} has schema version {version}, newer than this "
-                f"coach knows ({SCHEMA_VERSION})",
-                hint="update coach; the file was left untouched",
-            )
-        if (version == 0 and tables) or (version > 0 and not tables >= OUR_TABLES):
-            raise HistoryError(
-                f"{self.path} is an SQLite database, but not a coach history "
-                f"(it has tables {', '.join(sorted(tables))})",
-                hint="it was left untouched; choose another file with --db or COACH_DB",
-            )
+        version, _tables = self._check_schema()
         c.execute("PRAGMA foreign_keys = ON")
         if c.execute("PRAGMA journal_mode = WAL").fetchone()[0].lower() != "wal":
             raise HistoryError(f"history database {self.path}: cannot switch to WAL mode")
@@ -308,6 +382,10 @@ class History:
         )
         return {r[0] for r in rows}
 
+    def routines(self) -> set[str]:
+        """Every routine id with at least one session."""
+        return {r[0] for r in self._read("SELECT DISTINCT routine FROM sessions", ())}
+
     def sessions(
         self, routine: str | None = None, since: datetime | None = None
     ) -> list[SessionRecord]:
@@ -324,10 +402,18 @@ class History:
             sql += " AND started >= ?"
             params.append(utc_iso(since))
         rows = self._read(sql + " ORDER BY started, id", tuple(params))
-        return [
+        out = [
             SessionRecord(r[0], r[1], parse_iso(r[2]), parse_iso(r[3]) if r[3] else None, *r[4:])
             for r in rows
         ]
+        if self._orphans:
+            out = [
+                dataclasses.replace(s, end_reason=EndReason.INTERRUPTED.value)
+                if s.id in self._orphans
+                else s
+                for s in out
+            ]
+        return out
 
     def events(self, session_id: int | None = None, type: str | None = None) -> list[EventRecord]:
         sql = "SELECT session_id, t, wall, type, detail FROM events WHERE 1=1"

@@ -12,6 +12,7 @@ import sys
 import textwrap
 import threading
 import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -370,3 +371,93 @@ def test_sessions_today_counts_the_local_day_and_real_sessions(tmp_path: Path) -
         assert h.sessions_today("trunk-rotation") == 2
         assert h.sessions_today("pelvic-tilt") == 1
         assert h.sessions_today("bridge") == 0
+
+
+# --- reading a history in a folder that cannot be written ----------------------------------------
+
+
+@pytest.fixture
+def ro_mount(tmp_path: Path) -> Iterator[tuple[Path, Callable[[], None]]]:
+    """A real tmpfs (we are root here: chmod would not stop us, a read-only mount does), and a
+    function that remounts it read-only. Unmounted afterwards."""
+    mnt = tmp_path / "ro"
+    mnt.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mnt)],
+                       capture_output=True, text=True)  # fmt: skip
+    assert r.returncode == 0, f"mount tmpfs failed (needs root): {r.stderr}"
+
+    def make_read_only() -> None:
+        subprocess.run(["mount", "-o", "remount,ro", str(mnt)], check=True)
+
+    try:
+        yield mnt, make_read_only
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+def _two_sessions(db: Path) -> None:
+    with History(db) as h:
+        sid = h.start_session("trunk-rotation", 6.0, "e", "v", 5)
+        h.log_event(sid, 1.0, "command", {"intent": "pain", "phrase": "ouch"})
+        h.end_session(sid, "pain", 2, 1, 6.0)
+        sid = h.start_session("pelvic-tilt", 6.0, "e", "v", 5)
+        h.end_session(sid, "completed", 5, 0, 6.0)
+
+
+def test_a_history_on_a_read_only_mount_is_read(
+    ro_mount: tuple[Path, Callable[[], None]],
+) -> None:
+    mnt, make_read_only = ro_mount
+    db = mnt / "history.sqlite3"
+    _two_sessions(db)
+    make_read_only()
+    before = sorted(p.name for p in mnt.iterdir())
+    with History.for_reading(db) as h:
+        assert h.readonly
+        assert [(s.routine, s.end_reason) for s in h.sessions()] == [
+            ("trunk-rotation", "pain"),
+            ("pelvic-tilt", "completed"),
+        ]
+        assert h.pain_sessions() == {1} and h.routines() == {"trunk-rotation", "pelvic-tilt"}
+        with pytest.raises(HistoryError, match="read-only"):
+            h.start_session("bridge", 6.0, "e", "v", 5)
+    assert sorted(p.name for p in mnt.iterdir()) == before
+    r = subprocess.run([sys.executable, "-m", "coach", "history", "--db", str(db)],
+                       capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "trunk-rotation" in r.stdout and "Pain reported (1):" in r.stdout
+
+
+def test_a_crashed_sessions_log_on_a_read_only_mount_is_read_and_shown_interrupted(
+    ro_mount: tuple[Path, Callable[[], None]],
+) -> None:
+    mnt, make_read_only = ro_mount
+    db = mnt / "history.sqlite3"
+    code = (
+        "import os, sys\nfrom coach.history import History\n"
+        "h = History(sys.argv[1])\n"
+        "s = h.start_session('trunk-rotation', 6.0, 'e', 'v', 5)\n"
+        "h.end_session(s, 'completed', 5, 5, 6.0)\n"
+        "s = h.start_session('bridge', 6.0, 'e', 'v', 5)\n"
+        "h.log_event(s, 3.0, 'state', {'state': 'exercising'})\n"
+        "os._exit(0)\n"  # dies mid-session: its write-ahead log is left, not checkpointed
+    )
+    subprocess.run([sys.executable, "-c", code, str(db)], check=True, timeout=60, cwd=ROOT)
+    assert (mnt / "history.sqlite3-wal").stat().st_size > 0
+    make_read_only()
+    with History.for_reading(db) as h:
+        assert [(s.routine, s.end_reason) for s in h.sessions()] == [
+            ("trunk-rotation", "completed"),
+            ("bridge", "interrupted"),  # what a writable open would record; nothing written
+        ]
+    with ro(db) as c:
+        assert c.execute("SELECT end_reason FROM sessions WHERE routine='bridge'").fetchone() == (
+            None,
+        )
+
+
+def test_a_writable_history_is_opened_as_usual_for_reading(tmp_path: Path) -> None:
+    db = tmp_path / "h.db"
+    _two_sessions(db)
+    with History.for_reading(db) as h:
+        assert not h.readonly and len(h.sessions()) == 2

@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
             f"{db}: no such folder for a history database", hint="check the --db path"
         )
     if db.exists():
-        with History(db) as h:
+        with History.for_reading(db) as h:  # read-only if the file or folder is not writable
             report = build_report(h, days=args.days, routine=args.routine)
     else:  # nothing recorded yet: report an empty history without creating a file to look
         report = _empty_report(db, args.days, args.routine)
