@@ -304,3 +304,19 @@ def test_a_taken_alternative_is_found_without_an_ended_event(tmp_path: Path) -> 
             12.5,
             "ouch pain",
         )
+
+
+def test_cli_unknown_routine_is_a_usage_error_listing_the_known_ones(
+    demo: tuple[History, Clock], tmp_path: Path
+) -> None:
+    h, clock = demo
+    add(h, clock, day(0, 9), routine="my-own-stretch")  # a routine no longer in the library
+    for args in (["--db", str(h.path)], ["--db", str(tmp_path / "none.db")]):
+        r = coach(*args, "--routine", "trunk-rotaton")
+        assert r.returncode == 2 and r.stdout == "", r.stdout
+        assert r.stderr.startswith("coach: unknown routine 'trunk-rotaton'\n")
+        assert "did you mean trunk-rotation?" in r.stderr
+        assert "known routines: bridge, cat-camel," in r.stderr and "Traceback" not in r.stderr
+    assert "my-own-stretch" in coach("--db", str(h.path), "--routine", "nosuch").stderr
+    r = coach("--db", str(h.path), "--routine", "my-own-stretch")  # in the history: fine
+    assert r.returncode == 0 and "my-own-stretch" in r.stdout

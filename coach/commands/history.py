@@ -64,8 +64,12 @@ def run(args: argparse.Namespace) -> int:
         )
     if db.exists():
         with History.for_reading(db) as h:  # read-only if the file or folder is not writable
+            if args.routine is not None:
+                check_routine(args.routine, h.routines())
             report = build_report(h, days=args.days, routine=args.routine)
     else:  # nothing recorded yet: report an empty history without creating a file to look
+        if args.routine is not None:
+            check_routine(args.routine, set())
         report = _empty_report(db, args.days, args.routine)
     if args.export is not None:
         write_csv(args.export, report.sessions)
@@ -80,6 +84,23 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(format_table(report))
     return 0
+
+
+def check_routine(routine: str, recorded: set[str]) -> None:
+    """`--routine` must name a routine of the library or one the history has sessions of."""
+    import difflib
+
+    from ..errors import UsageError
+    from ..history_report import _library
+
+    known = set(_library()) | recorded
+    if routine in known:
+        return
+    close = difflib.get_close_matches(routine, sorted(known), n=1)
+    hint = (f"did you mean {close[0]}? " if close else "") + (
+        f"known routines: {', '.join(sorted(known))}" if known else "`coach list` shows them"
+    )
+    raise UsageError(f"unknown routine '{routine}'", hint=hint)
 
 
 def _empty_report(db: Path, days: int | None, routine: str | None) -> Report:
