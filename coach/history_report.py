@@ -41,11 +41,37 @@ def dose_words(per_day: int) -> str:
     return {1: "once a day", 2: "once or twice a day"}.get(per_day, f"up to {per_day} times a day")
 
 
+def times(n: int) -> str:
+    return {1: "once", 2: "twice"}.get(n, f"{n} times")
+
+
+def routine_name(routine: str, library: dict[str, Any] | None = None) -> str:
+    """The routine's own name ("Trunk rotation stretch"), or its id when it is not known."""
+    lib = _library() if library is None else library
+    return str(lib[routine].name) if routine in lib else routine
+
+
 @dataclass(frozen=True)
 class DoseLine:
     routine: str
     sessions: int
     per_day: int
+    name: str = ""  # the routine's name, for the sentence (its id when unknown)
+
+    def sentence(self) -> str:
+        """Today's dose as a person says it: "Today: Trunk rotation stretch done twice, the full
+        daily dose (once or twice a day): done for today." """
+        name, usual, n = self.name or self.routine, dose_words(self.per_day), self.sessions
+        if n == 0:
+            return f"Today: {name} not done yet (the usual dose: {usual})."
+        if n < self.per_day:
+            return f"Today: {name} done {times(n)}; the usual dose is {usual}, so one more is fine."
+        if n == self.per_day:
+            return f"Today: {name} done {times(n)}, the full daily dose ({usual}): done for today."
+        return (
+            f"Today: {name} done {times(n)}, more than the usual {times(self.per_day)} a day; "
+            "give your back a rest."
+        )
 
     @property
     def status(self) -> str:
@@ -163,7 +189,9 @@ def build_report(h: History, days: int | None = None, routine: str | None = None
     if routine is not None and routine not in counts:
         counts[routine] = 0
     lib = _library()
-    dose = [DoseLine(r, n, per_day_for(r, lib)) for r, n in sorted(counts.items())]
+    dose = [
+        DoseLine(r, n, per_day_for(r, lib), routine_name(r, lib)) for r, n in sorted(counts.items())
+    ]
     return Report(
         database=h.path,
         now=now,
@@ -237,8 +265,7 @@ def format_table(r: Report) -> str:
     else:
         lines.append("Streak: none yet; complete a session today to start one.")
     if r.dose:
-        for d in r.dose:
-            lines.append(f"Today: {d.routine}: {d.status} (dose: {dose_words(d.per_day)}).")
+        lines.extend(d.sentence() for d in r.dose)
     else:
         lines.append(f"Today: no sessions yet (dose: {dose_words(DEFAULT_PER_DAY)}).")
     if r.pain_reports:

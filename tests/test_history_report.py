@@ -320,3 +320,28 @@ def test_cli_unknown_routine_is_a_usage_error_listing_the_known_ones(
     assert "my-own-stretch" in coach("--db", str(h.path), "--routine", "nosuch").stderr
     r = coach("--db", str(h.path), "--routine", "my-own-stretch")  # in the history: fine
     assert r.returncode == 0 and "my-own-stretch" in r.stdout
+
+
+def test_todays_dose_reads_as_a_sentence_with_the_routines_name(
+    demo: tuple[History, Clock],
+) -> None:
+    h, clock = demo
+    lines = [x for x in format_table(build_report(h)).splitlines() if x.startswith("Today")]
+    assert lines == [
+        "Today: Trunk rotation stretch done once; the usual dose is once or twice a day, "
+        "so one more is fine."
+    ]
+    add(h, clock, day(0, 12))
+    assert (
+        "Today: Trunk rotation stretch done twice, the full daily dose (once or twice a day): "
+        "done for today." in format_table(build_report(h))
+    )
+    for minute in range(13):  # 13 more: 15 in all
+        add(h, clock, day(0, 7) + timedelta(minutes=minute))
+    assert (
+        "Today: Trunk rotation stretch done 15 times, more than the usual twice a day; give your "
+        "back a rest." in format_table(build_report(h))
+    )
+    empty = format_table(build_report(h, routine="bridge"))
+    assert "Today: Bridge not done yet (the usual dose: once or twice a day)." in empty
+    assert "more than once or twice a day" in build_report(h).dose[0].status  # JSON: as before

@@ -106,7 +106,7 @@ def check_routine(routine: str, recorded: set[str]) -> None:
 def _empty_report(db: Path, days: int | None, routine: str | None) -> Report:
     from datetime import datetime
 
-    from ..history_report import DoseLine, Report, per_day_for
+    from ..history_report import DoseLine, Report, per_day_for, routine_name
 
-    dose = [DoseLine(routine, 0, per_day_for(routine))] if routine else []
+    dose = [DoseLine(routine, 0, per_day_for(routine), routine_name(routine))] if routine else []
     return Report(db, datetime.now().astimezone(), days, routine, [], [], 0, dose)
