@@ -306,22 +306,6 @@ def test_a_taken_alternative_is_found_without_an_ended_event(tmp_path: Path) -> 
         )
 
 
-def test_cli_unknown_routine_is_a_usage_error_listing_the_known_ones(
-    demo: tuple[History, Clock], tmp_path: Path
-) -> None:
-    h, clock = demo
-    add(h, clock, day(0, 9), routine="my-own-stretch")  # a routine no longer in the library
-    for args in (["--db", str(h.path)], ["--db", str(tmp_path / "none.db")]):
-        r = coach(*args, "--routine", "trunk-rotaton")
-        assert r.returncode == 2 and r.stdout == "", r.stdout
-        assert r.stderr.startswith("coach: unknown routine 'trunk-rotaton'\n")
-        assert "did you mean trunk-rotation?" in r.stderr
-        assert "known routines: bridge, cat-camel," in r.stderr and "Traceback" not in r.stderr
-    assert "my-own-stretch" in coach("--db", str(h.path), "--routine", "nosuch").stderr
-    r = coach("--db", str(h.path), "--routine", "my-own-stretch")  # in the history: fine
-    assert r.returncode == 0 and "my-own-stretch" in r.stdout
-
-
 def test_todays_dose_reads_as_a_sentence_with_the_routines_name(
     demo: tuple[History, Clock],
 ) -> None:
@@ -345,3 +329,30 @@ def test_todays_dose_reads_as_a_sentence_with_the_routines_name(
     empty = format_table(build_report(h, routine="bridge"))
     assert "Today: Bridge not done yet (the usual dose: once or twice a day)." in empty
     assert "more than once or twice a day" in build_report(h).dose[0].status  # JSON: as before
+
+
+def test_cli_unknown_routine_is_a_usage_error_listing_the_known_ones(
+    demo: tuple[History, Clock], tmp_path: Path
+) -> None:
+    h, clock = demo
+    add(h, clock, day(0, 9), routine="my-own-stretch")  # a routine no longer in the library
+    for args in (["--db", str(h.path)], ["--db", str(tmp_path / "none.db")]):
+        r = coach(*args, "--routine", "trunk-rotaton")
+        assert r.returncode == 2 and r.stdout == "", r.stdout
+        assert r.stderr.startswith("coach: unknown routine 'trunk-rotaton'\n")
+        assert "did you mean trunk-rotation?" in r.stderr
+        assert "known routines: bridge, cat-camel," in r.stderr and "Traceback" not in r.stderr
+    assert "my-own-stretch" in coach("--db", str(h.path), "--routine", "nosuch").stderr
+    r = coach("--db", str(h.path), "--routine", "my-own-stretch")  # in the history: fine
+    assert r.returncode == 0 and "my-own-stretch" in r.stdout
+
+
+def test_cli_chart_prints_only_where_it_went(
+    demo: tuple[History, Clock], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    h, _ = demo
+    png = tmp_path / "c.png"
+    assert main(["history", "--db", str(h.path), "--chart", str(png)]) == 0
+    out = capsys.readouterr()
+    assert out.out == "" and out.err == f"coach: wrote the chart to {png}\n"
+    assert png.read_bytes()[:4] == b"\x89PNG"

@@ -38,7 +38,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="PATH",
         help="history database (default: COACH_DB or the user data folder)",
     )
-    p.add_argument("--chart", type=Path, metavar="FILE", help="also draw a chart (.png or .svg)")
+    p.add_argument(
+        "--chart",
+        type=Path,
+        metavar="FILE",
+        help="draw a chart (.png or .svg) instead of printing the table",
+    )
     p.add_argument("--export", type=Path, metavar="FILE", help="also write the sessions as CSV")
     p.set_defaults(func=run)
 
@@ -81,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"coach: wrote the chart to {args.chart}", file=sys.stderr)
     if args.json:
         print(json.dumps(to_json(report), indent=2, ensure_ascii=False))
-    else:
+    elif args.chart is None:  # with --chart, the line saying where it went is the output
         print(format_table(report))
     return 0
 
