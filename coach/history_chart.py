@@ -1,8 +1,10 @@
 """`coach history --chart`: practice over time as a PNG or SVG (matplotlib, Agg back end).
 
 Imported only when a chart is asked for: matplotlib takes about a second to import. Top panel:
-sessions per day (completed / other), the daily dose as a dashed line, pain reports marked.
-Bottom panel: reps per side per day. The file is written atomically.
+sessions per day (completed / other), the daily dose as a dashed line when one routine is shown
+(routines have their own doses: with several, no single line would be right), pain reports marked.
+Bottom panel: reps per day, per side for exercises with sides and as one count for those without
+(counted once, not in both side bars). The file is written atomically.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from pathlib import Path
 from .errors import UsageError
 from .history_export import atomic_write_bytes
 from .history_records import EndReason
-from .history_report import DEFAULT_PER_DAY, Report
+from .history_report import Report, per_day_for, routine_name
 
 FORMATS = {".png": "png", ".svg": "svg"}
 MAX_BARS = 62  # days; a longer range is drawn as steps
@@ -45,8 +47,23 @@ def _day_range(r: Report) -> list[date]:
     return [first + timedelta(days=i) for i in range((today - first).days + 1)]
 
 
+def dose_line(r: Report) -> tuple[int, str] | None:
+    """(sessions a day, routine name) for the dashed dose line: only when the chart shows one
+    routine (`--routine`, or a history of one routine); None when it shows several or none."""
+    shown = {r.routine} if r.routine else {s.routine for s in r.sessions}
+    if len(shown) != 1:
+        return None
+    (routine,) = shown
+    d = next((x for x in r.dose if x.routine == routine), None)
+    if d is not None:
+        return d.per_day, d.name or routine
+    return per_day_for(routine), routine_name(routine)
+
+
 def chart_data(r: Report) -> dict[str, list]:
-    """Per local day: completed and other sessions, reps left/right (sided routines), pain."""
+    """Per local day: completed and other sessions, reps left/right (routines with sides), reps
+    of routines without sides (once: their records may carry the count on one or both sides),
+    pain reports."""
     tz = r.now.tzinfo
     days = _day_range(r)
     index = {d: i for i, d in enumerate(days)}
@@ -54,6 +71,7 @@ def chart_data(r: Report) -> dict[str, list]:
     other = [0] * len(days)
     left = [0] * len(days)
     right = [0] * len(days)
+    unsided = [0] * len(days)
     pain = [0] * len(days)
     for s in r.sessions:
         i = index.get(s.started.astimezone(tz).date())
@@ -63,14 +81,24 @@ def chart_data(r: Report) -> dict[str, list]:
             done[i] += 1
         else:
             other[i] += 1
-        if s.routine not in r.unsided:
+        if s.routine in r.unsided:
+            unsided[i] += max(s.reps_left, s.reps_right)
+        else:
             left[i] += s.reps_left
             right[i] += s.reps_right
     for p in r.pain_reports:
         i = index.get(p.when.astimezone(tz).date())
         if i is not None:
             pain[i] += 1
-    return {"days": days, "done": done, "other": other, "left": left, "right": right, "pain": pain}
+    return {
+        "days": days,
+        "done": done,
+        "other": other,
+        "left": left,
+        "right": right,
+        "unsided": unsided,
+        "pain": pain,
+    }
 
 
 def render_chart(r: Report, fmt: str) -> bytes:
@@ -81,8 +109,10 @@ def render_chart(r: Report, fmt: str) -> bytes:
     import numpy as np
     from matplotlib.figure import Figure  # no pyplot: no global figure registry to leak into
 
-    days, done, other, left, right, pain = chart_data(r).values()
-    per_day = max((d.per_day for d in r.dose), default=DEFAULT_PER_DAY)
+    data = chart_data(r)
+    days, done, other, pain = data["days"], data["done"], data["other"], data["pain"]
+    left, right, unsided = data["left"], data["right"], data["unsided"]
+    dose = dose_line(r)
 
     fig = Figure(figsize=(8, 4.8), layout="constrained")
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=(1, 1.2))
@@ -96,30 +126,42 @@ def render_chart(r: Report, fmt: str) -> bytes:
     else:
         top.bar(x, done, width=0.8, color="#4c9a6a", label="completed")
         top.bar(x, other, width=0.8, bottom=done, color="#b9b9b9", label="ended early")
-    top.axhline(per_day, color="#555", linestyle="--", linewidth=1, label="daily dose")
+    if dose is not None:
+        top.axhline(dose[0], color="#555", linestyle="--", linewidth=1, label="daily dose")
     px = [x[i] for i, n in enumerate(pain) if n]
     py = [done[i] + other[i] + 0.25 for i, n in enumerate(pain) if n]
     if px:
         top.scatter(px, py, marker="v", color="#c0392b", s=50, zorder=3, label="pain reported")
     top.set_ylabel("sessions")
-    top.set_ylim(0, max(per_day, *(a + b for a, b in zip(done, other, strict=True))) + 1)
+    top.set_ylim(
+        0, max(dose[0] if dose else 0, *(a + b for a, b in zip(done, other, strict=True))) + 1
+    )
     top.yaxis.get_major_locator().set_params(integer=True)
     top.legend(loc="lower left", bbox_to_anchor=(0, 1.0), fontsize=8, ncols=4, frameon=False)
-    title = r.routine or "all routines"
+    title = dose[1] if dose is not None else "all routines"
+    if dose is None and len({s.routine for s in r.sessions}) > 1:
+        title += " (each has its own daily dose: --routine R draws it)"
     fig.suptitle(f"coach history: {title}, {days[0]:%d %b} – {days[-1]:%d %b %Y}", fontsize=10)
 
-    if many:
-        bottom.stairs(left, edges, color="#3b6ea8", label="left", linewidth=1.2)
-        bottom.stairs(right, edges, color="#e08a2e", label="right", linewidth=1.2)
-    else:
-        w = 0.38
-        bottom.bar(x - w / 2, left, width=w, color="#3b6ea8", label="left")
-        bottom.bar(x + w / 2, right, width=w, color="#e08a2e", label="right")
+    series = [("left", left, "#3b6ea8"), ("right", right, "#e08a2e")] if any(left + right) else []
+    if any(unsided):
+        series.append(("no sides", unsided, "#7d9c5a"))
+    series = series or [("left", left, "#3b6ea8"), ("right", right, "#e08a2e")]
+    w = 0.8 / len(series)
+    for k, (label, values, color) in enumerate(series):
+        if many:
+            bottom.stairs(values, edges, color=color, label=label, linewidth=1.2)
+        else:
+            bottom.bar(
+                x + (k - (len(series) - 1) / 2) * w, values, width=w, color=color, label=label
+            )
     for xi in px:
         bottom.axvline(xi, color="#c0392b", alpha=0.35, linewidth=1)
-    bottom.set_ylabel("reps per side")
-    bottom.set_title("reps per side, all sessions of the day", fontsize=8, loc="right")
-    bottom.legend(loc="lower left", bbox_to_anchor=(0, 1.0), fontsize=8, ncols=2, frameon=False)
+    bottom.set_ylabel("reps")
+    bottom.set_title(
+        "reps per day: per side, and once for exercises without sides", fontsize=8, loc="right"
+    )
+    bottom.legend(loc="lower left", bbox_to_anchor=(0, 1.0), fontsize=8, ncols=3, frameon=False)
     locator = mdates.AutoDateLocator(minticks=4, maxticks=10)
     bottom.xaxis.set_major_locator(locator)
     bottom.xaxis.set_major_formatter(

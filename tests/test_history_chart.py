@@ -114,3 +114,34 @@ def test_a_long_range_draws_steps_and_stays_a_valid_image(tmp_path: Path) -> Non
     out = tmp_path / "year.png"
     write_chart(r, out)
     assert mpimg.imread(out).shape[2] in (3, 4)
+
+
+def test_reps_without_sides_are_counted_once_in_their_own_bar(tmp_path: Path) -> None:
+    t = [NOW]
+    with History(tmp_path / "h.db", now=lambda: t[0]) as h:
+        for routine, reps in [
+            ("pelvic-tilt", (5, 0)),
+            ("bridge", (4, 4)),
+            ("trunk-rotation", (3, 2)),
+        ]:
+            sid = h.start_session(routine, 6.0, "e", "v", 5)  # unsided: on one side or both
+            h.end_session(sid, "completed", *reps, 6.0)
+        r = build_report(h)
+    data = chart_data(r)
+    assert (data["left"][-1], data["right"][-1], data["unsided"][-1]) == (3, 2, 9)
+    write_chart(r, tmp_path / "c.png")  # three bar series draw
+
+
+def test_the_dose_line_is_drawn_only_for_one_routine(tmp_path: Path) -> None:
+    from coach.history_chart import dose_line
+
+    r = fill(tmp_path / "h.db")  # trunk-rotation and pelvic-tilt
+    assert dose_line(r) is None  # their doses differ per routine: no single line
+    with History(tmp_path / "h.db", now=lambda: NOW) as h:
+        one = build_report(h, days=14, routine="trunk-rotation")
+        breathing = build_report(h, days=14, routine="diaphragmatic-breathing")  # no sessions
+    assert dose_line(one) == (2, "Trunk rotation stretch")
+    assert dose_line(breathing) == (3, "Belly breathing")
+    for rep, name in [(r, "all.svg"), (one, "one.svg")]:
+        write_chart(rep, tmp_path / name)
+        assert ET.parse(tmp_path / name).getroot().tag.endswith("svg")
