@@ -381,7 +381,12 @@ class Runner:
         self.signals.handled = True
         with contextlib.suppress(Exception):
             self.player.cancel()
-            self.io.exchange(self.player.next_block())  # the fade-out block: silence from here
+            if self.signals.received and self.io.realtime:
+                # a signal: what the device still holds fades out where it is, and nothing
+                # waits on the sound card (a stalled stream would hold the exit for seconds)
+                self.io.silence_queued()
+            else:
+                self.io.exchange(self.player.next_block())  # the fade-out block: silence from here
         self._record_end(reason)
         if speak:
             with contextlib.suppress(Exception):
