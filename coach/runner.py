@@ -54,6 +54,7 @@ if TYPE_CHECKING:
 
 TAIL_S = 0.3  # silence written after the last word
 LATE_PAIN_S = 2.0  # after a stop's last word the coach still listens this long ("stop ... ouch")
+CLOSE_AFTER_SIGNAL_S = 0.3  # after a signal the sound device's close is waited for this long
 MAX_SESSION_S = 4 * 3600.0  # a guard for the file back end: simulated time never runs away
 
 Observer = Callable[[float, str, dict[str, Any]], None]
@@ -322,7 +323,7 @@ class Runner:
                     self.io.open()
             except KeyboardInterrupt:
                 with contextlib.suppress(Exception):
-                    self.io.close()
+                    self._close_io()
                 self.record_unstarted_stop()
                 raise
             try:
@@ -357,12 +358,29 @@ class Runner:
                 self._emergency(EndReason.FAULT, speak=True)
                 raise CoachError(f"unexpected error: {type(e).__name__}: {e}") from e
             finally:
-                self.io.close()
+                self._close_io()
         finally:
             self.events.close()
             if isinstance(self.listener, ThreadedListener):
                 self.listener.close(wait=not self.signals.received)
         return self._result()
+
+    def _close_io(self) -> None:
+        """Close the audio back end. After a signal a real device is closed on a helper thread
+        and waited for at most CLOSE_AFTER_SIGNAL_S (it takes 15-60 ms): stopping a stream on a
+        busy sound server can take the full 2 s of audio_device's close guard, and the pulse
+        watcher's stop has a 2 s wait too; the process exit frees what is left."""
+        if not (self.signals.received and self.io.realtime):
+            self.io.close()
+            return
+
+        def close() -> None:
+            with contextlib.suppress(Exception):
+                self.io.close()
+
+        t = threading.Thread(target=close, name="coach-close", daemon=True)
+        t.start()
+        t.join(CLOSE_AFTER_SIGNAL_S)
 
     def record_unstarted_stop(self) -> None:
         """Interrupted before the first word (preparing speech, loading the recognizer, opening
