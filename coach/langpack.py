@@ -16,7 +16,7 @@ from pathlib import Path
 
 from . import paths
 from .datafile import Table, TomlDoc
-from .errors import CoachError, DataFileError
+from .errors import DataFileError, UsageError
 from .intents import SAFETY_INTENTS, Intent
 
 DEFAULT_THRESHOLD = 0.5
@@ -179,7 +179,7 @@ def pack_path(lang: str) -> Path:
         p = folder / f"{lang}.toml"
         if p.is_file():
             return p
-    raise CoachError(
+    raise UsageError(
         f"no language pack for '{lang}'",
         hint=f"available: {', '.join(available_languages()) or 'none'}",
     )

@@ -25,7 +25,7 @@ from .audio_format import BLOCK, RATE
 from .echo import EchoCanceller
 from .engines import ENGINES
 from .engines.base import Engine, Hypothesis, LateEngine
-from .errors import CoachError
+from .errors import UsageError
 from .intents import SAFETY_INTENTS, Intent
 from .langpack import LanguagePack, load_langpack
 from .vad import Segment, Vad, VadConfig
@@ -311,7 +311,7 @@ def make_listener(
     `background`: a cascade's second engine runs on its own thread (live use; see
     engines/cascade_engine.py); files and benchmarks decode in line.
 
-    Raises ModelError / CoachError with a clear message when the choice cannot work.
+    Raises ModelError / UsageError with a clear message when the choice cannot work.
     """
     from .errors import ModelError
 
@@ -319,7 +319,7 @@ def make_listener(
     choice = engine
     model_path: Path | None = None
     if engine not in ENGINES:
-        raise CoachError(f"unknown engine '{engine}' (choose {', '.join(ENGINES)})")
+        raise UsageError(f"unknown engine '{engine}' (choose {', '.join(ENGINES)})")
     if engine in ("auto", "vosk"):
         from . import models
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from coach import __version__
+from tests.conftest import clip, coach_cli
 
 
 def coach(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -124,3 +125,18 @@ def test_pactl_listing_descriptions_are_read() -> None:
         "alsa_input.usb-Blue-00.mono": "Yeti Stereo Microphone Mono",
         "speaker.monitor": "Monitor of Null Output",
     }
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--engine", "nosuch"], "nosuch"),
+        (["--lang", "xx"], "no language pack for 'xx'"),
+    ],
+)
+def test_an_unknown_engine_or_language_is_a_usage_mistake(args: list[str], words: str) -> None:
+    """Exit 2, as the README says of usage mistakes, with one clear line and no traceback."""
+    for cmd in (["hear", str(clip("stop/stop_1eddce1d_nohash_3.wav"))], ["run", "trunk-rotation"]):
+        r = coach_cli(*cmd, *args, timeout=120)
+        assert r.returncode == 2, (cmd, r.stderr)
+        assert words in r.stderr and "Traceback" not in r.stderr

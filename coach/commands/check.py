@@ -17,7 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Checks each part a session needs and prints ✓/✗ with a fix for each ✗. "
         'It plays a short tone, shows the microphone level, and asks you to say "ready".',
     )
-    p.add_argument("--engine", default="auto", help="recognizer: " + ", ".join(ENGINES))
+    p.add_argument("--engine", default="auto", choices=ENGINES, help="recognizer (default auto)")
     p.add_argument("--lang", default="en", help="language pack (default en)")
     p.add_argument("--model", help="a vosk model folder")
     p.add_argument("--voice", help="voice profile (default calm)")

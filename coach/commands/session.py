@@ -51,7 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     d.add_argument("--events", type=Path, help="also write the events as JSON lines")
     d.add_argument("--voice", default=None, help="the coach's voice profile (default calm)")
-    d.add_argument("--engine", default="auto", help="recognizer: " + ", ".join(ENGINES))
+    d.add_argument("--engine", default="auto", choices=ENGINES, help="recognizer (default auto)")
     d.set_defaults(func=cmd_demo)
 
     ls = sub.add_parser("list", help="the routines: id, name, position, motion, intensity, reps")
@@ -63,7 +63,7 @@ def add_session_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--reps", type=int, help="reps per side (within the routine's range)")
     p.add_argument("--tempo", type=float, help="breaths per minute (3..10, default 6)")
     p.add_argument("--voice", default=None, help="voice profile (see `coach voices`; default calm)")
-    p.add_argument("--engine", default="auto", help="recognizer: " + ", ".join(ENGINES))
+    p.add_argument("--engine", default="auto", choices=ENGINES, help="recognizer (default auto)")
     p.add_argument("--lang", default="en", help="language pack for the commands (default en)")
     p.add_argument("--model", type=Path, help="a vosk model folder")
     p.add_argument(
@@ -126,6 +126,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UsageError("--echo only works with --mic-file/--speaker-file")
     if not 0.0 <= args.echo <= 1.0:
         raise UsageError(f"--echo {args.echo} is out of range 0..1")
+    if not args.no_listen:
+        from ..langpack import pack_path
+
+        pack_path(args.lang)  # an unknown language is a usage mistake, said before any speech
     if args.mic_file is not None:
         if not args.mic_file.is_file():
             raise UsageError(f"{args.mic_file}: no such file")
