@@ -292,7 +292,7 @@ class Runner:
         if label != self._playing:
             self._playing = label
             text = self._labels.get(label) if label else None
-            if text is not None:  # its first sample plays in this block, after any gap
+            if label is not None and text is not None:  # its first sample plays now, after any gap
                 self._event("cue", {"text": text}, self._gaps.pop(label, 0.0))
             if self.listener is not None:
                 self.listener.speaking(text)

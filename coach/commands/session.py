@@ -100,15 +100,14 @@ def cmd_list(args: argparse.Namespace) -> int:
     head = ("id", "name", "position", "motion", "intensity", "reps")
     table = [head] + [
         (
-            r["id"],
-            r["name"],
-            r["position"],
-            "+".join(r["motion"]),
-            r["intensity"],
-            f"{r['reps']['default']} ({r['reps']['min']}-{r['reps']['max']})"
-            + (" per side" if r["sides"] else ""),
+            r.id,
+            r.name,
+            r.position,
+            "+".join(r.motion),
+            r.intensity,
+            f"{r.reps_default} ({r.reps_min}-{r.reps_max})" + (" per side" if r.sides else ""),
         )
-        for r in rows
+        for r in lib.values()
     ]
     widths = [max(len(str(row[i])) for row in table) for i in range(len(head))]
     for row in table:
