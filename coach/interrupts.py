@@ -21,6 +21,7 @@ second signal while the session is already ending changes nothing.
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import threading
 from collections.abc import Callable, Iterator
@@ -121,3 +122,18 @@ class StopSignals:
             raise box["error"]
         value: T = box["value"]
         return value
+
+
+def within(seconds: float, fn: Callable[[], object], name: str = "coach-close") -> bool:
+    """fn() on a daemon helper thread, waited for at most `seconds`; errors are dropped. For
+    closing things after a signal, when the process is about to exit: returns whether it was
+    done in time (if not, it goes on alone, or the exit cuts it short)."""
+
+    def run() -> None:
+        with contextlib.suppress(Exception):
+            fn()
+
+    t = threading.Thread(target=run, name=name, daemon=True)
+    t.start()
+    t.join(seconds)
+    return not t.is_alive()

@@ -30,7 +30,7 @@ from .audio_format import RATE
 from .choreography import fit, render_pairs
 from .errors import AudioDeviceError, CoachError
 from .events_file import EventsFile
-from .interrupts import StopSignals
+from .interrupts import StopSignals, within
 from .mic_watchdog import MicWatchdog
 from .session import (
     Action,
@@ -370,17 +370,10 @@ class Runner:
         and waited for at most CLOSE_AFTER_SIGNAL_S (it takes 15-60 ms): stopping a stream on a
         busy sound server can take the full 2 s of audio_device's close guard, and the pulse
         watcher's stop has a 2 s wait too; the process exit frees what is left."""
-        if not (self.signals.received and self.io.realtime):
+        if self.signals.received and self.io.realtime:
+            within(CLOSE_AFTER_SIGNAL_S, self.io.close)
+        else:
             self.io.close()
-            return
-
-        def close() -> None:
-            with contextlib.suppress(Exception):
-                self.io.close()
-
-        t = threading.Thread(target=close, name="coach-close", daemon=True)
-        t.start()
-        t.join(CLOSE_AFTER_SIGNAL_S)
 
     def record_unstarted_stop(self) -> None:
         """Interrupted before the first word (preparing speech, loading the recognizer, opening
