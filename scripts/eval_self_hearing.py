@@ -136,14 +136,14 @@ def self_hearing(listener, clips, hours: float) -> dict:
     }
 
 
-def over_speech(listener, clips) -> dict:
-    """stop/pain at equal level to the echo, in the middle of a cue."""
+def over_speech(listener, clips, speech: Path = SPEECH) -> dict:
+    """stop/pain at equal level to the echo, in the middle of a cue (espeak-ng voices and the
+    human "stop" clips of `speech`)."""
     users: list[tuple[str, np.ndarray]] = []
     for v, r, p in USER_VOICES:
         for w in ("stop", "pain"):
             users.append((f"{w}/{v}", _espeak(w, v, r, p)))
-    if SPEECH.is_dir():
-        users += [(f"stop/{f.name}", read_wav(f)) for f in sorted((SPEECH / "stop").glob("*.wav"))]
+    users += [(f"stop/{f.name}", read_wav(f)) for f in sorted((speech / "stop").glob("*.wav"))]
     rng = np.random.default_rng(2)
     long_clips = [c for c in clips if len(c[2]) > 2.5 * RATE] or clips
     heard = heard_alone = 0
@@ -187,8 +187,12 @@ def main() -> int:
     ap.add_argument("--hours", type=float, default=1.0)
     ap.add_argument("--engine", default="auto")
     ap.add_argument("--voices", nargs="*", help="voice profile names (default all)")
+    ap.add_argument("--speech", type=Path, default=SPEECH, help=f"recordings (default {SPEECH})")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
+    if not list((args.speech / "stop").glob("*.wav")):
+        ap.error(f"no human stop recordings in {args.speech}/stop: give the folder with "
+                 "--speech DIR (e.g. tests/data/speech)")  # fmt: skip
     from coach.listener import make_listener
 
     listener = make_listener(args.engine, "en")
@@ -199,7 +203,7 @@ def main() -> int:
         "echo_gain": ECHO_GAIN,
         "echo_delay_s": ECHO_DELAY_S,
         "self_hearing": self_hearing(listener, clips, args.hours),
-        "stop_pain_over_speech": over_speech(listener, clips),
+        "stop_pain_over_speech": over_speech(listener, clips, args.speech),
     }
     print(json.dumps(res) if args.json else json.dumps(res, indent=2))
     return 0
