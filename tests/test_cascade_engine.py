@@ -199,3 +199,48 @@ def test_a_crash_on_the_worker_reaches_the_listener(speech_dir: Path) -> None:
     with pytest.raises(RuntimeError, match="decoder crashed"):
         _feed(lis, read_wav(speech_dir / "_none" / "bird_2f813234_nohash_1.wav"))
         lis.flush()
+
+
+def test_live_whisper_loads_on_the_worker_and_answers_what_waited(speech_dir: Path) -> None:
+    """Live (background) use: the listener is ready before Whisper is; a word said meanwhile
+    waits in the worker's queue and is answered once the real model has loaded."""
+    lis = make_listener("phonemes+whisper", background=True)
+    eng = lis.engine
+    assert isinstance(eng, CascadeEngine) and eng.name == "phonemes+whisper"
+    assert eng.second is None  # still loading (it waits LOAD_AFTER_S first)
+    lis.expect(set(Intent))
+    no = read_wav(speech_dir / "no" / "no_2f813234_nohash_1.wav")
+    bird = read_wav(speech_dir / "_none" / "bird_2f813234_nohash_1.wav")
+    got = _feed(lis, bird) + [d.intent for d in lis.flush()]
+    assert got == [] and eng.ready.wait(30) and isinstance(eng.second, WhisperEngine)
+    lis.reset()
+    assert _feed(lis, no) + [d.intent for d in lis.flush()] == [Intent.NO]
+    lis.close()
+
+
+def test_a_second_engine_that_cannot_load_leaves_the_fast_one(
+    speech_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A model that fails to load is caused by a loader that raises (removing the installed
+    model under a running test suite is not an option): the fast engine keeps listening."""
+    from coach.engines.phoneme_engine import PhonemeEngine
+    from coach.errors import ModelError
+
+    def missing() -> WhisperEngine:
+        raise ModelError("the Whisper model is missing")
+
+    pack = load_langpack("en")
+    safety = list(pack.phrases(SAFETY_INTENTS))
+    eng = CascadeEngine(
+        PhonemeEngine(pack), None, safety, 0.5, "both", True, load_second=missing,
+        second_name="whisper",
+    )  # fmt: skip
+    lis = Listener(eng, pack)
+    stop = read_wav(speech_dir / "stop" / "stop_1eddce1d_nohash_3.wav")
+    assert _feed(lis, stop) == [Intent.STOP]  # the fast path never waits for the load
+    assert eng.ready.wait(30)
+    assert eng.load_error == "the Whisper model is missing" and eng.second is None
+    assert "listening with phonemes alone" in capsys.readouterr().err
+    lis.reset()
+    assert _feed(lis, stop) + [d.intent for d in lis.flush()] == [Intent.STOP]
+    lis.close()

@@ -29,6 +29,9 @@ from ..errors import ModelError
 from .base import Engine, Hypothesis
 
 SECOND_MAX_S = 2.0  # longer segments are sentences, not a word to look at twice
+# a second engine loaded in the background waits this long first: its imports hold the GIL for
+# ~0.5 s, which delayed the first word by as much (bench_startup); by then that word is playing
+LOAD_AFTER_S = 1.2
 OTHERS = ("fast", "second", "both")
 
 
@@ -76,6 +79,10 @@ class CascadeEngine:
         self._worker: threading.Thread | None = None
         self.error: BaseException | None = None  # the worker's crash, raised by late()
         self.load_error: str | None = None  # the second engine could not load (background)
+        self._closing = threading.Event()
+        self.ready = threading.Event()  # the second engine is loaded, or failed to load
+        if self.second is not None:
+            self.ready.set()
         self._second_grammar: list[str] = []
         if self.second is None:
             self._start_worker()  # it loads the second engine first
@@ -138,14 +145,19 @@ class CascadeEngine:
         """On the worker: load the second engine, then give it the grammar set meanwhile."""
         assert self._load_second is not None
         try:
-            second = self._load_second()
-        except ModelError as e:
-            self.load_error = e.message
-            print(f"coach: {e.message}; listening with {self.fast.name} alone", file=sys.stderr)
-            return
-        with self._lock:
-            second.set_grammar(self._second_grammar)
-            self.second = second
+            if self._closing.wait(LOAD_AFTER_S):
+                return  # closed before it was needed
+            try:
+                second = self._load_second()
+            except ModelError as e:
+                self.load_error = e.message
+                print(f"coach: {e.message}; listening with {self.fast.name} alone", file=sys.stderr)
+                return
+            with self._lock:
+                second.set_grammar(self._second_grammar)
+                self.second = second
+        finally:
+            self.ready.set()
 
     def _work(self) -> None:
         if self.second is None and self.load_error is None:
@@ -184,6 +196,7 @@ class CascadeEngine:
             return self._lock.wait_for(lambda: self._pending == 0, timeout)
 
     def close(self) -> None:
+        self._closing.set()
         if self._worker is not None and self._worker.is_alive():
             self._jobs.put(None)
             self._worker.join(timeout=5.0)
