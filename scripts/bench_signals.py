@@ -2,8 +2,9 @@
 """Signal -> exit time of a live `coach run` on the virtual audio devices, at the 20 moments of
 tests/test_signals.py (preparing speech, before/during/after the hearing check's prompt, the
 briefing, paused, offering after pain, saying "Stopping.", exercising, two signals in a row, SIGINT
-inherited as ignored): SIGINT or SIGTERM from outside, timed until the process has exited. This is
-where the 1 s target is measured (the test only fails a signal that was lost).
+inherited as ignored) and once more while the sound card has stalled: SIGINT or SIGTERM from
+outside, timed until the process has exited. This is where the 1 s target is measured (the test
+only fails a signal that was lost).
 
     scripts/bench_signals.py [--rounds N] [--skip-slow] [--json]
 
@@ -86,6 +87,9 @@ def main() -> int:
                         f"{case.id:28s} {o.seconds} s, exit {o.code}, {o.reason}", file=sys.stderr
                     )
             outs += [join() for join in joins.values()]
+    with ts.live_room(audio + "-stall") as env:  # its own server: the stall is server-wide
+        for _ in range(a.rounds):
+            outs.append(ts.run_case(ts.STALLED, folder(ts.STALLED.id), env, ts.words()))
     good = []  # passed the test's own verdict: the moment, exit 130, `stopped`, clean stderr
     for o in outs:
         try:

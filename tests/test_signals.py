@@ -1,7 +1,8 @@
 """Ctrl-C (SIGINT) and SIGTERM at 20 moments of a real `coach run` on the virtual audio devices:
 while speech is prepared (an empty cache), before, during and after the hearing check's prompt,
 mid-cue while exercising, paused, offering an alternative after pain, saying "Stopping.", two
-signals in a row, and a process that inherited SIGINT ignored (the lost Ctrl-C of issue #14).
+signals in a row, and a process that inherited SIGINT ignored (the lost Ctrl-C of issue #14);
+and, on a server of its own, while the sound card has stalled.
 The user's words are espeak-ng speech played into the microphone (paplay into `micfeed`).
 
 Each case: exit 130, the session in history as `stopped`, no traceback, and from the signal on
@@ -88,6 +89,7 @@ class Case:
     ignore_sigint: bool = False  # start the coach with SIGINT ignored (as a background job)
     quick_routine: bool = False  # one intro breath: exercising ~25 s in (cues only)
     background: bool = False
+    stall_at: When | None = None  # suspend the mic source then: the stream stalls (own server)
 
 
 @dataclass
@@ -155,6 +157,15 @@ CASES = [
     Case("exercising-later", ("TERM",), When("state", "exercising", 3.5), "exercising",
          args=("--no-listen",), quick_routine=True, background=True),
 ]  # fmt: skip
+
+
+# The sound card stops delivering (the mic source suspended, for good) and then the signal comes:
+# before, the stop waited on the stalled stream and its close, 4.2-6.1 s (measured); on a server
+# of its own, since the others' streams would stall too.
+STALLED = Case(
+    "stalled-stream", ("TERM",), When("cue", safety.HEARING_PROMPT, 1.6), "checking-mic",
+    stall_at=When("cue", safety.HEARING_PROMPT, 0.6),
+)  # fmt: skip
 
 
 def quick_routine(folder: Path) -> Path:
@@ -245,6 +256,11 @@ def run_case(case: Case, tmp: Path, env: dict[str, str], wavs: dict[str, str]) -
             else:
                 out.failed = f"{say.wav!r} was never heard (no {say.until!r})"
                 return out
+        if case.stall_at is not None:
+            if not wait_for(case.stall_at, 90):
+                out.failed = f"never came: {case.stall_at}"
+                return out
+            subprocess.run(["pactl", "suspend-source", "mic", "1"], env=env, check=True, timeout=10)
         if not wait_for(case.when, 120):
             out.failed = f"never came: {case.when}"
             return out
@@ -407,6 +423,14 @@ def test_signal_ends_the_session_while_exercising(
     case: Case, background: dict[str, Callable[[], Outcome]]
 ) -> None:
     out = background[case.id]()
+    report(out)
+    check(out)
+
+
+@pytest.mark.audio
+def test_signal_ends_the_session_while_the_stream_is_stalled(tmp_path: Path) -> None:
+    with live_room(LIVE_DIR + "-stall") as env:
+        out = run_case(STALLED, tmp_path, env, words())
     report(out)
     check(out)
 
