@@ -5,13 +5,14 @@ signals in a row, and a process that inherited SIGINT ignored (the lost Ctrl-C o
 and, on a server of its own, while the sound card has stalled.
 The user's words are espeak-ng speech played into the microphone (paplay into `micfeed`).
 
-Each case: exit 130, the session in history as `stopped`, no traceback, and from the signal on
-nothing on stderr but the coach's own lines (before it, PortAudio may print its ALSA poll errors
-when a stream starts on a starved sound server: not the signal's doing; reported, see `report`).
-The moment is checked too (the state the coach was in when the signal went out), so a case
-cannot quietly test another moment. The end must come within LOST_S, a bound only a lost signal
-exceeds, so no verdict depends on how busy the machine is; the 1 s target is measured and
-printed here and by scripts/bench_signals.py (p50/p95/max).
+Each case: exit 130, the session in history as `stopped`, and nothing on stderr but the coach's
+own lines (no traceback), save one thing it does not write: PortAudio's ALSA poll errors
+(XRUN_LINE), which a starved sound server brings at any moment, at a stream's start, mid-session
+or during the teardown, so a verdict on them would be a verdict on the load; they are counted
+and printed (`report`). The moment is checked too (the state the coach was in when the signal
+went out), so a case cannot quietly test another moment. The end must come within LOST_S, a
+bound only a lost signal exceeds, so no verdict depends on how busy the machine is; the 1 s
+target is measured and printed here and by scripts/bench_signals.py (p50/p95/max).
 
 Runs on a virtual-audio server of its own (as tests/test_faults.py), so other tests' words never
 reach this microphone. The two exercising cases take half a minute to get there (the briefing is
@@ -51,6 +52,9 @@ LIVE_DIR = os.environ.get("COACH_AUDIO_DIR", "/tmp/coach-virtual-audio") + "-sig
 TTS_CACHE = ROOT / ".pytest_cache" / "tts"  # the speech cache the other tests share (conftest)
 LOST_S = 10.0  # no end within this of the signal: it was lost (the target, 1 s, is measured)
 OWN_LINE = re.compile(r"^(\[coach\] |coach: )")
+XRUN_LINE = re.compile(
+    r"^Expression '.*' failed in 'src/hostapi/alsa/pa_linux_alsa\.c', line: \d+$"
+)
 SIG = {"INT": signal.SIGINT, "TERM": signal.SIGTERM}
 
 
@@ -290,14 +294,16 @@ def run_case(case: Case, tmp: Path, env: dict[str, str], wavs: dict[str, str]) -
 
 
 def report(out: Outcome) -> None:
-    """The measured time (the 1 s target), and any other program's lines before the signal:
-    PortAudio prints its ALSA poll errors when a stream starts on a starved sound server (seen
-    at the device open of the two exercising cases, which start beside the others)."""
+    """The measured time (the 1 s target), and PortAudio's poll errors, before and after the
+    signal (seen mostly at the device open, with the machine at load 5 and more)."""
     s = "lost" if out.seconds is None else f"{out.seconds * 1000:.0f} ms"
     print(f"{out.case.id}: signal -> exit {s};", *out.log)
-    before = out.stderr[: out.stderr_before].splitlines()
-    if others := [line for line in before if not OWN_LINE.match(line)]:
-        print(f"  {len(others)} lines from others before the signal, e.g. {others[0]!r}")
+    lines = out.stderr.splitlines()
+    before = len(out.stderr[: out.stderr_before].splitlines())
+    xruns = [i for i, line in enumerate(lines) if XRUN_LINE.match(line)]
+    if xruns:
+        after = sum(i >= before for i in xruns)
+        print(f"  PortAudio poll errors on stderr: {len(xruns) - after} before, {after} after")
 
 
 def check(out: Outcome) -> None:
@@ -313,9 +319,9 @@ def check(out: Outcome) -> None:
     assert out.code == 130, f"{c.id}: exit {out.code}\n{tail}"
     assert out.reason == "stopped", f"{c.id}: history says {out.reason!r}\n{tail}"
     assert "Traceback" not in out.stderr, tail
-    after = out.stderr[out.stderr_before :].splitlines()
-    foreign = [line for line in after if not OWN_LINE.match(line)]
-    assert not foreign, f"{c.id}: after the signal, not the coach's lines on stderr: {foreign}"
+    lines = out.stderr.splitlines()
+    foreign = [line for line in lines if not (OWN_LINE.match(line) or XRUN_LINE.match(line))]
+    assert not foreign, f"{c.id}: not the coach's lines on stderr: {foreign}"
     assert out.stderr.rstrip().endswith("coach: interrupted"), tail
 
 
