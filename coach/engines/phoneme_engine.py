@@ -25,7 +25,7 @@ from .base import Hypothesis
 from .phoneme_spotter import PatternError, Slot, Spotter, parse_pattern
 
 EXTRA_PENALTY = 2.0  # nats per frame of speech the pattern leaves unexplained (tuned, README)
-RATE = 16000
+MIN_SAMPLES = 640  # two model frames: shorter input has nothing to align
 
 _model_lock = threading.Lock()
 _model: Any = None
@@ -80,7 +80,6 @@ class PhonemeEngine:
         self.extra_penalty = extra_penalty
         self._spotters: dict[tuple[str, ...], Spotter] = {}
         self._spotter: Spotter | None = None
-        self.last_costs: dict[str, float] = {}  # of the last segment (benchmarks, coach hear)
 
     def set_grammar(self, phrases: Sequence[str]) -> None:
         key = tuple(sorted(p for p in phrases if p in self._slots))
@@ -103,37 +102,12 @@ class PhonemeEngine:
         )
         return np.asarray(lp[0][: int(np.asarray(n).reshape(-1)[0])])
 
-    agc_peak_db: float | None = None
-    lead_s: float = 0.0
-
-    def _prepare(self, segment: np.ndarray) -> tuple[np.ndarray, float]:
-        x = np.asarray(segment, dtype=np.float32)
-        lead = 0.0
-        if self.lead_s > 0:
-            n = round(self.lead_s * RATE)
-            blocks = x[: len(x) // 320 * 320].reshape(-1, 320)
-            floor = float(np.sqrt(np.min(np.mean(np.square(blocks), axis=1)))) if len(blocks) else 1e-4
-            rng = np.random.default_rng(len(x))
-            x = np.concatenate((rng.standard_normal(n).astype(np.float32) * floor, x))
-            lead = n / RATE
-        if self.agc_peak_db is not None:
-            peak = float(np.max(np.abs(x))) + 1e-9
-            x = x * min(10 ** (self.agc_peak_db / 20) / peak, 10 ** (30 / 20))
-        return x, lead
-
     def recognize(self, segment: np.ndarray) -> list[Hypothesis]:
-        if self._spotter is None or not self._spotter.keys or len(segment) < 640:
+        if self._spotter is None or not self._spotter.keys or len(segment) < MIN_SAMPLES:
             return []
-        x, lead = self._prepare(segment)
-        scores = self._spotter.score(self.log_probs(x))
-        self.last_costs = {s.key: s.cost for s in scores}
+        scores = self._spotter.score(self.log_probs(segment))
         out = [
-            Hypothesis(
-                s.key,
-                math.exp(-s.cost / self._required[s.key]),
-                max(0.0, s.start - lead),
-                max(0.0, s.end - lead),
-            )
+            Hypothesis(s.key, math.exp(-s.cost / self._required[s.key]), s.start, s.end)
             for s in scores
         ]
         out = [h for h in out if h.confidence >= self.floors[h.phrase]]
