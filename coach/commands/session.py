@@ -211,21 +211,9 @@ def _run_session(
         return clips, make_listener(args.engine, args.lang, args.model, io.realtime)
 
     history = History(args.db)
-    session: Session | None = None
-    runner: Runner | None = None
-    engine = str(args.engine) if listen else "none"
-    try:
-        dose = check_dose(routine, history)
-        if dose.warning:
-            print(f"coach: warning: {dose.warning}", file=sys.stderr)
-        session = Session(routine, reps, tempo, load_library(), listen=listen, dose=dose)
-        clips, listener = signals.call(prepare, session)
-        if listener is not None:
-            # live: a second engine (pocketsphinx+whisper) answers from its own thread
-            engine = getattr(listener, "engine_name", str(args.engine))
-            if io.realtime:
-                listener = ThreadedListener(listener)
-        runner = Runner(
+
+    def runner_for(session: Session, clips: dict[tuple[str, float], Any], listener: Any) -> Runner:
+        return Runner(
             io,
             Player(),
             session,
@@ -239,22 +227,26 @@ def _run_session(
             observer=observer,
             signals=signals,
         )
+
+    session: Session | None = None
+    runner: Runner | None = None
+    engine = str(args.engine) if listen else "none"
+    try:
+        dose = check_dose(routine, history)
+        if dose.warning:
+            print(f"coach: warning: {dose.warning}", file=sys.stderr)
+        session = Session(routine, reps, tempo, load_library(), listen=listen, dose=dose)
+        clips, listener = signals.call(prepare, session)
+        if listener is not None:
+            # live: a cascade's second engine answers from its own thread
+            engine = getattr(listener, "engine_name", str(args.engine))
+            if io.realtime:
+                listener = ThreadedListener(listener)
+        runner = runner_for(session, clips, listener)
         return runner.run()
     except KeyboardInterrupt:
         if runner is None and session is not None:  # before the session began: record it too
-            Runner(
-                io,
-                Player(),
-                session,
-                {},
-                history=history,
-                events=EventsFile(args.events),
-                display=display,
-                voice_name=voice.name,
-                engine_name=engine,
-                observer=observer,
-                signals=signals,
-            ).record_unstarted_stop()
+            runner_for(session, {}, None).record_unstarted_stop()
         raise
     finally:
         display.close()
