@@ -6,6 +6,7 @@ WAV into the virtual microphone with paplay. Both are separate processes, like a
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -13,6 +14,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -152,3 +154,22 @@ class PrivateAudio:
         subprocess.run([str(ROOT / "scripts" / "virtual-audio"), "stop"], env=self.env,
                        capture_output=True, timeout=30)  # fmt: skip
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+PULSE_VARS = ("PULSE_SERVER", "PULSE_SINK", "PULSE_SOURCE")
+
+
+@contextlib.contextmanager
+def pointing_at(env: dict[str, str]) -> Iterator[None]:
+    """os.environ's PulseAudio variables point at `env`'s server (for paplay, parecord and
+    PortAudio in this process) until the block ends; then they are as they were."""
+    saved = {k: os.environ.get(k) for k in PULSE_VARS}
+    os.environ.update({k: env[k] for k in PULSE_VARS})
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v

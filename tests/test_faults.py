@@ -27,7 +27,7 @@ import pytest
 
 from coach.audio_format import read_wav, write_wav
 from coach.history import History
-from tests.audio_rig import PrivateAudio, Recorder
+from tests.audio_rig import PrivateAudio, Recorder, pointing_at
 
 ROOT = Path(__file__).resolve().parent.parent
 SILENT_RMS = 1e-3
@@ -241,17 +241,10 @@ def test_disk_full_during_the_session_ends_as_fault(
 def own_audio() -> Iterator[dict[str, str]]:
     """A separate virtual-audio server for this test (we unload its modules)."""
     server = PrivateAudio(LIVE_DIR)
-    env = server.env
-    saved = {k: os.environ.get(k) for k in ("PULSE_SERVER", "PULSE_SINK", "PULSE_SOURCE")}
-    os.environ.update({k: env[k] for k in saved})
     try:
-        yield env
+        with pointing_at(server.env):
+            yield server.env
     finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
         server.stop()
 
 

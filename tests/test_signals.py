@@ -44,7 +44,7 @@ from coach.audio_format import RATE, write_wav
 from coach.history import History
 from coach.interrupts import StopSignals
 from coach.runner import ThreadedListener
-from tests.audio_rig import PrivateAudio, play_into_mic
+from tests.audio_rig import PrivateAudio, play_into_mic, pointing_at
 from tests.conftest import espeak_wav
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -333,26 +333,21 @@ def live_room(audio_dir: str) -> Iterator[dict[str, str]]:
     """A virtual-audio server of our own with a quiet room's noise in its mic (a real mic is
     never digitally silent: the mic watchdog would take that for a dead one), and os.environ
     pointing at it for paplay. Yields the environment for the coach."""
-    server = PrivateAudio(audio_dir)
-    saved = {k: os.environ.get(k) for k in ("PULSE_SERVER", "PULSE_SINK", "PULSE_SOURCE")}
-    os.environ.update({k: server.env[k] for k in saved})
     from coach.demo import mic_track
 
-    with tempfile.TemporaryDirectory(prefix="coach-room-") as d:
-        room = Path(d) / "room.wav"
-        write_wav(room, mic_track([], 600.0, noise_db=-50.0), RATE)
-        noise = play_into_mic(room, wait=False)
-        try:
-            yield {**os.environ, **server.env}
-        finally:
-            noise.kill()
-            noise.wait()
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
-            server.stop()
+    server = PrivateAudio(audio_dir)
+    try:
+        with pointing_at(server.env), tempfile.TemporaryDirectory(prefix="coach-room-") as d:
+            room = Path(d) / "room.wav"
+            write_wav(room, mic_track([], 600.0, noise_db=-50.0), RATE)
+            noise = play_into_mic(room, wait=False)
+            try:
+                yield {**os.environ, **server.env}
+            finally:
+                noise.kill()
+                noise.wait()
+    finally:
+        server.stop()
 
 
 def start_in_background(
