@@ -25,7 +25,7 @@ from .audio_format import BLOCK, RATE
 from .echo import EchoCanceller
 from .engines import ENGINES
 from .engines.base import Engine, Hypothesis, LateEngine
-from .errors import UsageError
+from .errors import ModelError, UsageError
 from .intents import SAFETY_INTENTS, Intent
 from .langpack import LanguagePack, load_langpack
 from .vad import Segment, Vad, VadConfig
@@ -72,7 +72,6 @@ class Listener:
         self.engine = engine
         # a cascade in background mode answers some segments later (engines/cascade_engine.py)
         self._late_engine = engine if isinstance(engine, LateEngine) and engine.background else None
-        self._answers_late = self._late_engine is not None
         self.pack = pack
         self.engine_name = engine.name
         self.language = pack.code
@@ -313,8 +312,6 @@ def make_listener(
 
     Raises ModelError / UsageError with a clear message when the choice cannot work.
     """
-    from .errors import ModelError
-
     pack = load_langpack(lang)
     choice = engine
     model_path: Path | None = None
@@ -338,9 +335,9 @@ def make_listener(
     notes: list[str] = []
     who = others or CASCADE_OTHERS.get(choice, "second")
     eng = _build_engine(choice, pack, model_path, who, background, auto=engine == "auto", notes=notes)
+    for note in notes:  # a fallback is always said: the person should know what is listening
+        print(f"coach: {note}", file=sys.stderr)
     if not quiet:
-        for note in notes:
-            print(f"coach: {note}", file=sys.stderr)
         where = f" ({model_path})" if model_path else ""
         print(f"coach: listening with {eng.name}{where}, language {pack.code}", file=sys.stderr)
     return Listener(eng, pack)
@@ -357,8 +354,6 @@ def _build_engine(
 ) -> Engine:
     """The engine named `choice`; with `auto`, a model that cannot load falls back (phonemes+whisper
     -> phonemes -> pocketsphinx) and `notes` says so."""
-    from .errors import ModelError
-
     safety = list(pack.phrases(SAFETY_INTENTS))
     if choice in ("phonemes", "phonemes+whisper"):
         from .engines.phoneme_engine import PhonemeEngine
