@@ -76,3 +76,25 @@ def test_pack_without_safety_intent_is_refused(tmp_path: Path) -> None:
 def test_unknown_language_is_a_clear_error() -> None:
     with pytest.raises(CoachError, match="no language pack for 'zz'"):
         load_langpack("zz")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field", "words"),
+    [
+        ('"pain" = "p|pʰ eɪ|e|ɛ n"', '"pain" = "p|| eɪ n"', "intents.pain.phonemes.pain", "empty phoneme"),
+        ('"pain" = "p|pʰ eɪ|e|ɛ n"', '"pain" = "p? eɪ? n?"', "intents.pain.phonemes.pain", "every phoneme is optional"),
+        ('"ouch" = "aʊ t͡ʃ|ʃ"\n', "", "intents.pain.phonemes", "no phoneme pattern for 'ouch'"),
+        ('"ouch" = "aʊ t͡ʃ|ʃ"\n', '"ouch" = "aʊ t͡ʃ|ʃ"\n"owie" = "aʊ i"\n', "intents.pain.phonemes.owie", "unknown field 'owie'"),
+    ],
+)  # fmt: skip
+def test_bad_phoneme_patterns_name_file_line_and_field(
+    tmp_path: Path, old: str, new: str, field: str, words: str
+) -> None:
+    src = Path(load_langpack("en").path).read_text(encoding="utf-8")
+    assert old in src
+    bad = tmp_path / "en.toml"
+    bad.write_text(src.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(DataFileError) as e:
+        load_langpack_file(bad)
+    assert f"field '{field}'" in str(e.value) and words in str(e.value), str(e.value)
+    assert str(e.value).startswith(f"{bad}:")
