@@ -10,7 +10,12 @@ from typing import Any, TextIO
 
 class Display:
     """Status line (routine, side, rep x/y, breath phase, tempo, last command) on a TTY stderr;
-    one plain line per state/command/tempo/ended/started event otherwise (or when `plain`)."""
+    one plain line per state/command/tempo/ended/started event otherwise (or when `plain`).
+
+    The status line shows a session under way: from its `ended` line on it is not drawn again
+    (unless an alternative starts), and close() wipes what is left of it, so the terminal's last
+    lines are the end and the summary, not a stale "ended | side left | rep 2/5". A write that
+    fails (the terminal was closed: SIGHUP, EIO) makes it quiet: a display never fails a session."""
 
     def __init__(
         self, stream: TextIO | None = None, plain: bool | None = None, quiet: bool = False
@@ -27,6 +32,7 @@ class Display:
         self.last_command = "-"
         self._width = 0
         self._shown = ""
+        self._over = False  # an `ended` line was written: no status line until a `started`
 
     def progress(self, label: str, done: int, total: int) -> None:
         """Rendering progress before the session (speech is made before the first word)."""
@@ -38,7 +44,7 @@ class Display:
             if done == total:
                 self._newline()
         elif done == total or done == 0:
-            print(f"[coach] {label}: {done}/{total}", file=self.stream, flush=True)
+            self._write(f"[coach] {label}: {done}/{total}\n")
 
     def beat(self, side: str | None, rep: int, reps: int, phase: str) -> None:
         self.side = side or "-"
@@ -49,12 +55,17 @@ class Display:
     def event(self, t: float, type: str, detail: dict[str, Any]) -> None:
         if type == "state":
             self.state = detail["state"]
+            if self.state != "ended":
+                self._over = False  # pain after a stop: a session under way again
         elif type == "tempo":
             self.bpm = detail["bpm"]
         elif type == "command":
             self.last_command = detail["intent"]
         elif type == "started":
             self.routine = detail["routine"]
+            self._over = False
+        elif type == "ended":
+            self._over = True
         if self.quiet:
             return
         if self.tty:
@@ -63,21 +74,23 @@ class Display:
                 self._newline()
             self._status()
         elif type != "cue":
-            text = self._describe(type, detail)
-            print(f"[coach] {_clock(t)} {type}: {text}", file=self.stream, flush=True)
+            self._write(f"[coach] {_clock(t)} {type}: {self._describe(type, detail)}\n")
         else:
-            print(f"[coach] {_clock(t)} says: {detail['text']}", file=self.stream, flush=True)
+            self._write(f"[coach] {_clock(t)} says: {detail['text']}\n")
 
     def _describe(self, type: str, detail: dict[str, Any]) -> str:
         sided = routine_is_sided(self.routine) if type == "ended" and self.routine else None
         return describe_event(type, detail, sided)
 
     def close(self) -> None:
+        """The end: wipe a status line still shown (what follows takes its place)."""
         if self.tty and self._width and not self.quiet:
-            self._newline()
+            self._write("\r" + " " * self._width + "\r")
+            self._width = 0
+            self._shown = ""
 
     def _status(self) -> None:
-        if self.quiet or not self.tty:
+        if self.quiet or not self.tty or self._over:
             return
         text = (
             f"{self.routine} | {self.state} | side {self.side} | rep {self.rep} | "
@@ -89,14 +102,19 @@ class Display:
 
     def _line(self, text: str) -> None:
         pad = max(0, self._width - len(text))
-        self.stream.write("\r" + text + " " * pad)
-        self.stream.flush()
+        self._write("\r" + text + " " * pad)
         self._width = len(text)
 
     def _newline(self) -> None:
-        self.stream.write("\n")
-        self.stream.flush()
+        self._write("\n")
         self._width = 0
+
+    def _write(self, text: str) -> None:
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except OSError:  # the terminal is gone: nobody can read it, the session goes on
+            self.quiet = True
 
 
 def _clock(t: float) -> str:

@@ -3,7 +3,9 @@ dict or `key=value` repr. The event shapes are the runner's (README "Events file
 
 from __future__ import annotations
 
+import contextlib
 import io
+import os
 import re
 
 from coach.demo import timeline_lines
@@ -93,3 +95,75 @@ def test_demo_timeline_is_words() -> None:
     assert "[ended] pain; reps right 2, left 1; suggested diaphragmatic-breathing" in lines
     assert "[ended] completed; 5 reps" in lines  # the alternative has no sides
     assert not reprs(lines), lines
+
+
+def screen(written: str) -> list[str]:
+    """What a terminal shows for `written`: each "\\r" goes back to the start of the line and
+    what follows overwrites it."""
+    lines = []
+    for raw in written.split("\n"):
+        shown = ""
+        for part in raw.split("\r"):
+            shown = part + shown[len(part) :]
+        lines.append(shown.rstrip())
+    return lines
+
+
+def test_the_status_line_goes_when_the_session_ends() -> None:
+    """Issue #13: "ended | side left | rep 2/5 | exhale" stayed on the screen after the end."""
+    out = io.StringIO()
+    display = Display(out, plain=False)
+    display.routine, display.bpm = "trunk-rotation", 6.0
+    display.event(30.0, "state", {"state": "exercising"})
+    display.beat("left", 2, 5, "exhale")
+    assert "| side left | rep 2/5 | exhale |" in screen(out.getvalue())[-1]
+    display.event(41.0, "command", {"intent": "stop", "phrase": "stop"})
+    display.event(41.0, "ended", {"reason": "stopped", "reps": {"left": 1, "right": 2},
+                                  "suggestion": None})  # fmt: skip
+    display.event(41.0, "state", {"state": "ended"})
+    display.beat(None, 0, 5, "-")  # the runner may still report a beat
+    display.close()
+    out.write("coach: session ended: stopped after 0:41\n")  # what `coach run` prints next
+    shown = [line for line in screen(out.getvalue()) if line]
+    assert shown[-2:] == [
+        "00:41.0 ended: stopped; reps right 2, left 1",
+        "coach: session ended: stopped after 0:41",
+    ], shown
+    assert not any("| ended |" in line for line in shown), shown
+
+
+def test_the_status_line_comes_back_for_the_alternative_and_after_a_late_pain() -> None:
+    out = io.StringIO()
+    display = Display(out, plain=False)
+    display.routine = "trunk-rotation"
+    display.event(9.0, "ended", {"reason": "pain", "reps": {"left": 0, "right": 1},
+                                 "suggestion": "pelvic-tilt"})  # fmt: skip
+    display.event(9.0, "started", {"routine": "pelvic-tilt"})
+    display.event(9.0, "state", {"state": "positioning"})
+    assert screen(out.getvalue())[-1].startswith("pelvic-tilt | positioning |")
+    display.event(20.0, "ended", {"reason": "stopped", "reps": {"left": 0, "right": 0}})
+    display.event(20.0, "state", {"state": "ended"})
+    assert screen(out.getvalue())[-1] == ""
+    display.event(21.0, "state", {"state": "offering"})  # pain said right after the stop
+    assert screen(out.getvalue())[-1].startswith("pelvic-tilt | offering |")
+
+
+def test_a_closed_terminal_makes_the_display_quiet_not_the_session_fail() -> None:
+    """After the window is closed (a real pty hung up) every write fails with EIO."""
+    master, slave = os.openpty()
+    os.close(master)  # the terminal window goes
+    tty = os.fdopen(slave, "w")
+    try:
+        display = Display(tty, plain=False)
+        display.routine = "trunk-rotation"
+        display.event(1.0, "state", {"state": "checking-mic"})  # would raise OSError (EIO)
+        display.event(2.0, "ended", {"reason": "stopped", "reps": {"left": 0, "right": 0}})
+        display.close()
+        assert display.quiet
+        plain = Display(tty, plain=True)
+        plain.progress("preparing speech", 0, 10)
+        plain.event(1.0, "cue", {"text": "Say ready."})
+        assert plain.quiet
+    finally:
+        with contextlib.suppress(OSError):  # its buffer still holds what could not be written
+            tty.close()
