@@ -4,6 +4,7 @@ this file stays a switchboard. User mistakes (CoachError) become a message and a
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import sys
@@ -51,13 +52,24 @@ INTERRUPTED = 130
 
 
 def leave_now(code: int) -> None:
-    """After Ctrl-C/SIGTERM ended a session, it is recorded and all it opened is closed, so
-    leave without the interpreter's teardown: freeing the models and joining the native
+    """After Ctrl-C/SIGTERM/SIGHUP ended a session, it is recorded and all it opened is closed,
+    so leave without the interpreter's teardown: freeing the models and joining the native
     libraries' worker threads took 0.1 s idle and up to 0.7 s on a busy machine (measured, the
     larger part of signal-to-exit), time a person who pressed Ctrl-C should not wait for."""
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError):  # the terminal is gone (closed: SIGHUP)
+            stream.flush()
     os._exit(code)
+
+
+def tell(line: str) -> None:
+    """A last line on stderr. After the terminal was closed (SIGHUP) writing to it fails (EIO):
+    nobody can read it then, and the exit code must still be the session's, not a traceback's,
+    so stdout and stderr then go to /dev/null (later flushes, here or at exit, cannot fail)."""
+    try:
+        print(line, file=sys.stderr, flush=True)
+    except OSError:
+        sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 (until the exit)
 
 
 def _main(argv: Sequence[str] | None) -> int:
@@ -72,10 +84,10 @@ def _main(argv: Sequence[str] | None) -> int:
     try:
         return int(args.func(args) or 0)
     except CoachError as e:
-        print(f"coach: {e}", file=sys.stderr)
+        tell(f"coach: {e}")
         return e.exit_code
     except KeyboardInterrupt:
-        print("coach: interrupted", file=sys.stderr)
+        tell("coach: interrupted")
         return INTERRUPTED
     except BrokenPipeError:
         return 0

@@ -1,6 +1,8 @@
-"""Ctrl-C (SIGINT) and SIGTERM while `coach run` prepares or runs a session: the user ends it.
+"""Ctrl-C (SIGINT), SIGTERM and SIGHUP while `coach run` prepares or runs a session: the user
+ends it. SIGHUP is the terminal being closed: a stop like the others, or the session would stay
+open until history closed it as `interrupted` (issue #13).
 
-Both signals are taken over for the session, whatever the process inherited. That was the lost
+SIGINT and SIGTERM are taken over for the session, whatever the process inherited. That was the lost
 Ctrl-C of issue #14: a process started with SIGINT *ignored* keeps it ignored, because Python puts
 its KeyboardInterrupt handler only over the default action. Background jobs of a non-interactive
 shell start that way (how CI and scripts run things, `coach run ... &`), and so do their
@@ -17,6 +19,9 @@ device to open, for the sound card. So neither a stalled stream nor the speech e
 delays the stop, and it never comes halfway through recording the end, writing the speech cache
 or saying the fault notice, nor inside a finalizer, where Python would print and swallow it. A
 second signal while the session is already ending changes nothing.
+
+SIGHUP inherited *ignored* is left ignored: that is `nohup coach run ...`, someone asking for the
+session to outlive the terminal (a background job is started with SIGINT ignored, never SIGHUP).
 """
 
 from __future__ import annotations
@@ -31,7 +36,8 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-SIGNALS = (signal.SIGINT, signal.SIGTERM)
+SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+KEEP_IGNORED = (signal.SIGHUP,)  # inherited ignored (nohup): the person wants it ignored
 # Set once a session that a signal ended is recorded and everything it opened is closed: the
 # program may then leave at once (cli.leave_now).
 SESSION_CLOSED = threading.Event()
@@ -53,6 +59,8 @@ class StopSignals:
     def __enter__(self) -> StopSignals:
         if threading.current_thread() is threading.main_thread():
             for s in SIGNALS:
+                if s in KEEP_IGNORED and signal.getsignal(s) is signal.SIG_IGN:
+                    continue
                 self._saved[s] = signal.signal(s, self._handle)
         return self
 

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""Signal -> exit time of a live `coach run` on the virtual audio devices, at the 20 moments of
+"""Signal -> exit time of a live `coach run` on the virtual audio devices, at the 25 moments of
 tests/test_signals.py (preparing speech, before/during/after the hearing check's prompt, the
 briefing, paused, offering after pain, saying "Stopping.", exercising, two signals in a row, SIGINT
-inherited as ignored) and once more while the sound card has stalled: SIGINT or SIGTERM from
-outside, timed until the process has exited. This is where the 1 s target is measured (the test
+inherited as ignored, the terminal closed) and once more while the sound card has stalled: SIGINT,
+SIGTERM or SIGHUP from outside, or the kernel's SIGHUP when the coach's terminal is closed, timed
+until the process has exited. This is where the 1 s target is measured (the test
 only fails a signal that was lost).
 
     scripts/bench_signals.py [--rounds N] [--skip-slow] [--json]
@@ -14,6 +15,7 @@ stderr), and the load average while it ran. Uses its own
 virtual-audio server (COACH_AUDIO_DIR + "-bench-signals") and speech cache (COACH_CACHE_DIR, or a
 folder in the temp dir that later runs reuse); the empty-cache cases get an empty one each.
 --skip-slow leaves out the cases that need half a minute to get there (exercising, the offer).
+The cases and their verdict are tests/test_signals.py's; the machinery is tests/signal_rig.py.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import tests.signal_rig as rig  # noqa: E402
 import tests.test_signals as ts  # noqa: E402
 
 
@@ -55,15 +58,16 @@ def main() -> int:
     ap.add_argument("--skip-slow", action="store_true", help="without exercising and the offer")
     ap.add_argument("--json", action="store_true", help="only the JSON line (no progress)")
     a = ap.parse_args()
-    slow = {"exercising", "exercising-later", "offering-the-alternative"}
+    slow = {"exercising", "exercising-later", "terminal-closed-exercising",
+            "offering-the-alternative"}  # fmt: skip
     cases = [c for c in ts.CASES if not (a.skip_slow and c.id in slow)]
     cache = Path(
         os.environ.get("COACH_CACHE_DIR") or Path(tempfile.gettempdir()) / "coach-bench-tts"
     )
-    ts.TTS_CACHE = cache  # the warm cases share one
+    rig.TTS_CACHE = cache  # the warm cases share one
     work = Path(tempfile.mkdtemp(prefix="bench-signals-"))
     audio = os.environ.get("COACH_AUDIO_DIR", "/tmp/coach-virtual-audio") + "-bench-signals"
-    outs: list[ts.Outcome] = []
+    outs: list[rig.Outcome] = []
     load0 = os.getloadavg()
     t0 = time.monotonic()
     n = 0
@@ -75,25 +79,25 @@ def main() -> int:
         d.mkdir()
         return d
 
-    with ts.live_room(audio) as env:
-        wavs = ts.words()
+    with rig.live_room(audio) as env:
+        wavs = rig.words()
         for _ in range(a.rounds):
-            joins = ts.start_in_background([c for c in cases if c.background], folder, env)
+            joins = rig.start_in_background([c for c in cases if c.background], folder, env)
             for case in (c for c in cases if not c.background):
-                outs.append(ts.run_case(case, folder(case.id), env, wavs))
+                outs.append(rig.run_case(case, folder(case.id), env, wavs))
                 if not a.json:
                     o = outs[-1]
                     print(
                         f"{case.id:28s} {o.seconds} s, exit {o.code}, {o.reason}", file=sys.stderr
                     )
             outs += [join() for join in joins.values()]
-    with ts.live_room(audio + "-stall") as env:  # its own server: the stall is server-wide
+    with rig.live_room(audio + "-stall") as env:  # its own server: the stall is server-wide
         for _ in range(a.rounds):
-            outs.append(ts.run_case(ts.STALLED, folder(ts.STALLED.id), env, ts.words()))
+            outs.append(rig.run_case(ts.STALLED, folder(ts.STALLED.id), env, rig.words()))
     good = []  # passed the test's own verdict: the moment, exit 130, `stopped`, clean stderr
     for o in outs:
         try:
-            ts.check(o)
+            rig.check(o)
             good.append(o)
         except AssertionError as e:
             print(f"{o.case.id}: {str(e).splitlines()[0]}", file=sys.stderr)
@@ -106,7 +110,7 @@ def main() -> int:
         s: summary(
             [o.seconds * 1000 for o in outs if o.seconds is not None and o.case.signals[0] == s]
         )
-        for s in ("INT", "TERM")
+        for s in ("INT", "TERM", "HUP")
     }
     print(
         json.dumps(
