@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from . import paths
 from .datafile import Table, TomlDoc
 from .errors import DataFileError, UsageError
+from .skipped import warn_skipped
 
 if TYPE_CHECKING:
     from .langpack import LanguagePack
@@ -246,23 +247,46 @@ def routine_dirs() -> list[Path]:
     return [paths.BUILTIN_ROUTINES, paths.user_routines_dir()]
 
 
-def load_library(dirs: list[Path] | None = None) -> dict[str, Routine]:
-    """All routines; a user file with the same id as a built-in one replaces it."""
+def scan_library(
+    dirs: list[Path] | None = None,
+) -> tuple[dict[str, Routine], dict[str, DataFileError]]:
+    """The routines that load, and the files that do not, both by id (the file name): a later
+    folder's file replaces an earlier one's, even a broken one (the user's own version of a
+    built-in routine that is broken must not silently become the built-in one)."""
     lib: dict[str, Routine] = {}
+    broken: dict[str, DataFileError] = {}
     for d in dirs if dirs is not None else routine_dirs():
         if d.is_dir():
             for f in sorted(d.glob("*.toml")):
-                lib[f.stem] = load_routine(f)
+                lib.pop(f.stem, None)
+                broken.pop(f.stem, None)
+                try:
+                    lib[f.stem] = load_routine(f)
+                except DataFileError as e:
+                    broken[f.stem] = e
+    return lib, broken
+
+
+def load_library(dirs: list[Path] | None = None) -> dict[str, Routine]:
+    """All routines that load; a user file with the same id as a built-in one replaces it. A
+    broken file is skipped with a warning on stderr (once per file and process), so one typo in
+    an unrelated file does not stop every session (issue #13); asking for it fails (get_routine)."""
+    lib, broken = scan_library(dirs)
+    warn_skipped("routine", broken.values())
     return lib
 
 
 def get_routine(name: str, dirs: list[Path] | None = None) -> Routine:
-    """A routine by id, or by path to a .toml file."""
+    """A routine by id, or by path to a .toml file. The one asked for, if broken, is the error
+    (DataFileError: file, line, field; exit 2); other broken files are only warned about."""
     if name.endswith(".toml"):
         if not Path(name).is_file():
             raise UsageError(f"{name}: no such routine file")
         return load_routine(name)
-    lib = load_library(dirs)
+    lib, broken = scan_library(dirs)
+    if name in broken:
+        raise broken[name]
+    warn_skipped("routine", broken.values())
     if name not in lib:
         known = ", ".join(sorted(lib)) or "(none)"
         raise UsageError(f"unknown routine {name!r}; known routines: {known}", hint="coach list")

@@ -17,6 +17,7 @@ from pathlib import Path
 from . import paths
 from .datafile import TomlDoc
 from .errors import DataFileError, UsageError
+from .skipped import warn_skipped
 
 DEFAULT_VOICE = "calm"
 RATE_MIN, RATE_MAX = 80, 300  # words per minute; outside this espeak-ng is mush or a gabble
@@ -84,10 +85,13 @@ def load_voice(path: Path | str, known_ids: Iterable[str] | None = None) -> Voic
     )
 
 
-def load_voices(dirs: Iterable[Path | str] | None = None) -> dict[str, VoiceProfile]:
-    """All voice profiles by name from `dirs` (default: built-in, then the user's folder).
-    A later folder overrides an earlier one; a missing folder is simply empty."""
+def scan_voices(
+    dirs: Iterable[Path | str] | None = None,
+) -> tuple[dict[str, VoiceProfile], dict[str, DataFileError]]:
+    """The voices that load, and the files that do not, both by name (the file name). A later
+    folder overrides an earlier one, also with a broken file (the user's own `calm` is meant)."""
     out: dict[str, VoiceProfile] = {}
+    broken: dict[str, DataFileError] = {}
     ids: set[str] | None = None
     for d in default_dirs() if dirs is None else dirs:
         d = Path(d)
@@ -96,17 +100,37 @@ def load_voices(dirs: Iterable[Path | str] | None = None) -> dict[str, VoiceProf
         for f in sorted(d.glob("*.toml")):
             if ids is None:
                 ids = _espeak_ids()
-            v = load_voice(f, ids)
-            out[v.name] = v
+            out.pop(f.stem, None)
+            broken.pop(f.stem, None)
+            try:
+                out[f.stem] = load_voice(f, ids)
+            except DataFileError as e:
+                broken[f.stem] = e
+    return out, broken
+
+
+def load_voices(dirs: Iterable[Path | str] | None = None) -> dict[str, VoiceProfile]:
+    """All voice profiles by name from `dirs` (default: built-in, then the user's folder).
+    A later folder overrides an earlier one; a missing folder is simply empty. A broken file
+    is skipped with a warning (coach/skipped.py); asking for it fails (get_voice)."""
+    out, broken = scan_voices(dirs)
+    warn_skipped("voice", broken.values())
     return out
 
 
 def get_voice(
     name: str | None = None, voices: dict[str, VoiceProfile] | None = None
 ) -> VoiceProfile:
-    """The profile called `name` (default "calm"); UsageError listing the known names."""
-    vs = load_voices() if voices is None else voices
+    """The profile called `name` (default "calm"); UsageError listing the known names. If its
+    file is broken, that file's DataFileError (exit 2); other broken files are only warned of."""
     key = name or DEFAULT_VOICE
+    if voices is None:
+        vs, broken = scan_voices()
+        if key in broken:
+            raise broken[key]
+        warn_skipped("voice", broken.values())
+    else:
+        vs = voices
     if key not in vs:
         known = ", ".join(sorted(vs)) or "none"
         raise UsageError(

@@ -137,7 +137,8 @@ def test_user_mistakes_name_file_line_and_field(
 ) -> None:
     p = write(paths.user_routines_dir(), "trunk-rotation.toml", seed_with(old, new))
     with pytest.raises(DataFileError) as e:
-        load_library()
+        get_routine("trunk-rotation")  # the user's own version, broken: not the built-in one
+    assert "trunk-rotation" not in load_library()  # skipped (with a warning), the rest loads
     err = e.value
     assert err.path == p and err.field == field and err.line is not None
     line = p.read_text().splitlines()[err.line - 1]
@@ -149,3 +150,66 @@ def test_unknown_routine_lists_the_known_ones() -> None:
     with pytest.raises(UsageError) as e:
         get_routine("trunk-rotaton")
     assert "trunk-rotation" in str(e.value) and "pelvic-tilt" in str(e.value)
+
+
+def broken_routine(name: str) -> Path:
+    """A user routine `name` with a typo on a known line (reps.default out of range)."""
+    text = seed_with('id = "trunk-rotation"', f'id = "{name}"')
+    text = text.replace("reps = { default = 5,", "reps = { default = 50,")
+    return write(paths.user_routines_dir(), f"{name}.toml", text)
+
+
+def test_a_broken_unrelated_routine_is_a_warning_and_the_rest_loads(
+    coach_dirs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue #13: one typo in another file stopped every session (exit 2)."""
+    bad = broken_routine("my-broken")
+    line = next(i for i, x in enumerate(bad.read_text().splitlines(), 1) if "default = 50" in x)
+    assert get_routine("trunk-rotation").id == "trunk-rotation"
+    lib = load_library()
+    assert "my-broken" not in lib and "pelvic-tilt" in lib
+    err = capsys.readouterr().err.splitlines()
+    said = f"coach: warning: skipped a broken routine file: {bad}:{line}: field 'reps.default'"
+    assert len(err) == 1 and err[0].startswith(said), err  # once, however often it is loaded
+    with pytest.raises(DataFileError) as e:
+        get_routine("my-broken")  # asked for: the error itself
+    assert (e.value.path, e.value.line, e.value.field) == (bad, line, "reps.default")
+
+
+def test_broken_user_files_through_the_cli(coach_dirs: Path, tmp_path: Path) -> None:
+    """`coach list` warns and lists the rest (exit 0); `coach run` of the broken one is exit 2
+    with its message; `coach run trunk-rotation` runs beside a broken routine and a broken
+    voice (the file back end, nobody answering: the hearing check is said and refuses)."""
+    from coach.audio_format import RATE, write_wav
+    from coach.demo import mic_track
+    from tests.conftest import coach_cli
+
+    bad = broken_routine("my-broken")
+    voices = coach_dirs / "config" / "voices"
+    voices.mkdir(parents=True)
+    bad_voice = voices / "broken.toml"
+    bad_voice.write_text('description = "x"\nvoice = "gmw/en-us"\nrate = "fast"\n')
+    warn_routine = f"coach: warning: skipped a broken routine file: {bad}:"
+    warn_voice = f"coach: warning: skipped a broken voice file: {bad_voice}:3: field 'rate'"
+
+    r = coach_cli("list")
+    assert r.returncode == 0 and "trunk-rotation" in r.stdout and "my-broken" not in r.stdout
+    assert warn_routine in r.stderr and "Traceback" not in r.stderr
+    r = coach_cli("run", "my-broken", "--no-listen")
+    assert r.returncode == 2 and r.stderr.startswith(f"coach: {bad}:"), r.stderr
+    assert "field 'reps.default'" in r.stderr and "Traceback" not in r.stderr
+    r = coach_cli("run", "trunk-rotation", "--no-listen", "--voice", "broken")
+    assert r.returncode == 2 and f"coach: {bad_voice}:3: field 'rate'" in r.stderr, r.stderr
+    r = coach_cli("voices")
+    assert r.returncode == 0 and "calm" in r.stdout and warn_voice in r.stderr, r.stderr
+
+    mic, ev = tmp_path / "mic.wav", tmp_path / "ev.jsonl"
+    write_wav(mic, mic_track([], 2.0), RATE)
+    r = coach_cli(
+        "run", "trunk-rotation", "--plain", "--mic-file", str(mic), "--speaker-file",
+        str(tmp_path / "s.wav"), "--events", str(ev), "--db", str(tmp_path / "h.sqlite3"),
+    )  # fmt: skip
+    assert r.returncode == 3, r.stderr  # it ran, and refused only because nobody said ready
+    assert warn_routine in r.stderr and warn_voice in r.stderr
+    assert r.stderr.count(warn_routine) == 1  # loaded three times, said once
+    assert '"state": "checking-mic"' in ev.read_text()

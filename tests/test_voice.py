@@ -120,10 +120,35 @@ def test_coach_voices_lists_the_three(capsys: pytest.CaptureFixture[str]) -> Non
 
 
 def test_coach_voices_with_a_broken_user_voice(coach_dirs: Path) -> None:
-    write(coach_dirs / "config" / "voices", "broken", GOOD.replace("rate = 150", "rate = 999"))
+    """Listed without it, and said (issue #13: one bad file used to stop everything, exit 2)."""
+    bad = write(
+        coach_dirs / "config" / "voices", "broken", GOOD.replace("rate = 150", "rate = 999")
+    )
     p = run_cli(["voices"])
-    assert p.returncode == 2
-    assert "broken.toml:3: field 'rate'" in p.stderr and "Traceback" not in p.stderr
+    assert p.returncode == 0 and "calm" in p.stdout and "broken" not in p.stdout
+    assert f"coach: warning: skipped a broken voice file: {bad}:3: field 'rate'" in p.stderr
+    assert "Traceback" not in p.stderr
+
+
+def test_a_broken_voice_fails_only_when_asked_for(
+    coach_dirs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    user = coach_dirs / "config" / "voices"
+    bad = write(user, "broken", GOOD.replace("pitch = 45", "pitch = 120"))
+    write(user, "mine", GOOD)
+    assert get_voice().name == "calm" and get_voice("mine").pitch == 45
+    assert set(load_voices()) >= {"calm", "mine"} and "broken" not in load_voices()
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        f"coach: warning: skipped a broken voice file: {bad}:5: field 'pitch': "
+        "120 is out of range 0..99"
+    ], err  # once per process
+    with pytest.raises(DataFileError) as e:
+        get_voice("broken")
+    assert (e.value.path, e.value.line, e.value.field) == (bad, 5, "pitch")
+    write(user, "calm", GOOD.replace("rate = 150", "rate = 999"))  # the default, overridden badly
+    with pytest.raises(DataFileError, match="calm.toml:3: field 'rate'"):
+        get_voice()  # the user's own calm is meant, not silently the built-in one
 
 
 def test_coach_say_writes_a_16k_wav(tmp_path: Path) -> None:
