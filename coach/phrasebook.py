@@ -47,6 +47,22 @@ def start_text(r: Routine) -> str:
     return f"Good. Let's begin {r.name}."
 
 
+def summaries(r: Routine) -> list[str]:
+    """Every summary a stop in `r` may say: the reps of each side as they can stand at any
+    moment (walking the cycle's counting steps for up to reps_max reps), not every pair of
+    numbers (31 x 31 sentences to render for a routine of up to 30 reps)."""
+    left = right = 0
+    out = {t: None for t in safety.summary_texts(r.sides, left, right)}
+    for _ in range(r.reps_max):
+        for step in r.cycle:
+            if step.counts is None:
+                continue
+            right += step.counts in ("right", "rep")
+            left += step.counts in ("left", "rep")
+            out.update(dict.fromkeys(safety.summary_texts(r.sides, left, right)))
+    return list(out)
+
+
 def alternatives(library: Mapping[str, Routine], routine: Routine) -> list[Routine]:
     """The chain of routines pain could lead to (each one's own alternative, and so on)."""
     chain: list[Routine] = []
@@ -69,7 +85,7 @@ def phrasebook(
         fixed.append(dose.warning)
     prev = routine
     for r in [routine, *alternatives(library, routine)]:
-        fixed += safety.all_summary_texts(r.sides, r.reps_max)
+        fixed += summaries(r)
         fixed += [c.text for c in r.all_cues()]
         if r is not routine:
             fixed += [safety.offer_text(r, prev), start_text(r)]

@@ -90,16 +90,38 @@ def offer_text(alt: Routine, painful: Routine) -> str:
     return f"Instead, you could try {alt.name}, which avoids {spared}. {alt.summary}"
 
 
+NUMBER_WORDS = (
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+    "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
+    "nineteen",
+)  # fmt: skip
+TENS = {2: "twenty", 3: "thirty"}
+
+
+def number_words(n: int) -> str:
+    """A count as a person says it ("three", "twenty one": espeak-ng runs "twenty-one" into one
+    word); digits past 39 (reps stop at 30). espeak-ng says "3" and "three" alike (the same
+    phonemes): words keep the text as it is heard, in the events and the display."""
+    if n < len(NUMBER_WORDS):
+        return NUMBER_WORDS[n]
+    tens, ones = divmod(n, 10)
+    if tens not in TENS:
+        return str(n)
+    return TENS[tens] + (f" {NUMBER_WORDS[ones]}" if ones else "")
+
+
 def summary_texts(sides: tuple[str, ...], left: int, right: int) -> list[str]:
-    """The reps done, as short sentences (spoken after 'Stopping.')."""
+    """The reps done, said after 'Stopping.' as a person would: "You did three on each side.",
+    "You did three on the right and two on the left.", "You did one on the right." (a side with
+    none is left out), "You did four." (no sides). Nothing when no rep was done. One sentence,
+    so it is said in one breath (two clips sounded like two remarks)."""
     if not sides:
-        return [f"You did {right}."]
-    return [f"You did {right} on the right,", f"and {left} on the left."]
-
-
-def all_summary_texts(sides: tuple[str, ...], reps_max: int) -> list[str]:
-    """Every summary sentence a session may need (rendered before the session starts)."""
-    out: list[str] = []
-    for n in range(reps_max + 1):
-        out += summary_texts(sides, n, n)
-    return out
+        return [f"You did {number_words(right)}."] if right else []
+    done = {"right": right, "left": left}
+    counts = [(side, done[side]) for side in sides if done[side]]
+    if not counts:
+        return []
+    if len(counts) == 2 and counts[0][1] == counts[1][1]:
+        return [f"You did {number_words(counts[0][1])} on each side."]
+    said = " and ".join(f"{number_words(n)} on the {side}" for side, n in counts)
+    return [f"You did {said}."]

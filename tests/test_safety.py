@@ -8,7 +8,7 @@ from coach import safety
 from coach.dose import Dose, check_dose
 from coach.history import History
 from coach.langpack import load_langpack
-from coach.routine import load_library
+from coach.routine import command_words_in, load_library
 
 LIB = load_library()
 
@@ -103,3 +103,31 @@ def test_dose_warning_from_real_history(tmp_path) -> None:  # type: ignore[no-un
     assert d.done_today == 2 and d.over
     assert d.warning is not None and "session 3" in d.warning and "2 a day" in d.warning
     assert not Dose(tr.id, tr.name, 1, 2).over
+
+
+def test_the_summary_is_said_as_a_person_would() -> None:
+    """Was "You did 1 on the right," + "and 0 on the left." (issue #13)."""
+    both = ("right", "left")
+    assert safety.summary_texts(both, 0, 1) == ["You did one on the right."]  # no "zero"
+    assert safety.summary_texts(both, 1, 0) == ["You did one on the left."]
+    assert safety.summary_texts(both, 2, 2) == ["You did two on each side."]
+    assert safety.summary_texts(both, 2, 3) == ["You did three on the right and two on the left."]
+    assert safety.summary_texts(("left", "right"), 3, 2) == [
+        "You did three on the left and two on the right."
+    ]  # the routine's own order of sides
+    assert safety.summary_texts(("left",), 4, 0) == ["You did four on the left."]
+    assert safety.summary_texts((), 4, 4) == ["You did four."]  # unsided: both count each rep
+    assert safety.summary_texts(both, 0, 0) == safety.summary_texts((), 0, 0) == []
+    words = [safety.number_words(n) for n in (0, 7, 13, 20, 21, 30, 40)]  # reps stop at 30
+    assert words == ["zero", "seven", "thirteen", "twenty", "twenty one", "thirty", "40"]
+
+
+def test_no_summary_holds_a_digit_or_a_command_word() -> None:
+    pack = load_langpack("en")
+    for r in LIB.values():
+        for left in range(r.reps_max + 1):
+            for right in range(r.reps_max + 1):
+                for text in safety.summary_texts(r.sides, left, right):
+                    assert not any(c.isdigit() for c in text), text
+                    assert command_words_in(text) == [], text  # nor a sound-alike
+                    assert pack.command_phrases_in(text) == [], text

@@ -161,7 +161,7 @@ def test_stop_mid_cue_cancels_first_then_summarises() -> None:
     assert isinstance(acts[1], Cancel)  # after the command log, the very first action
     texts = [a.text for a in acts if isinstance(a, Say)]
     assert texts[0] == safety.STOPPING
-    assert texts[1:] == ["You did 2 on the right,", "and 1 on the left."]
+    assert texts[1:] == ["You did two on the right and one on the left."]
     assert sim.finishes() == [Finish(EndReason.STOPPED, 1, 2, None)]
     assert sim.session.done
     assert sim.session.command(sim.clock.now(), Intent.RESUME) == []

@@ -174,7 +174,7 @@ def test_stop_mid_cue_silences_at_once_and_summarises(tmp_path: Path) -> None:
     t_next = first(ev, "cue", text=safety.STOPPING)["t"]
     assert_cut(user, t_stop, t_next)
     assert result.reason == "stopped" and result.right >= 1
-    assert f"You did {result.right} on the right," in cues(ev)
+    assert safety.summary_texts(TR.sides, result.left, result.right)[0] in cues(ev)
 
 
 def test_default_engine_stops_on_a_human_stop(tmp_path: Path) -> None:
