@@ -20,8 +20,9 @@ import pytest
 from coach import safety
 from coach.audio_files import FileAudio
 from coach.audio_format import RATE, read_wav, write_wav
-from coach.commands.session import run_session
+from coach.commands.session import refused_unheard, run_session, unheard_hint
 from coach.demo import Reaction, SimulatedUser, mic_track
+from coach.history_records import EndReason
 from coach.routine import load_library
 from coach.runner import RunResult
 from tests.audio_rig import Recorder, play_into_mic, rms
@@ -154,8 +155,10 @@ def test_never_ready_refuses_and_explains(tmp_path: Path) -> None:
         str(tmp_path / "s.wav"), "--events", str(ev), "--db", str(tmp_path / "h.sqlite3"),
     )  # fmt: skip
     assert r.returncode == 3, r.stderr
+    assert f'coach: "ready" was not heard in {mic}, so the exercise did not start' in r.stderr
     events = [json.loads(x) for x in ev.read_text().splitlines()]
     assert first(events, "ended")["reason"] == "no-response"
+    assert refused_unheard(RunResult(EndReason.NO_RESPONSE, 0, 0, None, [], 0.0, events))
     said = cues(events)
     assert said[-1] == safety.HEARING_REFUSE
     assert [s for s in said if s in (safety.HEARING_PROMPT, safety.HEARING_RETRY)] == [
@@ -440,3 +443,16 @@ def test_dead_mic_pauses_and_resume_carries_on(tmp_path: Path) -> None:
         safety.MIC_LOST
     ]
     assert first(events, "ended")["reason"] == "completed"
+
+
+def test_a_refusal_for_no_response_says_what_to_check() -> None:
+    """On the devices the terminal names what to look at (issue #13: it said nothing); only for
+    the hearing check's refusal, not for a pause that timed out (also no-response)."""
+    hint = " ".join(unheard_hint(None))
+    for words in ("microphone", "connected", "muted", "input level", "`coach check`",
+                  "`coach devices`"):  # fmt: skip
+        assert words in hint, words
+    ended = [{"type": "ended", "reason": "no-response"}, {"type": "state", "state": "ended"}]
+    paused = [{"type": "state", "state": s} for s in ("checking-mic", "exercising", "paused")]
+    timed_out = RunResult(EndReason.NO_RESPONSE, 2, 2, None, [], 700.0, paused + ended)
+    assert not refused_unheard(timed_out)

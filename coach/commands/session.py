@@ -138,12 +138,34 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         io = DeviceAudio()
     result = run_session(args, io)
+    if refused_unheard(result):
+        for line in unheard_hint(args.mic_file):
+            print(f"coach: {line}", file=sys.stderr)
     return exit_code(result)
 
 
 def exit_code(result: RunResult) -> int:
     """0 when the session ran (completed, stopped or pain); 3 when it refused (no-response)."""
     return 3 if str(result.reason) == "no-response" else 0
+
+
+def refused_unheard(result: RunResult) -> bool:
+    """The hearing check never heard "ready" (not a pause that timed out, also no-response)."""
+    states = {e.get("state") for e in result.events if e.get("type") == "state"}
+    return str(result.reason) == "no-response" and states <= {"checking-mic", "ended"}
+
+
+def unheard_hint(mic_file: Path | None) -> list[str]:
+    """What to check, on the terminal: the coach said it aloud, but the person may not hear
+    the speaker either, and "check the microphone" alone names nothing to look at."""
+    if mic_file is not None:
+        return [f'"ready" was not heard in {mic_file}, so the exercise did not start']
+    return [
+        'it never heard you say "ready", so the exercise did not start. Check that the '
+        "microphone is connected, switched on and not muted, and that its input level is up",
+        '`coach check` tests it (a level meter, then "ready"); '
+        "`coach devices` shows which microphone and speaker are used",
+    ]
 
 
 def run_session(
