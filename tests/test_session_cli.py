@@ -230,8 +230,8 @@ def test_pain_right_after_stop_gets_the_advice_and_the_history_says_pain(tmp_pat
     result, user = simulate(tmp_path, [
         ready_first(),
         Reaction(on_cue(EXHALE_LEFT), 0.6, voice("stop"), "stop"),
-        Reaction(on_cue(lambda t: t.startswith("and ")), 1.4, voice("pain"), "pain",
-                 retries=1, retry_after=0.4),
+        Reaction(on_cue(lambda t: t.startswith("You did ")), 1.4, voice("pain"), "pain",
+                 retries=1, retry_after=0.4),  # "You did one on the right.": 1.3 s
         Reaction(on_cue(safety.OFFER_QUESTION), 2.0, voice("no"), "no"),
     ], tempo=6.0)  # fmt: skip
     ev = result.events
