@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from coach.engines.phoneme_spotter import FRAME_S, PatternError, Spotter, parse_pattern
+from coach.engines.phoneme_spotter import (
+    FRAME_S,
+    PatternError,
+    Score,
+    Spotter,
+    parse_pattern,
+    unbeaten,
+)
 
 TOKENS = ["s", "t", "ɑ", "p", "b", "ɛ", "d", "<wb>", "<blank>"]
 IDS = {t: i for i, t in enumerate(TOKENS)}
@@ -82,6 +89,43 @@ def test_repeated_tokens_need_a_blank_between_them() -> None:
 def test_an_empty_segment_matches_nothing() -> None:
     (s,) = _spotter(stop="s t ɑ p").score(np.zeros((0, len(TOKENS))))
     assert s.cost == float("inf")
+
+
+def test_a_near_word_that_explains_the_audio_better_vetoes_the_command() -> None:
+    """ "top" read by a graph that has "stop" and its competitor "top": the command must force its
+    "s" on a blank frame, ln(0.9 / 0.0125) = ln 72 nats; the competitor costs nothing."""
+    sp = _spotter(stop="s t ɑ p?", top="t ɑ p")
+    scores = {s.key: s for s in sp.score(_frames("_", "t", "ɑ", "p", "_"))}
+    assert scores["stop"].cost == pytest.approx(np.log(72), abs=1e-9)
+    assert scores["top"].cost == pytest.approx(0.0, abs=1e-9)
+    assert unbeaten(list(scores.values()), {"top"}, margin=0.0) == []
+    assert unbeaten(list(scores.values()), {"top"}, margin=4.2) == []  # ln 72 = 4.28
+    kept = unbeaten(list(scores.values()), {"top"}, margin=4.3)
+    assert [s.key for s in kept] == ["stop"]  # not better by the margin: the command stands
+
+
+def test_the_command_itself_is_not_vetoed_by_its_competitor() -> None:
+    """ "stop": "top" explains all but the s, which it leaves to the garbage frames (2 nats of
+    unexplained speech + 0 given up); the command explains it all."""
+    sp = _spotter(stop="s t ɑ p?", top="t ɑ p")
+    scores = sp.score(_frames("_", "s", "t", "ɑ", "p", "_"))
+    costs = {s.key: s.cost for s in scores}
+    assert costs["stop"] == pytest.approx(0.0, abs=1e-9)
+    assert costs["top"] == pytest.approx(2.0, abs=1e-9)
+    assert [s.key for s in unbeaten(scores, {"top"}, margin=0.0)] == ["stop"]
+
+
+def test_a_competitor_vetoes_only_a_command_on_the_same_audio() -> None:
+    stop = Score("stop", 3.0, 0.10, 0.40)
+    now = Score("now", 0.5, 0.60, 0.90)  # later in the segment: "stop ... now"
+    assert unbeaten([now, stop], {"now"}, 0.0) == [stop]
+    overlapping = Score("now", 0.5, 0.35, 0.90)
+    assert unbeaten([overlapping, stop], {"now"}, 0.0) == []
+    assert unbeaten([overlapping, stop], {"now"}, 2.5) == []  # 0.5 + 2.5 <= 3.0: vetoed
+    assert unbeaten([overlapping, stop], {"now"}, 2.5 + 1e-9) == [stop]
+    # a margin of its own for one command (stop and pain keep a wider one: recall first)
+    assert unbeaten([overlapping, stop], {"now"}, 0.0, {"stop": 3.0}) == [stop]
+    assert unbeaten([overlapping, stop], {"now"}, 0.0, {"yes": 3.0}) == []
 
 
 @pytest.mark.parametrize(

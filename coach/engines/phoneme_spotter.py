@@ -9,6 +9,8 @@ cost of the pattern is how much log-probability the best such path gives up agai
 path (the argmax per frame). A clip of "stop" costs almost nothing to read as `s t ɑ p`; "bed"
 costs several nats per forced phoneme. Garbage frames that the free path spends on a *phoneme*
 (speech outside the command) pay `extra_penalty` each, so "stopwatch" or a sentence is not "stop".
+Near words ("top" for "stop") can be compiled into the same graph as rivals: `unbeaten` drops the
+commands that a rival explains better on the same audio.
 
 Pattern syntax (validated by `parse_pattern`): slots separated by spaces; a slot lists the
 tokens it accepts separated by `|`; a trailing `?` makes the slot optional. Between slots a blank
@@ -18,7 +20,7 @@ or word-boundary frame may occur; two slots that share a token need one (CTC).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -200,3 +202,29 @@ class Spotter:
             out.append(Score(key, max(0.0, float(total - best_v)), s * FRAME_S, e * FRAME_S))
         out.sort(key=lambda x: x.cost)
         return out
+
+
+def unbeaten(
+    scores: Sequence[Score],
+    rivals: Collection[str],
+    margin: float,
+    margins: Mapping[str, float] | None = None,
+) -> list[Score]:
+    """The scores of the command patterns (keys not in `rivals`) that no rival pattern beats.
+
+    A rival (a competitor: a near word such as "top" for "stop", compiled into the same graph) beats
+    a command when it explains overlapping audio at least `margin` nats more cheaply (`margins`:
+    per command key, where given): the audio is then that word, not the command. Both costs are
+    against the same free path, so they compare directly. A rival elsewhere in the segment ("stop
+    ... now") vetoes nothing."""
+    rival = [r for r in scores if r.key in rivals]
+    out = []
+    for s in scores:
+        if s.key in rivals:
+            continue
+        m = margin if margins is None else margins.get(s.key, margin)
+        if not any(
+            r.cost + m <= s.cost and min(r.end, s.end) > max(r.start, s.start) for r in rival
+        ):
+            out.append(s)
+    return out
