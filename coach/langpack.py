@@ -4,7 +4,9 @@ Keeping phrases out of code lets a new language be added without touching the li
 the session check that no cue the coach speaks contains a command phrase (`command_phrases_in`).
 Each intent also carries a confidence threshold: low for stop/pain (recall first), higher for the
 rest. A threshold may be one number or a table per engine ({ pocketsphinx = 0.4, vosk = 0.6 })
-because engines' confidences are not on the same scale.
+because engines' confidences are not on the same scale. An optional `[competitors]` table lists
+near words that are not commands ("top" for "stop"), with phoneme patterns: the phoneme engine
+drops a command that one of them explains better.
 """
 
 from __future__ import annotations
@@ -41,6 +43,9 @@ class LanguagePack:
     name: str
     intents: dict[Intent, IntentPhrases]
     path: Path
+    # near words: word -> phoneme pattern, not commands (engines/phoneme_spotter.py `unbeaten`)
+    competitors: dict[str, str] = field(default_factory=dict)
+    competitor_lines: dict[str, int] = field(default_factory=dict)
 
     def phrases(self, intents: Iterable[Intent] | None = None) -> dict[str, Intent]:
         """phrase -> intent, for the given intents (all when None); safety intents always included."""
@@ -53,7 +58,12 @@ class LanguagePack:
         return {p: pat for ip in self.intents.values() for p, pat in ip.phonemes.items()}
 
     def phoneme_error(self, phrase: str, message: str) -> DataFileError:
-        """An error about one phrase's phoneme pattern, naming file, line and field."""
+        """An error about one phrase's (or competitor's) phoneme pattern, naming file, line and
+        field."""
+        if phrase in self.competitors:
+            return DataFileError(
+                self.path, message, self.competitor_lines.get(phrase), "competitors"
+            )
         for i, ip in self.intents.items():
             if phrase in ip.phonemes:
                 return DataFileError(
@@ -126,11 +136,37 @@ def _phonemes(t: Table, phrases: list[str]) -> tuple[dict[str, str], dict[str, i
     return out, lines
 
 
+def _competitors(root: Table, owner: dict[str, str]) -> tuple[dict[str, str], dict[str, int]]:
+    """The `[competitors]` table: near words that are not commands, each with its pattern. A word
+    that is a command phrase would veto that very command: refused."""
+    from .engines.phoneme_spotter import PatternError, parse_pattern
+
+    if "competitors" not in root.data:
+        return {}, {}
+    sub = root.table("competitors")
+    out: dict[str, str] = {}
+    lines: dict[str, int] = {}
+    for word in sub.data:
+        if _normalize(word) in owner:
+            raise sub.err(
+                f"{word!r} is a phrase of intent '{owner[_normalize(word)]}', not a competitor",
+                word,
+            )
+        pattern = sub.get(word, str)
+        try:
+            parse_pattern(pattern)
+        except PatternError as e:
+            raise sub.err(f"{word!r}: {e}", word) from None
+        out[word] = pattern
+        lines[word] = sub.doc.line(*sub.key, word) or 0
+    return out, lines
+
+
 def load_langpack_file(path: Path | str) -> LanguagePack:
     """Load and validate one language pack; errors name file, line and field."""
     doc = TomlDoc(path)
     root = doc.root()
-    root.only(["code", "name", "intents"])
+    root.only(["code", "name", "intents", "competitors"])
     code = root.get("code", str)
     name = root.get("name", str, code)
     itab = root.table("intents")
@@ -170,7 +206,10 @@ def load_langpack_file(path: Path | str) -> LanguagePack:
     for safety in sorted(SAFETY_INTENTS):
         if safety not in intents:
             raise DataFileError(doc.path, f"the pack must define intent '{safety}' (safety)")
-    return LanguagePack(code, name, intents, doc.path)
+    competitors, competitor_lines = _competitors(root, owner)
+    if competitors and not with_phonemes:
+        raise root.err("competitors need the intents' phoneme patterns", "competitors")
+    return LanguagePack(code, name, intents, doc.path, competitors, competitor_lines)
 
 
 def pack_path(lang: str) -> Path:

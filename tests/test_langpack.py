@@ -98,3 +98,31 @@ def test_bad_phoneme_patterns_name_file_line_and_field(
         load_langpack_file(bad)
     assert f"field '{field}'" in str(e.value) and words in str(e.value), str(e.value)
     assert str(e.value).startswith(f"{bad}:")
+
+
+@pytest.mark.parametrize(
+    ("extra", "message", "field"),
+    [
+        ('[competitors]\n"Stop" = "s t ɑ p"\n', "'Stop' is a phrase of intent 'stop'", "competitors.Stop"),
+        ('[competitors]\n"top" = "t|| p"\n', "'top': empty phoneme", "competitors.top"),
+        ('[competitors]\n"top" = 3\n', "must be str", "competitors.top"),
+    ],
+)  # fmt: skip
+def test_bad_competitors_name_file_line_and_field(
+    tmp_path: Path, extra: str, message: str, field: str
+) -> None:
+    src = Path(load_langpack("en").path).read_text(encoding="utf-8")
+    src = src.split("\n[competitors]")[0]  # the pack's own table, if any, is replaced
+    bad = tmp_path / "en.toml"
+    bad.write_text(src + "\n" + extra, encoding="utf-8")
+    line = len(bad.read_text(encoding="utf-8").splitlines())
+    with pytest.raises(DataFileError) as e:
+        load_langpack_file(bad)
+    assert str(e.value).startswith(f"{bad}:{line}: field '{field}'"), str(e.value)
+    assert message in str(e.value)
+
+
+def test_competitors_need_phoneme_patterns(tmp_path: Path) -> None:
+    p = _write(tmp_path, BASE + '[competitors]\n"top" = "t ɑ p"\n')
+    with pytest.raises(DataFileError, match="competitors need the intents' phoneme patterns"):
+        load_langpack_file(p)

@@ -162,3 +162,14 @@ def test_an_unknown_phoneme_names_file_line_and_field(tmp_path: Path) -> None:
     line = next(i for i, t in enumerate(bad.read_text().splitlines(), 1) if '"pain" = "q' in t)
     assert f"{bad}:{line}: field 'intents.pain.phonemes'" in str(e.value)
     assert "unknown phoneme 'q'" in str(e.value)
+
+
+def test_an_unknown_phoneme_in_a_competitor_names_file_line_and_field(tmp_path: Path) -> None:
+    src = Path(load_langpack("en").path).read_text(encoding="utf-8")
+    bad = tmp_path / "en.toml"
+    bad.write_text(src.split("\n[competitors]")[0] + '\n[competitors]\n"top" = "q ɑ p"\n', "utf-8")
+    with pytest.raises(DataFileError) as e:
+        PhonemeEngine(load_langpack_file(bad))
+    line = len(bad.read_text(encoding="utf-8").splitlines())
+    assert f"{bad}:{line}: field 'competitors'" in str(e.value)
+    assert "unknown phoneme 'q'" in str(e.value)

@@ -8,6 +8,10 @@ second of audio, and it runs on voiced segments only.
 
 Confidence = exp(-cost / required phonemes): the nats a pattern gives up against the model's free
 reading, per phoneme it must hear, so a long phrase and a short one share one threshold scale.
+
+Near words (the pack's `[competitors]`: "top", "pay", "oh" ...) are patterns in the same graph that
+mean "not a command": a command whose audio one of them explains better is dropped, so the cascade
+asks Whisper about it as about a segment where nothing was heard.
 """
 
 from __future__ import annotations
@@ -20,11 +24,19 @@ from typing import Any
 import numpy as np
 
 from ..errors import ModelError
+from ..intents import SAFETY_INTENTS
 from ..langpack import LanguagePack
 from .base import Hypothesis
-from .phoneme_spotter import PatternError, Slot, Spotter, parse_pattern
+from .phoneme_spotter import PatternError, Slot, Spotter, parse_pattern, unbeaten
 
 EXTRA_PENALTY = 2.0  # nats per frame of speech the pattern leaves unexplained (tuned, README)
+# a near word of the pack's [competitors] vetoes a command when it explains the same audio at least
+# this many nats more cheaply (phoneme_spotter.unbeaten) ...
+COMPETITOR_MARGIN = 0.0
+# ... and stop or pain only by this many: the phoneme model hears some real stops as "step",
+# "star", "stock" or "top" (0.5-2.3 nats better on the development clips); they must stay on the
+# fast path (README "Listening": measured designs)
+SAFETY_MARGIN = 3.0
 MIN_SAMPLES = 640  # two model frames: shorter input has nothing to align
 
 _model_lock = threading.Lock()
@@ -55,7 +67,13 @@ class PhonemeEngine:
 
     name = "phonemes"
 
-    def __init__(self, pack: LanguagePack, extra_penalty: float = EXTRA_PENALTY) -> None:
+    def __init__(
+        self,
+        pack: LanguagePack,
+        extra_penalty: float = EXTRA_PENALTY,
+        margin: float = COMPETITOR_MARGIN,
+        safety_margin: float = SAFETY_MARGIN,
+    ) -> None:
         patterns = pack.phoneme_patterns()
         if not patterns:
             raise ModelError(
@@ -72,6 +90,14 @@ class PhonemeEngine:
                 self._slots[phrase] = parse_pattern(text, tokens)
             except PatternError as e:
                 raise pack.phoneme_error(phrase, f"{phrase!r}: {e}") from None
+        self._rivals: dict[str, tuple[Slot, ...]] = {}
+        for word, text in pack.competitors.items():
+            try:
+                self._rivals[word] = parse_pattern(text, tokens)
+            except PatternError as e:
+                raise pack.phoneme_error(word, f"{word!r}: {e}") from None
+        self.margin = margin
+        self.margins = {p: safety_margin for p, i in pack.phrases().items() if i in SAFETY_INTENTS}
         self._required = {p: sum(not s.optional for s in sl) for p, sl in self._slots.items()}
         # a phrase counts as heard at its intent's threshold (the listener applies the same one)
         self.floors = {
@@ -85,7 +111,8 @@ class PhonemeEngine:
         key = tuple(sorted(p for p in phrases if p in self._slots))
         if key not in self._spotters:
             self._spotters[key] = Spotter(
-                {p: self._slots[p] for p in key},
+                # the near words are read beside the commands, to veto them (never alone)
+                {p: self._slots[p] for p in key} | (self._rivals if key else {}),
                 self._ids,
                 self.model.blank_id,
                 self._ids["<wb>"],
@@ -106,6 +133,8 @@ class PhonemeEngine:
         if self._spotter is None or not self._spotter.keys or len(segment) < MIN_SAMPLES:
             return []
         scores = self._spotter.score(self.log_probs(segment))
+        if self._rivals:
+            scores = unbeaten(scores, self._rivals, self.margin, self.margins)
         out = [
             Hypothesis(s.key, math.exp(-s.cost / self._required[s.key]), s.start, s.end)
             for s in scores
