@@ -1,8 +1,9 @@
 """What the session asks the runner to do (its only output).
 
 Small frozen values, so a test can compare a session's output with `==`, and the runner can
-carry them out in order: Say (queue speech), Cancel (cut the player now), SetTempo, Expect (which
-intents count), Log (an event), Reps, Finish (a routine's session ends), Started (an alternative).
+carry them out in order: Say (queue speech), Cancel (cut the player now), Hush / Unhush (fall silent
+while the user speaks, then carry on), SetTempo, Expect (which intents count), Log (an event), Reps,
+Finish (a routine's session ends), Started (an alternative).
 """
 
 from __future__ import annotations
@@ -25,11 +26,27 @@ class Say:
     cue: Cue | None = None
     seconds: float | None = None
     gap_s: float = 0.0  # silence before it
+    # session time by which it must have been said (the end of its breath phase, or the next
+    # beat's start): a Say that no longer fits is shortened or skipped, never played late, and a
+    # breath cue (`on_grid`) cuts whatever else still plays, so nothing shifts the breath grid
+    until: float | None = None
+    on_grid: bool = False
 
 
 @dataclass(frozen=True)
 class Cancel:
     """Cut the player now (fade within one block) and drop its queue."""
+
+
+@dataclass(frozen=True)
+class Hush:
+    """The user began to speak while the coach was: fade out within one block and hold what was
+    playing or queued (it is said again from its start after an Unhush, where it still fits)."""
+
+
+@dataclass(frozen=True)
+class Unhush:
+    """The user's words were not a command that ends or pauses: carry on with what was held."""
 
 
 @dataclass(frozen=True)
@@ -76,4 +93,4 @@ class Started:
     reps: int
 
 
-Action = Say | Cancel | SetTempo | Expect | Log | Reps | Finish | Started
+Action = Say | Cancel | Hush | Unhush | SetTempo | Expect | Log | Reps | Finish | Started

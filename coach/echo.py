@@ -18,6 +18,7 @@ import numpy as np
 from .audio_format import BLOCK, RATE
 from .vad import level_db
 
+MIN_COUPLING_BLOCKS = 15  # blocks of the coach playing before the mic/reference ratio is trusted
 UNKNOWN_MARGIN_DB = -4.0  # see process(): with the listener's +10 dB, speech 6 dB over the echo
 
 
@@ -97,7 +98,11 @@ class EchoCanceller:
             self._last_ref_db = max(ref_db, self._last_ref_db - 1.0)
             if ref_on:
                 self._coupling.append(level_db(mic) - ref_db)
-            coupling = float(np.median(self._coupling)) if self._coupling else 0.0
+            # until 0.3 s of it are measured, as loud as it plays: the first blocks of the first
+            # cue come before its echo does, and would make the room look silent (the echo then
+            # arriving was taken for the user's voice, a hush at 0.12 s)
+            enough = len(self._coupling) >= MIN_COUPLING_BLOCKS
+            coupling = float(np.median(self._coupling)) if enough else 0.0
             # the listener adds leak_db + its margin; without subtraction there is no leak
             echo_db = self._last_ref_db + min(coupling, 0.0) + UNKNOWN_MARGIN_DB - self.leak_db
             return np.asarray(mic, np.float32), echo_db

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -36,6 +36,7 @@ ECHO_MARGIN_DB = 10.0  # residual must exceed the echo's measured leak by this t
 # phonemes+whisper: the phoneme engine what it heard, Whisper where it heard nothing;
 # pocketsphinx+whisper: Whisper, which rejects ordinary words far better than pocketsphinx
 CASCADE_OTHERS = {"phonemes+whisper": "both", "pocketsphinx+whisper": "second"}
+VOICE_ONSET_S = 0.06  # loud this long (past the echo gate) before the user's voice counts as begun
 LATE_WAIT_S = 30.0  # flush(): how long to wait for a background engine's last answers
 FIRED_KEEP = 64  # segments remembered as having given their one command
 
@@ -47,6 +48,29 @@ class Detection:
     start: float  # seconds, listener sample count
     end: float
     confidence: float
+
+
+@dataclass(frozen=True)
+class VoiceActivity:
+    """The user's voice began (`began`) or ended, at `at` seconds on the listener's sample count.
+    What hushes the coach before any recognizer's verdict (session.voice_began)."""
+
+    began: bool
+    at: float
+
+
+class Listens(Protocol):
+    """What the runner needs of a listener (Listener, or runner.ThreadedListener around one)."""
+
+    engine_name: str
+
+    def feed(self, mic: np.ndarray, ref: np.ndarray | None = None) -> list[Detection]: ...
+
+    def heard_voice(self) -> list[VoiceActivity]: ...
+
+    def expect(self, intents: set[Intent]) -> None: ...
+
+    def speaking(self, text: str | None) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -88,6 +112,8 @@ class Listener:
         self._echo_db: list[float] = []  # per block of the current VAD span
         self._res_db: list[float] = []
         self.segments = 0  # decoded segments (for benchmarks)
+        self._voice: list[VoiceActivity] = []
+        self._voice_on = False
         self.reset()
         self.expect(set(pack.intents))
 
@@ -98,6 +124,7 @@ class Listener:
         self._vad.reset()
         self._echo.reset()
         self._pos = 0
+        self._voice, self._voice_on = [], False
         self._echo_db, self._res_db = [], []
         self._speaking_until = 0
         # the early look at the open segment: (start, voiced_end, held detections); whether it
@@ -164,7 +191,23 @@ class Listener:
         if not self._vad.active:
             self._echo_db, self._res_db = [], []
         self._pos += len(mic)
+        self._track_voice()
         return out + self._late()
+
+    def _track_voice(self) -> None:
+        """A segment loud for VOICE_ONSET_S is the user's voice beginning (the VAD's start level
+        is raised above the coach's own echo while it speaks); its end is the VAD's."""
+        if not self._voice_on and self._vad.loud_s >= VOICE_ONSET_S - 1e-9:
+            self._voice_on = True
+            self._voice.append(VoiceActivity(True, self._vad.voiced_start / RATE))
+        elif self._voice_on and not self._vad.active:
+            self._voice_on = False
+            self._voice.append(VoiceActivity(False, self._pos / RATE))
+
+    def heard_voice(self) -> list[VoiceActivity]:
+        """Voice onsets and ends since the last call (oldest first)."""
+        out, self._voice = self._voice, []
+        return out
 
     def flush(self) -> list[Detection]:
         """End of input: decode a segment still open (feeds a hangover of quiet blocks)."""

@@ -4,7 +4,9 @@ The session calls `next_block()` once per audio exchange; the block it returns i
 speaker plays in that exchange, so it doubles as the sample-aligned echo reference the listener
 gets (`ref=`). `cancel()` (stop/pain) fades the current clip out over a few milliseconds with a
 raised cosine at the start of the next block — silence within one block and no click — and drops
-everything queued. The hot path is numpy slicing only: no per-sample Python.
+everything queued. `cut_to_next()` does the same to what is queued so far but starts what is queued
+after it right behind the fade, in the same block (a breath cue that must not wait behind an
+acknowledgement). The hot path is numpy slicing only: no per-sample Python.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ class Player:
         self._queue: deque[_Item] = deque()
         self._cancel = False
         self._hard = False
+        self._cut = 0  # cut_to_next(): how many queued items the next block fades out and drops
         self._ring = np.zeros(max(block, round(history_s * rate)), np.float32)
         self._ring_pos = 0  # total samples ever played (write index = % len)
         self.played_samples = 0
@@ -65,6 +68,16 @@ class Player:
         if self._queue:
             self._cancel = True
             self._hard = hard
+
+    def cut_to_next(self) -> None:
+        """Fade out what is playing and drop what is queued now; a clip queued after this call
+        starts right after the fade, in the same block."""
+        self._cut = len(self._queue)
+
+    @property
+    def queued_labels(self) -> list[str]:
+        """Labels of the clip playing and those queued behind it, in order."""
+        return [i.label for i in self._queue]
 
     @property
     def busy(self) -> bool:
@@ -88,7 +101,7 @@ class Player:
         """Exactly what the speaker plays in this exchange (BLOCK float32; zeros when idle)."""
         out = np.zeros(self.block, np.float32)
         if self._cancel:
-            self._cancel = False
+            self._cancel, self._cut = False, 0
             item = self._queue[0] if self._queue else None
             if item is not None and item.pos >= 0 and not self._hard:
                 tail = item.clip[item.pos : item.pos + len(self._fade)]
@@ -97,6 +110,15 @@ class Player:
             self._queue.clear()
         else:
             filled = 0
+            if self._cut:
+                item = self._queue[0]
+                if item.pos >= 0:
+                    tail = item.clip[item.pos : item.pos + len(self._fade)]
+                    filled = min(len(tail), self.block)
+                    out[:filled] = tail[:filled] * self._fade[:filled]
+                for _ in range(min(self._cut, len(self._queue))):
+                    self._queue.popleft()
+                self._cut = 0
             while filled < self.block and self._queue:
                 item = self._queue[0]
                 if item.pos < 0:  # waiting for its exact start

@@ -20,7 +20,7 @@ import contextlib
 import queue
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -31,6 +31,7 @@ from .choreography import fit, render_pairs
 from .errors import AudioDeviceError, CoachError
 from .events_file import EventsFile
 from .interrupts import StopSignals, within
+from .listener import Detection, Listens, VoiceActivity
 from .mic_watchdog import MicWatchdog
 from .session import (
     Action,
@@ -38,12 +39,14 @@ from .session import (
     EndReason,
     Expect,
     Finish,
+    Hush,
     Log,
     Reps,
     Say,
     Session,
     SetTempo,
     Started,
+    Unhush,
 )
 
 if TYPE_CHECKING:
@@ -54,6 +57,7 @@ if TYPE_CHECKING:
 
 TAIL_S = 0.3  # silence written after the last word
 LATE_PAIN_S = 2.0  # after a stop's last word the coach still listens this long ("stop ... ouch")
+MAX_DEFERRALS = 2  # an acknowledgement waits for the gap after at most this many breath cues
 CLOSE_AFTER_SIGNAL_S = 0.3  # after a signal the sound device's close is waited for this long
 MAX_SESSION_S = 4 * 3600.0  # a guard for the file back end: simulated time never runs away
 
@@ -74,11 +78,12 @@ class RunResult:
 class ThreadedListener:
     """Runs a listener on its own thread: feed() never blocks on a decode (real devices)."""
 
-    def __init__(self, listener: Any) -> None:
+    def __init__(self, listener: Listens) -> None:
         self.inner = listener
-        self.engine_name = getattr(listener, "engine_name", "?")
+        self.engine_name = listener.engine_name
         self._in: queue.Queue[tuple[str, Any, Any]] = queue.Queue()
-        self._out: queue.Queue[Any] = queue.Queue()
+        self._out: queue.Queue[Detection | VoiceActivity] = queue.Queue()
+        self._voice: list[VoiceActivity] = []
         self._error: BaseException | None = None
         self._quit = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="coach-listener", daemon=True)
@@ -93,6 +98,8 @@ class ThreadedListener:
                 if kind == "feed":
                     for d in self.inner.feed(a, ref=b):
                         self._out.put(d)
+                    for v in self.inner.heard_voice():
+                        self._out.put(v)
                 elif kind == "expect":
                     self.inner.expect(a)
                 elif kind == "speaking":
@@ -101,16 +108,24 @@ class ThreadedListener:
                 self._error = e
                 return
 
-    def feed(self, mic: np.ndarray, ref: np.ndarray | None = None) -> list[Any]:
+    def feed(self, mic: np.ndarray, ref: np.ndarray | None = None) -> list[Detection]:
         if self._error is not None:
             raise self._error
         self._in.put(("feed", mic, ref))
-        out = []
+        out: list[Detection] = []
         while True:
             try:
-                out.append(self._out.get_nowait())
+                got = self._out.get_nowait()
             except queue.Empty:
                 return out
+            if isinstance(got, VoiceActivity):
+                self._voice.append(got)
+            else:
+                out.append(got)
+
+    def heard_voice(self) -> list[VoiceActivity]:
+        out, self._voice = self._voice, []
+        return out
 
     def expect(self, intents: set[Any]) -> None:
         self._in.put(("expect", intents, None))
@@ -147,7 +162,7 @@ class Runner:
         player: Player,
         session: Session,
         clips: Mapping[tuple[str, float], np.ndarray],
-        listener: Any | None = None,
+        listener: Listens | None = None,
         history: History | None = None,
         events: EventsFile | None = None,
         display: Display | None = None,
@@ -173,6 +188,9 @@ class Runner:
         self._n = 0
         self._playing: str | None = None
         self._held: list[Say] = []  # Says issued right after a Cancel: queued after it takes effect
+        self._says: dict[str, Say] = {}  # player label -> the Say it plays (a hush holds them)
+        self._hushed: list[Say] | None = None  # a hush: what it held, said again on Unhush
+        self._deferred: list[tuple[Say, int]] = []  # (say, times deferred): after the next cue
         self._cancelled = False
         self._sid: int | None = None
         # the session that just ended: what is said and heard while its last words play (a late
@@ -210,16 +228,26 @@ class Runner:
     def apply(self, acts: list[Action]) -> None:
         for a in acts:
             if isinstance(a, Cancel):
-                # what the device still holds must not play out either: it fades that out, and
-                # the player then stops without a fade of its own (it would sound after it)
-                self.player.cancel(hard=self.io.silence_queued() > 0)
-                self._cancelled = self.player.busy
+                self._cut()
                 self._held.clear()
+                self._hushed = None  # what a hush held goes too
+                self._deferred.clear()
+            elif isinstance(a, Hush):
+                held = [self._says[k] for k in self.player.queued_labels if k in self._says]
+                self._cut()
+                self._hushed = held + self._held
+                self._held = []
+            elif isinstance(a, Unhush):
+                held, self._hushed = self._hushed or [], None
+                for s in held:
+                    self._say_in_time(s)
             elif isinstance(a, Say):
-                if self._cancelled:
+                if self._hushed is not None:
+                    self._hushed.append(a)
+                elif self._cancelled:
                     self._held.append(a)
                 else:
-                    self._say(a)
+                    self._say_in_time(a)
             elif isinstance(a, Expect):
                 if self.listener is not None:
                     self.listener.expect(set(a.intents))
@@ -236,6 +264,49 @@ class Runner:
                 self._routines.append(a.routine.id)
                 self._start_history(a.routine.id, a.reps)
                 self._event("started", {"routine": a.routine.id})
+
+    def _cut(self) -> None:
+        """Cut the player within the block. What the device still holds must not play out
+        either: it fades that out, and the player then stops without a fade of its own."""
+        self.player.cancel(hard=self.io.silence_queued() > 0)
+        self._cancelled = self.player.busy
+
+    def _say_in_time(self, say: Say, deferred: int = 0) -> None:
+        """Queue a Say, keeping the breath grid. A breath cue (`on_grid`) starts on time: it cuts
+        whatever else still plays, and is shortened to the time its phase has left, or skipped
+        when nothing fits. Anything else that must be said by `until` (an acknowledgement, a
+        repeat) and does not fit before it waits for the gap after the next breath cue (up to
+        MAX_DEFERRALS cues), then is skipped: it never pushes a cue late."""
+        if say.until is None:
+            self._say(say)
+            return
+        now = self.now()
+        if say.on_grid and self.player.busy:
+            self.player.cut_to_next()
+        else:
+            now += self.player.remaining_samples() / RATE
+        left = say.until - now
+        if say.cue is not None:
+            say = replace(say, seconds=left)
+        if not self._fits(say, left):
+            if not say.on_grid and deferred < MAX_DEFERRALS:
+                self._deferred.append((say, deferred + 1))
+            else:
+                self._event("skipped", {"text": say.text, "left_s": round(left, 3)})
+            return
+        self._say(say)
+        if say.on_grid and self._deferred:
+            waiting, self._deferred = self._deferred, []
+            for s, n in waiting:
+                self._say_in_time(replace(s, until=say.until), n)
+
+    def _fits(self, say: Say, seconds: float) -> bool:
+        if say.cue is not None:
+            try:
+                return fit(say.cue, seconds, self.clips).fits
+            except KeyError:  # no fitted renderings: the full text (see _clip)
+                pass
+        return len(self.clips.get((say.text, 1.0), ())) / RATE <= seconds
 
     def _finish(self, f: Finish) -> None:
         self._last_finish = f
@@ -269,6 +340,9 @@ class Runner:
         self._n += 1
         label = f"{self._n}"
         self._labels[label] = text
+        self._says[label] = say
+        for old in [k for k in self._says if int(k) < self._n - 64]:  # (labels count up)
+            del self._says[old]
         if say.gap_s:
             self._gaps[label] = say.gap_s
         self.player.play(clip, label, delay=round(say.gap_s * RATE))
@@ -301,6 +375,12 @@ class Runner:
         if self.listener is not None:
             for d in self.listener.feed(mic, ref=out):
                 self.apply(self.session.command(now, d.intent, d.phrase))
+            for v in self.listener.heard_voice():
+                if v.began:
+                    speaking = self.player.busy or self._hushed is not None
+                    self.apply(self.session.voice_began(now, speaking))
+                else:
+                    self.session.voice_ended(now)
             no_input = getattr(self.io, "no_input_seconds", None)
             if self.watchdog.update(mic, now, no_input() if no_input else 0.0):
                 self.apply(self.session.mic_lost(now))

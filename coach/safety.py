@@ -49,10 +49,10 @@ NOT_LISTENING = (
 MIC_LOST = "I can't hear you anymore, so I'm pausing. Check the microphone, then say resume."
 PAUSED = "Pausing. Say resume when you want to carry on."
 RESUMED = "Carrying on."
-SLOWER_OK = "Okay, more time for each breath."
-SLOWER_LIMIT = "This is the calmest pace I have."
-FASTER_OK = "Okay, a little quicker."
-FASTER_LIMIT = "This is the quickest pace I have."
+SLOWER_OK = "Longer breaths."  # short: an acknowledgement must fit a gap in the breath grid
+SLOWER_LIMIT = "That is the calmest pace."
+FASTER_OK = "A little quicker."
+FASTER_LIMIT = "That is the quickest pace."
 FAULT_SPOKEN = "Something went wrong, so I'm ending the session. Please rest."
 PAUSE_TIMEOUT = "I haven't heard from you for a while, so I'm ending the session. Take care."
 

@@ -4,10 +4,17 @@
                                       (any state) --pain--> offering --yes--> positioning (new routine)
 
 The runner feeds it `tick(now, speaking)` once per audio block, `command(now, intent, phrase)` for
-each detection and `mic_lost(now)` from the watchdog; it answers with actions (Say, Cancel,
-SetTempo, Expect, Log, Finish, Started) for the runner to carry out. Stop and pain pre-empt
-everything: their first action is always Cancel, so the player is cut in the same block. Because
-it is pure, every path is unit-tested with a ManualClock (tests/test_session.py).
+each detection, `voice_began(now, speaking)` / `voice_ended(now)` when the listener hears the user's
+voice start and end, and `mic_lost(now)` from the watchdog; it answers with actions (Say, Cancel,
+Hush, Unhush, SetTempo, Expect, Log, Finish, Started) for the runner to carry out. Stop and pain
+pre-empt everything: their first action is always Cancel, so the player is cut in the same block.
+
+Hush on voice: the user's voice beginning while the coach speaks hushes it at once (Hush), before
+any recognizer's verdict; the verdict then decides: stop/pain end as always (already silent), a
+command acts, and words that were no command (or no verdict within HUSH_MAX_S) carry on (Unhush:
+what was held is said again from its start where it still fits its breath phase). The breath grid
+never moves for a hush. Because it is pure, every path is unit-tested with a ManualClock
+(tests/test_session.py).
 """
 
 from __future__ import annotations
@@ -22,11 +29,13 @@ from .actions import (
     EndReason,
     Expect,
     Finish,
+    Hush,
     Log,
     Reps,
     Say,
     SetTempo,
     Started,
+    Unhush,
 )
 from .choreography import Beat, Section, cue_seconds, script
 from .dose import Dose
@@ -41,6 +50,8 @@ PAUSE_LIMIT_S = 600.0  # paused this long with no word: the session ends (no-res
 RESUME_LEAD_S = 1.2  # after "carrying on", time before the breath restarts
 ADVICE_GAP_S = 0.6  # silence between the cut-off and the pain advice
 STOP_GAP_S = 0.5  # silence between the cut-off and "Stopping." (the cut is heard as such)
+HUSH_GRACE_S = 0.4  # after the user's voice ends with no command, quiet this long, then carry on
+HUSH_MAX_S = 1.5  # a hush with no verdict this long after it began ends (the coach carries on)
 
 
 class State(StrEnum):
@@ -52,6 +63,12 @@ class State(StrEnum):
     OFFERING = "offering"
     ENDED = "ended"
 
+
+# where the user's voice hushes the coach; not while it gives the pain advice (which must be heard
+# whole) or after the end
+HUSHABLE = frozenset(
+    {State.CHECKING, State.BRIEFING, State.POSITIONING, State.EXERCISING, State.PAUSED}
+)
 
 EXPECT: dict[State, frozenset[Intent]] = {
     State.CHECKING: frozenset({Intent.READY, Intent.REPEAT}),
@@ -75,6 +92,7 @@ class Session:
         library: Mapping[str, Routine],
         listen: bool = True,
         dose: Dose | None = None,
+        hush: bool = True,
     ) -> None:
         self.routine = routine
         self.reps = reps
@@ -82,6 +100,7 @@ class Session:
         self.library = library
         self.listen = listen
         self.dose = dose
+        self.hush = hush and listen  # --no-hush turns it off
         self.state = State.CHECKING
         self.reason: EndReason | None = None
         self.left = self.right = 0
@@ -99,6 +118,8 @@ class Session:
         self._paused_at = 0.0
         self._pause_for_mic = False
         self._resume_state = State.POSITIONING
+        self._hushed_at: float | None = None  # a hush under way: when it began
+        self._voice_ended_at: float | None = None  # ... and when the user's voice ended
 
     # --- what may be said (coach/phrasebook.py) ---------------------------------------------------
     def alternatives(self) -> list[Routine]:
@@ -125,6 +146,14 @@ class Session:
         if self.state == State.ENDED:
             return []
         acts: list[Action] = []
+        if self._hushed_at is not None:
+            ended = self._voice_ended_at
+            if ended is not None and now - ended >= HUSH_GRACE_S:
+                acts += [Unhush(), *self._unhush(now, "nothing")]
+            elif now - self._hushed_at >= HUSH_MAX_S:
+                acts += [Unhush(), *self._unhush(now, "timeout")]
+            else:
+                speaking = True  # what was held has not been said yet
         if self._after_speech and not speaking:
             todo, self._after_speech = self._after_speech, None
             if todo == "listen":
@@ -164,8 +193,31 @@ class Session:
         if intent == Intent.READY and self.state == State.PAUSED and not self._pause_for_mic:
             return []
         acts: list[Action] = [Log("command", {"intent": str(intent), "phrase": phrase})]
-        handler = getattr(self, f"_on_{intent.value}")
-        return acts + handler(now)
+        over = self._unhush(now, str(intent)) if self._hushed_at is not None else []
+        out: list[Action] = getattr(self, f"_on_{intent.value}")(now)
+        if over and not any(isinstance(a, Cancel) for a in out):
+            over.insert(0, Unhush())  # (stop, pain, pause ... cut what was held with their Cancel)
+        return acts + over + out
+
+    def voice_began(self, now: float, speaking: bool) -> list[Action]:
+        """The listener heard the user's voice start (not the coach's own: the echo gate). While
+        the coach speaks, it hushes at once; the verdict comes later (command or voice_ended)."""
+        if not self.hush or not speaking or self.state not in HUSHABLE:
+            return []
+        if self._hushed_at is not None:
+            self._voice_ended_at = None  # more words: the hush lasts (up to HUSH_MAX_S)
+            return []
+        self._hushed_at, self._voice_ended_at = now, None
+        return [Hush(), Log("hush", {})]
+
+    def voice_ended(self, now: float) -> None:
+        """The user's voice ended; with no command within HUSH_GRACE_S the coach carries on."""
+        if self._hushed_at is not None:
+            self._voice_ended_at = now
+
+    @property
+    def hushed(self) -> bool:
+        return self._hushed_at is not None
 
     def mic_lost(self, now: float) -> list[Action]:
         """The watchdog: no mic frames, or a dead-flat signal, for a few seconds."""
@@ -257,29 +309,37 @@ class Session:
     def _on_slower(self, now: float) -> list[Action]:
         base = self._pending_tempo or self.tempo
         if base.at_slowest:
-            return self._say(safety.SLOWER_LIMIT)
+            return self._say(safety.SLOWER_LIMIT, until=self._next_at)
         self._pending_tempo = base.slower()
-        return self._say(safety.SLOWER_OK)
+        return self._say(safety.SLOWER_OK, until=self._next_at)
 
     def _on_faster(self, now: float) -> list[Action]:
         base = self._pending_tempo or self.tempo
         if base.at_fastest:
-            return self._say(safety.FASTER_LIMIT)
+            return self._say(safety.FASTER_LIMIT, until=self._next_at)
         self._pending_tempo = base.faster()
-        return self._say(safety.FASTER_OK)
+        return self._say(safety.FASTER_OK, until=self._next_at)
 
     def _on_repeat(self, now: float) -> list[Action]:
         if self.last_said is None:
             return []
         last = self.last_said
-        text = last.cue.text if last.cue else last.text
-        return self._say(text)
+        if last.cue is not None and self._next_at is not None:
+            # the whole cue again, in the rendering that fits before the next breath
+            return self._say(last.cue.text, last.cue, self._next_at - now, until=self._next_at)
+        return self._say(last.cue.text if last.cue else last.text, until=self._next_at)
 
     # --- helpers ---------------------------------------------------------------------------------
     def _say(
-        self, text: str, cue: Cue | None = None, seconds: float | None = None, gap_s: float = 0.0
+        self,
+        text: str,
+        cue: Cue | None = None,
+        seconds: float | None = None,
+        gap_s: float = 0.0,
+        until: float | None = None,
+        on_grid: bool = False,
     ) -> list[Action]:
-        s = Say(text, cue, seconds, gap_s)
+        s = Say(text, cue, seconds, gap_s, until, on_grid)
         if text not in (
             safety.SLOWER_OK,
             safety.FASTER_OK,
@@ -288,6 +348,13 @@ class Session:
         ):
             self.last_said = s
         return [s]
+
+    def _unhush(self, now: float, then: str) -> list[Action]:
+        """The hush's end, recorded; the tick's own ends carry on (Unhush) at once."""
+        assert self._hushed_at is not None
+        held_s = round(now - self._hushed_at, 3)
+        self._hushed_at = self._voice_ended_at = None
+        return [Log("hush-over", {"after_s": held_s, "then": then})]
 
     def _enter(self, state: State) -> list[Action]:
         if state == self.state and state != State.CHECKING:
@@ -333,7 +400,8 @@ class Session:
             self._resume_state = state
             if beat.cue is not None:
                 secs = cue_seconds(self._beats, self._i, self.tempo)
-                acts += self._say(beat.cue.text, beat.cue, secs)
+                start = self._next_at
+                acts += self._say(beat.cue.text, beat.cue, secs, until=start + secs, on_grid=True)
             self._cur = self._i
             self._i += 1
             self._next_at += self.tempo.phase_seconds(beat.phase)
@@ -350,6 +418,7 @@ class Session:
         if self.state in (State.POSITIONING, State.EXERCISING, State.BRIEFING):
             self._resume_state = self.state
         acts: list[Action] = [Cancel(), *self._enter(State.PAUSED)]
+        self._hushed_at = self._voice_ended_at = None  # (its Cancel drops what a hush held)
         self._paused_at = now
         self._next_at = None
         self._after_speech = None
@@ -366,6 +435,7 @@ class Session:
         self._next_at = None
         self._wait_from = None
         self._after_speech = None
+        self._hushed_at = self._voice_ended_at = None
         acts: list[Action] = [Finish(reason, self.left, self.right, suggestion)]
         if final:
             acts += self._enter(State.ENDED)

@@ -15,6 +15,7 @@ import numpy as np
 from .audio_format import BLOCK, RATE
 
 BLOCK_S = BLOCK / RATE
+DIGITAL_SILENCE_DB = -100.0  # no microphone delivers this: digital zeros, not a quiet room
 
 
 def level_db(x: np.ndarray) -> float:
@@ -70,6 +71,16 @@ class Vad:
     @property
     def active(self) -> bool:
         return bool(self._seg)
+
+    @property
+    def loud_s(self) -> float:
+        """Seconds of loud blocks in the open segment (0 when none is open)."""
+        return self._loud_blocks * BLOCK_S if self._seg else 0.0
+
+    @property
+    def voiced_start(self) -> int:
+        """Sample index of the open segment's onset."""
+        return self._voiced_start
 
     def feed(self, block: np.ndarray, gate_db: float | None = None) -> list[Segment]:
         """One block. `gate_db` raises the start level (e.g. while the coach itself is talking)."""
@@ -133,6 +144,10 @@ class Vad:
         itself was above the first floor, so the VAD stayed in one 3 s "segment" after another
         and a stop was decoded up to 3 s late.) Until the window is full the floor is held at
         `initial_floor_db` or below: a recording may start mid-word."""
+        if lvl < DIGITAL_SILENCE_DB and self.floor_db is not None:
+            # exact zeros (a dead capture, a virtual device with nothing playing) are no room:
+            # the floor from before holds, so the room coming back is not taken for a voice
+            return
         self._levels.append(max(lvl, -120.0))
         floor = min(self._levels)
         if len(self._levels) < (self._levels.maxlen or 1):

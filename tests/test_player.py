@@ -81,3 +81,38 @@ def test_hard_cancel_stops_without_a_fade_of_its_own() -> None:
     p.next_block()
     p.cancel(hard=True)
     assert not p.next_block().any() and not p.busy
+
+
+def test_cut_to_next_fades_what_plays_and_starts_the_next_clip_in_the_same_block() -> None:
+    """A breath cue that must start on time: what still plays (an acknowledgement) and what is
+    queued behind it are faded out and dropped; the new clip starts right after the 5 ms fade."""
+    p = Player()
+    ack, queued, cue = tone(1.0, 300), tone(1.0, 500), tone(0.2, 700)
+    p.play(ack, "ack")
+    p.play(queued, "queued")
+    for _ in range(3):
+        p.next_block()
+    assert p.queued_labels == ["ack", "queued"]
+    p.cut_to_next()
+    p.play(cue, "cue")
+    out = p.next_block()
+    fade = round(0.005 * RATE)
+    pos = 3 * BLOCK
+    assert np.max(np.abs(out[:fade])) <= np.max(np.abs(ack[pos : pos + fade]))  # faded
+    assert abs(float(out[fade - 1])) < 0.05  # down to (almost) nothing, no click
+    assert np.array_equal(out[fade:], cue[: BLOCK - fade])  # the cue, in this very block
+    assert p.queued_labels == ["cue"]
+    rest = np.concatenate([p.next_block() for _ in range(12)])
+    assert np.array_equal(rest[: len(cue) - (BLOCK - fade)], cue[BLOCK - fade :])
+    assert not rest[len(cue) - (BLOCK - fade) :].any()  # the queued clip never plays
+
+
+def test_cancel_after_cut_to_next_still_silences_everything() -> None:
+    p = Player()
+    p.play(tone(1.0), "ack")
+    p.next_block()
+    p.cut_to_next()
+    p.play(tone(1.0, 700), "cue")
+    p.cancel()  # a stop in the same block wins
+    p.next_block()
+    assert not p.busy and not p.next_block().any()

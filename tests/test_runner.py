@@ -115,6 +115,9 @@ class FailingListener:
     def speaking(self, text: str | None) -> None:
         pass
 
+    def heard_voice(self) -> list:  # type: ignore[type-arg]
+        return []
+
 
 def build(
     routine: str = "trunk-rotation", listen: bool = True, bpm: float = 10.0

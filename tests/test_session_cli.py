@@ -105,13 +105,29 @@ def commands(events: list[dict[str, Any]]) -> list[str]:
     return [e["intent"] for e in events if e["type"] == "command"]
 
 
-def assert_cut(user: SimulatedUser, t_cmd: float, t_next: float) -> None:
-    """The speaker is silent from one block after the command until the next thing said."""
+HUSH_BOUND_S = 0.25  # the user's word begins -> the coach is silent (issue: within 250 ms)
+
+
+def word_onset(user: SimulatedUser, word: str) -> float:
+    """When the user's `word` begins (s): its first 10 ms within 20 dB of its loudest (a human
+    clip starts with up to half a second of room before the word)."""
+    said_at = next(t for t, w in user.spoken if w == word)
+    x = user.user_track[round(said_at * RATE) : round((said_at + 1.5) * RATE)]
+    hop = RATE // 100
+    e = np.mean(np.square(x[: len(x) // hop * hop].reshape(-1, hop)), axis=1) + 1e-12
+    return said_at + int(np.argmax(e > e.max() / 100)) * hop / RATE
+
+
+def assert_cut(user: SimulatedUser, word: str, t_next: float) -> None:
+    """The coach was talking when the user began `word`, was silent within HUSH_BOUND_S of the
+    word's start (it hushes on the voice, before the verdict), and stayed silent until the next
+    thing it said."""
+    said_at = word_onset(user, word)
     spk = user.coach_track
-    a, b = round((t_cmd + 0.03) * RATE), round(t_next * RATE)
+    a, b = round((said_at + HUSH_BOUND_S) * RATE), round(t_next * RATE)
     assert b - a > 0.2 * RATE, "expected a pause between the cut and the next words"
     assert rms(spk[a:b]) < SILENT
-    assert rms(spk[round((t_cmd - 0.5) * RATE) : round(t_cmd * RATE)]) > 0.01  # it was talking
+    assert rms(spk[round((said_at - 0.5) * RATE) : round(said_at * RATE)]) > 0.01  # it was talking
 
 
 def heard_within(
@@ -175,7 +191,8 @@ def test_stop_mid_cue_silences_at_once_and_summarises(tmp_path: Path) -> None:
     ev = result.events
     t_stop = heard_within(user, ev, "stop")
     t_next = first(ev, "cue", text=safety.STOPPING)["t"]
-    assert_cut(user, t_stop, t_next)
+    assert_cut(user, "stop", t_next)
+    assert first(ev, "hush")["t"] < t_stop  # silent on the voice, before the verdict
     assert result.reason == "stopped" and result.right >= 1
     assert safety.summary_texts(TR.sides, result.left, result.right)[0] in cues(ev)
 
@@ -190,8 +207,8 @@ def test_default_engine_stops_on_a_human_stop(tmp_path: Path) -> None:
         Reaction(on_cue(EXHALE_LEFT), 0.6, stop, "stop"),
     ], tempo=6.0, engine="auto")  # fmt: skip
     ev = result.events
-    t_stop = heard_within(user, ev, "stop")
-    assert_cut(user, t_stop, first(ev, "cue", text=safety.STOPPING)["t"])
+    heard_within(user, ev, "stop")
+    assert_cut(user, "stop", first(ev, "cue", text=safety.STOPPING)["t"])
     assert result.reason == "stopped"
 
 
@@ -205,7 +222,7 @@ def test_pain_mid_cue_advice_alternative_without_rotation_and_yes_starts_it(tmp_
     ev = result.events
     t_pain = heard_within(user, ev, "pain")
     advice = first(ev, "cue", text=safety.PAIN_ADVICE[0])
-    assert_cut(user, t_pain, advice["t"])
+    assert_cut(user, "pain", advice["t"])
     after = cues(ev, t_pain)
     assert after[:3] == [*safety.PAIN_ADVICE, safety.RED_FLAGS]
     pain_end = first(ev, "ended")

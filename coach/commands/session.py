@@ -71,6 +71,12 @@ def add_session_options(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="cues only: the coach cannot hear stop or pain (it says so)",
     )
+    p.add_argument(
+        "--no-hush",
+        action="store_true",
+        help="keep talking while you speak, until a command is recognized (default: the coach "
+        "falls silent the moment your voice begins, and carries on if it was no command)",
+    )
     p.add_argument("--db", type=Path, help="history database (default: the user data folder)")
     p.add_argument("--plain", action="store_true", help="plain log lines instead of a status line")
 
@@ -257,7 +263,8 @@ def _run_session(
         dose = check_dose(routine, history)
         if dose.warning:
             print(f"coach: warning: {dose.warning}", file=sys.stderr)
-        session = Session(routine, reps, tempo, load_library(), listen=listen, dose=dose)
+        hush = not getattr(args, "no_hush", False)
+        session = Session(routine, reps, tempo, load_library(), listen=listen, dose=dose, hush=hush)
         clips, listener = signals.call(prepare, session)
         if listener is not None:
             # live: a cascade's second engine answers from its own thread

@@ -1,0 +1,115 @@
+"""Hush on voice in the pure state machine: onset and verdict are events, Hush/Unhush actions."""
+
+from __future__ import annotations
+
+from coach.actions import Cancel, Hush, Log, Say, Unhush
+from coach.intents import Intent
+from coach.session import HUSH_GRACE_S, HUSH_MAX_S, State
+from tests.test_session import STEP, Sim, in_state, make, ready
+
+
+def exercising(**kw) -> Sim:  # type: ignore[no-untyped-def]
+    sim = ready(make(**kw))
+    in_state(sim, State.EXERCISING)
+    sim.run_until(lambda: sim.clock.now() < sim.busy_until)  # a cue is playing
+    return sim
+
+
+def hush_logs(sim: Sim) -> list[Log]:
+    return [a for a in sim.of(Log) if a.type.startswith("hush")]
+
+
+def cue_times(sim: Sim) -> list[float]:
+    return [round(t, 3) for t, a in sim.actions if isinstance(a, Say) and a.on_grid]
+
+
+def test_voice_while_speaking_hushes_at_once_and_words_that_are_no_command_carry_on() -> None:
+    sim = exercising()
+    acts = sim.session.voice_began(sim.clock.now(), speaking=True)
+    assert acts == [Hush(), Log("hush", {})]
+    assert sim.session.hushed
+    sim.run(sim.clock.now() + 0.5)  # the user says a word for half a second
+    sim.session.voice_ended(sim.clock.now())
+    ended = sim.clock.now()
+    sim.run_until(lambda: not sim.session.hushed)
+    assert abs(sim.clock.now() - ended - HUSH_GRACE_S) <= STEP + 1e-9
+    unhush = [t for t, a in sim.actions if isinstance(a, Unhush)]
+    assert len(unhush) == 1
+    assert hush_logs(sim)[-1].detail["then"] == "nothing"
+
+
+def test_a_hush_never_moves_the_breath_grid() -> None:
+    quiet, hushed = exercising(), exercising()
+    t0 = hushed.clock.now()
+    for k in range(3):  # three hushes, one after another
+        hushed.run(t0 + 4.0 * k)
+        hushed.apply(hushed.session.voice_began(hushed.clock.now(), speaking=True))
+        hushed.run(hushed.clock.now() + 0.3)
+        hushed.session.voice_ended(hushed.clock.now())
+    quiet.run(t0 + 30)
+    hushed.run(t0 + 30)
+    assert len(hush_logs(hushed)) == 6
+    assert cue_times(quiet) == cue_times(hushed)
+    assert quiet.session.right == hushed.session.right
+
+
+def test_no_verdict_within_the_bound_carries_on() -> None:
+    sim = exercising()
+    t0 = sim.clock.now()
+    sim.apply(sim.session.voice_began(t0, speaking=True))  # the voice never ends (a long groan)
+    sim.run_until(lambda: not sim.session.hushed)
+    assert abs(sim.clock.now() - t0 - HUSH_MAX_S) <= STEP + 1e-9
+    assert hush_logs(sim)[-1].detail == {"after_s": HUSH_MAX_S, "then": "timeout"}
+
+
+def test_stop_during_a_hush_ends_as_always_and_never_carries_on() -> None:
+    sim = exercising()
+    sim.apply(sim.session.voice_began(sim.clock.now(), speaking=True))
+    acts = sim.say(Intent.STOP)
+    assert not any(isinstance(a, Unhush) for a in acts)
+    kinds = [type(a) for a in acts]
+    assert kinds.index(Cancel) < kinds.index(Say)  # silence first, then "Stopping."
+    assert sim.session.done and not sim.session.hushed
+
+
+def test_pain_and_pause_during_a_hush_cut_what_was_held() -> None:
+    for intent in (Intent.PAIN, Intent.PAUSE):
+        sim = exercising()
+        sim.apply(sim.session.voice_began(sim.clock.now(), speaking=True))
+        acts = sim.say(intent)
+        assert Cancel() in acts and Unhush() not in acts, intent
+        assert not sim.session.hushed
+        sim.run(sim.clock.now() + 5)
+        assert not sim.of(Unhush), intent
+
+
+def test_another_command_during_a_hush_carries_on_then_acts() -> None:
+    sim = exercising()
+    sim.apply(sim.session.voice_began(sim.clock.now(), speaking=True))
+    acts = sim.say(Intent.SLOWER)
+    kinds = [type(a) for a in acts]
+    assert kinds.index(Unhush) < kinds.index(Say)  # what was held, then the acknowledgement
+    ack = [a for a in acts if isinstance(a, Say)][0]
+    assert ack.until is not None and ack.until > sim.clock.now()  # must not push the next cue
+    assert hush_logs(sim)[-1].detail["then"] == "slower"
+
+
+def test_no_hush_when_silent_switched_off_or_giving_the_pain_advice() -> None:
+    sim = exercising()
+    assert sim.session.voice_began(sim.clock.now(), speaking=False) == []
+    off = exercising(hush=False)
+    assert off.session.voice_began(off.clock.now(), speaking=True) == []
+    pain = exercising()
+    pain.say(Intent.PAIN)
+    assert pain.session.state == State.OFFERING
+    assert pain.session.voice_began(pain.clock.now(), speaking=True) == []
+
+
+def test_breath_cues_carry_their_deadline_and_are_on_the_grid() -> None:
+    sim = exercising()
+    sim.run(sim.clock.now() + 20)
+    cues = [(t, a) for t, a in sim.actions if isinstance(a, Say) and a.on_grid]
+    assert len(cues) > 3
+    for t, a in cues:
+        assert a.cue is not None and a.until is not None and a.seconds is not None
+        assert abs(a.until - (t + a.seconds)) < STEP + 1e-9
