@@ -11,6 +11,7 @@ one thread.
     scripts/eval_commands.py --make-espeak-set /tmp/espeak-heldout --voices heldout
     scripts/eval_commands.py /tmp/espeak-heldout --json
     scripts/eval_commands.py ../shared/speech-v2 --curve     # recall vs false commands
+    scripts/eval_commands.py ../shared/speech-v2 --margin inf --safety-margin inf   # no near words
 """
 
 from __future__ import annotations
@@ -144,6 +145,20 @@ def _speech_end(x: np.ndarray) -> int:
     return int((loud[-1] + 1) * hop) if len(loud) else len(x)
 
 
+def set_margins(engine: object, margin: float | None, safety: float | None) -> None:
+    """The phoneme engine's competitor margins (alone or the fast engine of a cascade); inf for
+    both = the near words never veto (the design before them)."""
+    from coach.engines.phoneme_engine import PhonemeEngine
+
+    eng = getattr(engine, "fast", engine)
+    if not isinstance(eng, PhonemeEngine):
+        return
+    if margin is not None:
+        eng.margin = margin
+    if safety is not None:
+        eng.margins = {p: safety for p in eng.margins}
+
+
 def evaluate(
     folder: Path,
     engine: str,
@@ -152,10 +167,12 @@ def evaluate(
     limit: int | None = None,
     speakers: str | None = None,
     others: str | None = None,
+    margins: tuple[float | None, float | None] = (None, None),
 ) -> dict:
     from coach.listener import make_listener
 
     listener = make_listener(engine, lang, model, others=others)
+    set_margins(listener.engine, *margins)
     rng = np.random.default_rng(0)
     labels = sorted(p.name for p in folder.iterdir() if p.is_dir())
     intents: dict[str, dict] = {}
@@ -225,7 +242,12 @@ def evaluate(
 CURVE = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0)  # multiples of each intent's threshold in nats
 
 
-def curve(folder: Path, lang: str, limit: int | None = None) -> dict:
+def curve(
+    folder: Path,
+    lang: str,
+    limit: int | None = None,
+    margins: tuple[float | None, float | None] = (None, None),
+) -> dict:
     """Recall against false commands for the phoneme engine, its thresholds scaled together.
 
     Each clip goes through the real listener once with nothing allowed to fire, so every voiced
@@ -238,6 +260,7 @@ def curve(folder: Path, lang: str, limit: int | None = None) -> dict:
 
     pack = load_langpack(lang)
     engine = PhonemeEngine(pack)
+    set_margins(engine, *margins)
     listener = Listener(engine, pack)
     alpha = {p: -np.log(max(1e-9, f)) for p, f in engine.floors.items()}  # nats per phoneme
     engine.floors = {p: 0.0 for p in engine.floors}
@@ -317,7 +340,15 @@ def main() -> int:
         action="store_true",
         help="the phoneme engine's recall against false commands as its thresholds scale",
     )
+    ap.add_argument(
+        "--margin",
+        type=float,
+        help="nats by which a near word of the pack's [competitors] must explain the audio better "
+        "to veto a command (phoneme engine; default the engine's; inf: never)",
+    )
+    ap.add_argument("--safety-margin", type=float, help="the same for stop and pain")
     args = ap.parse_args()
+    margins = (args.margin, args.safety_margin)
     if args.make_espeak_set:
         n = make_espeak_set(args.make_espeak_set, args.voices, args.lang)
         print(f"wrote {n} clips to {args.make_espeak_set}", file=sys.stderr)
@@ -326,7 +357,7 @@ def main() -> int:
     if not args.folder or not args.folder.is_dir():
         ap.error("give a folder DIR with DIR/<intent>/*.wav")
     if args.curve:
-        res = curve(args.folder, args.lang, args.limit)
+        res = curve(args.folder, args.lang, args.limit, margins)
         if args.json:
             print(json.dumps(res))
         else:
@@ -334,7 +365,14 @@ def main() -> int:
                 print(f"x{r['scale']:<5} recall {r['recall']}  false {r['false_command_rate']}")
         return 0
     res = evaluate(
-        args.folder, args.engine, args.lang, args.model, args.limit, args.speakers, args.others
+        args.folder,
+        args.engine,
+        args.lang,
+        args.model,
+        args.limit,
+        args.speakers,
+        args.others,
+        margins,
     )
     res["speakers"] = args.speakers
     if args.json:
