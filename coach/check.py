@@ -5,7 +5,8 @@ coach from hearing "stop" is tried first: the database opens (nothing written: a
 probe), speech renders with the chosen voice (into a throw-away cache, so the engine really runs),
 the recognizer and its model load, the speaker plays a tone (heard back on the speaker's monitor
 where PulseAudio has one), and the microphone delivers a live signal in which the real listener
-hears the user say "ready". Each item is a CheckResult with a fix when it failed.
+hears the user say "ready", then "stop" and "pain", each asked aloud (coach/check_words.py). Each
+item is a CheckResult with a fix when it failed.
 """
 
 from __future__ import annotations
@@ -367,5 +368,10 @@ def run_checks(
     rec, listener = check_recognizer(opts.engine, opts.lang, opts.model)
     add(rec)
     add(check_speaker())
-    add(check_microphone(listener, opts, say))
+    mic = check_microphone(listener, opts, say)
+    add(mic)
+    if mic.ok and opts.prompt and listener is not None:
+        from .check_words import check_safety_words
+
+        add(check_safety_words(listener, opts, say))
     return results

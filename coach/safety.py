@@ -38,6 +38,23 @@ COMMANDS_MORE = "You can also say slower, faster, pause, resume, or repeat."
 HEARING_PROMPT = "Say ready when you're lying down."
 HEARING_RETRY = "I didn't catch that. When you're lying down, say ready."
 HEARING_OK = "Thank you, I can hear you."
+# the safety words proven before the first exercise on a microphone (session.State.PROVING):
+# the coach itself says the word it asks for (its own voice is never taken for the user's)
+PROVE_ASK = {
+    "stop": "One more check before we begin, so I know I will hear you. Please say stop.",
+    "pain": "Thank you. Now please say pain.",
+}
+PROVE_ASK_AGAIN = {
+    "stop": "I didn't hear that. Please say stop, a little louder or closer to the microphone.",
+    "pain": "I didn't hear that. Please say pain, a little louder or closer to the microphone.",
+}
+PROVE_OTHER_FIRST = "Thank you. Now please say stop."  # pain was heard first
+PROVE_OK = "I heard both words, so I can keep you safe."
+PROVE_REFUSE = {
+    w: f"I could not hear you say {w}, so I will not begin. Move closer to the microphone, "
+    "speak a little louder, or try another microphone, then run coach check."
+    for w in ("stop", "pain")
+}
 HEARING_REFUSE = (
     "I can't hear you, so I would not hear you say stop or pain. "
     "I won't start the exercise. Please check the microphone, and try again."

@@ -1,6 +1,6 @@
 """The session state machine: events in, actions out; no audio, no threads, an injected clock.
 
-    checking-mic -> briefing -> positioning -> exercising <-> paused -> ended
+    checking-mic [-> proving-words] -> briefing -> positioning -> exercising <-> paused -> ended
                                       (any state) --pain--> offering --yes--> positioning (new routine)
 
 The runner feeds it `tick(now, speaking)` once per audio block, `command(now, intent, phrase)` for
@@ -56,6 +56,7 @@ HUSH_MAX_S = 1.5  # a hush with no verdict this long after it began ends (the co
 
 class State(StrEnum):
     CHECKING = "checking-mic"
+    PROVING = "proving-words"  # first use of a microphone: the user says stop, then pain
     BRIEFING = "briefing"
     POSITIONING = "positioning"
     EXERCISING = "exercising"
@@ -67,11 +68,19 @@ class State(StrEnum):
 # where the user's voice hushes the coach; not while it gives the pain advice (which must be heard
 # whole) or after the end
 HUSHABLE = frozenset(
-    {State.CHECKING, State.BRIEFING, State.POSITIONING, State.EXERCISING, State.PAUSED}
+    {
+        State.CHECKING,
+        State.PROVING,
+        State.BRIEFING,
+        State.POSITIONING,
+        State.EXERCISING,
+        State.PAUSED,
+    }
 )
 
 EXPECT: dict[State, frozenset[Intent]] = {
     State.CHECKING: frozenset({Intent.READY, Intent.REPEAT}),
+    State.PROVING: frozenset({Intent.REPEAT}),  # stop and pain are its answers
     State.BRIEFING: frozenset({Intent.PAUSE, Intent.REPEAT}),
     State.POSITIONING: frozenset({Intent.SLOWER, Intent.FASTER, Intent.PAUSE, Intent.REPEAT}),
     State.EXERCISING: frozenset({Intent.SLOWER, Intent.FASTER, Intent.PAUSE, Intent.REPEAT}),
@@ -93,6 +102,7 @@ class Session:
         listen: bool = True,
         dose: Dose | None = None,
         hush: bool = True,
+        prove: bool = False,
     ) -> None:
         self.routine = routine
         self.reps = reps
@@ -101,6 +111,11 @@ class Session:
         self.listen = listen
         self.dose = dose
         self.hush = hush and listen  # --no-hush turns it off
+        # after "ready", the user says stop and pain once each before anything begins (the
+        # first live session on a microphone, or --check-words); `proven` when both were heard
+        self.prove = prove
+        self.proven = False
+        self._proof: set[str] = set()
         self.state = State.CHECKING
         self.reason: EndReason | None = None
         self.left = self.right = 0
@@ -170,6 +185,17 @@ class Session:
                 else:
                     acts += self._say(safety.HEARING_RETRY)
                     self._after_speech = "listen"
+        elif self.state == State.PROVING and self._wait_from is not None:
+            if now - self._wait_from >= HEAR_WAIT_S:
+                self._wait_from = None
+                self._tries += 1
+                word = self._unproven()
+                if self._tries >= HEAR_TRIES:
+                    acts += self._say(safety.PROVE_REFUSE[word])
+                    acts += self._finish(EndReason.NO_RESPONSE)
+                else:
+                    acts += self._say(safety.PROVE_ASK_AGAIN[word])
+                    self._after_speech = "listen"
         elif self.state == State.OFFERING and self._wait_from is not None:
             if now - self._wait_from >= OFFER_WAIT_S:
                 acts += self._decline()
@@ -192,9 +218,13 @@ class Session:
             return []
         if intent == Intent.READY and self.state == State.PAUSED and not self._pause_for_mic:
             return []
-        acts: list[Action] = [Log("command", {"intent": str(intent), "phrase": phrase})]
+        proof = self.state == State.PROVING and intent in SAFETY_INTENTS
+        kind = "proof" if proof else "command"  # a proof ends nothing: not a command in history
+        acts: list[Action] = [Log(kind, {"intent": str(intent), "phrase": phrase})]
         over = self._unhush(now, str(intent)) if self._hushed_at is not None else []
-        out: list[Action] = getattr(self, f"_on_{intent.value}")(now)
+        out: list[Action] = (
+            self._on_proof(now, intent) if proof else getattr(self, f"_on_{intent.value}")(now)
+        )
         if over and not any(isinstance(a, Cancel) for a in out):
             over.insert(0, Unhush())  # (stop, pain, pause ... cut what was held with their Cancel)
         return acts + over + out
@@ -285,8 +315,32 @@ class Session:
         if self.state == State.CHECKING:
             acts: list[Action] = [Cancel(), *self._say(safety.HEARING_OK)]
             self._wait_from = None
+            if self.prove:
+                self._tries = 0
+                acts += self._enter(State.PROVING)
+                acts += self._say(safety.PROVE_ASK["stop"])
+                self._after_speech = "listen"
+                return acts
             return acts + self._brief(now)
         return self._on_resume(now)  # paused for the mic: "ready" works like "resume"
+
+    def _on_proof(self, now: float, intent: Intent) -> list[Action]:
+        """Stop or pain heard while proving the safety words: one more proven; both: begin."""
+        self._proof.add(intent.value)
+        acts: list[Action] = [Cancel()]
+        self._tries, self._wait_from = 0, None
+        if self._unproven() == "":
+            self.proven = True
+            acts += self._say(safety.PROVE_OK)
+            return acts + self._brief(now)
+        ask = safety.PROVE_ASK["pain"] if intent == Intent.STOP else safety.PROVE_OTHER_FIRST
+        acts += self._say(ask)
+        self._after_speech = "listen"
+        return acts
+
+    def _unproven(self) -> str:
+        """The safety word not heard yet ("stop" first), or "" when both were."""
+        return next((w for w in ("stop", "pain") if w not in self._proof), "")
 
     def _on_pause(self, now: float) -> list[Action]:
         return self._pause(now)

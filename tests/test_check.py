@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import json
 import os
+import queue
+import re
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -25,50 +29,82 @@ def _check_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "coach", "check", *args]
 
 
-@pytest.mark.audio
-def test_check_passes_on_virtual_devices_when_the_user_says_ready(
-    virtual_audio: dict[str, str], espeak: object, tmp_path: Path
-) -> None:
+def _espeak_clip(espeak: Any, text: str, tmp_path: Path, name: str) -> Path:
     from coach.audio_format import read_wav, write_wav
 
+    x = read_wav(espeak(text, "en-us", 130, 50))
+    out = tmp_path / f"{name}.wav"
+    write_wav(out, x * (0.5 / float(np.max(np.abs(x)))))
+    return out
+
+
+@pytest.mark.audio
+def test_check_passes_on_virtual_devices_when_the_user_says_ready_stop_and_pain(
+    virtual_audio: dict[str, str], espeak: Any, tmp_path: Path
+) -> None:
+    from coach.audio_format import write_wav
+
+    data = tmp_path / "data"
     # a quiet room (the virtual mic alone gives digital zeros, which no real microphone does)
     room = tmp_path / "room.wav"
-    write_wav(room, np.random.default_rng(0).standard_normal(16000 * 60).astype(np.float32) * 0.003)
+    write_wav(room, np.random.default_rng(0).standard_normal(16000 * 90).astype(np.float32) * 0.003)
     # "I'm ready" in this voice is one the bundled pocketsphinx hears reliably, so this test names
     # that recognizer: it is about coach check, not recognition (the default engine, built for
     # human voices, hears this espeak-ng voice less surely; its accuracy is measured by
-    # scripts/eval_commands.py and tested in tests/test_phoneme_engine.py)
-    x = read_wav(espeak("I'm ready", "en-us", 130, 50))  # type: ignore[operator]
-    ready = tmp_path / "ready.wav"
-    write_wav(ready, x * (0.5 / float(np.max(np.abs(x)))))
+    # scripts/eval_commands.py and tested in tests/test_phoneme_engine.py). Like a person, each
+    # word is said again if the coach has not moved on 3.5 s later.
+    words = {w: _espeak_clip(espeak, t, tmp_path, w)
+             for w, t in (("ready", "I'm ready"), ("stop", "stop"), ("pain", "pain"))}  # fmt: skip
     noise = subprocess.Popen(["paplay", "--device=micfeed", str(room)])
     p = subprocess.Popen(
         _check_cmd("--json", "--listen-seconds", "12", "--engine", "pocketsphinx"),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ},
+        env={**os.environ, "COACH_DATA_DIR": str(data)},
     )
     assert p.stderr is not None
+    lines: queue.Queue[str] = queue.Queue()
     err: list[str] = []
-    deadline = time.monotonic() + 60
-    for line in p.stderr:  # the prompt goes to stderr in --json mode
-        err.append(line)
-        if 'say "ready"' in line:
-            time.sleep(0.5)  # a person takes a moment
-            play_into_mic(ready)
-            break
-        assert time.monotonic() < deadline
+    reader = threading.Thread(target=lambda: [lines.put(x) for x in p.stderr], daemon=True)  # type: ignore[union-attr]
+    reader.start()
+    asked: str | None = None
+    tries, next_try = 0, 0.0
+    deadline = time.monotonic() + 150
+    while p.poll() is None and time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=0.1)
+            err.append(line)
+            m = re.search(r'say "(\w+)" now', line)
+            if m:  # a new prompt; its spoken form ends in ~4.5 s (stop) or ~2 s
+                asked, tries = m.group(1), 0
+                next_try = time.monotonic() + {"ready": 0.5, "stop": 5.0, "pain": 2.5}[asked]
+        except queue.Empty:
+            pass
+        if asked and tries < 3 and time.monotonic() >= next_try:
+            play_into_mic(words[asked])
+            tries, next_try = tries + 1, time.monotonic() + 3.5
     out, rest = p.communicate(timeout=60)
     noise.terminate()
     noise.wait()
+    reader.join(timeout=5)
+    rest = "".join(err) + rest + "".join(list(lines.queue))
     results = {d["check"]: d for d in map(json.loads, out.splitlines())}
-    assert set(results) == {"database", "speech", "recognizer", "speaker", "microphone"}
-    assert all(d["ok"] for d in results.values()), (results, "".join(err) + rest)
+    assert set(results) == {
+        "database", "speech", "recognizer", "speaker", "microphone", "safety words",
+    }, rest  # fmt: skip
+    assert all(d["ok"] for d in results.values()), (results, rest)
     assert "heard it on speaker.monitor" in results["speaker"]["detail"]
     assert "ready" in results["microphone"]["detail"]
+    assert '"stop"' in results["safety words"]["detail"]
+    assert '"pain"' in results["safety words"]["detail"]
     assert p.returncode == 0
     assert "Traceback" not in rest
+    # remembered: the first session on this microphone will not ask again
+    from coach import safety_words
+
+    (rec,) = json.loads((data / safety_words.FILE).read_text())
+    assert rec["engine"] == "pocketsphinx" and rec["microphone"] == virtual_audio["PULSE_SOURCE"]
 
 
 @pytest.mark.audio

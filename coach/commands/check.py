@@ -15,7 +15,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "check",
         help="check speaker, microphone, speech, recognizer and database before a session",
         description="Checks each part a session needs and prints ✓/✗ with a fix for each ✗. "
-        'It plays a short tone, shows the microphone level, and asks you to say "ready".',
+        'It plays a short tone, shows the microphone level, and asks you to say "ready", then '
+        '"stop" and "pain" (asked aloud too); a pass is remembered, so your first session on '
+        "this microphone does not ask again.",
     )
     p.add_argument("--engine", default="auto", choices=ENGINES, help="recognizer (default auto)")
     p.add_argument("--lang", default="en", help="language pack (default en)")
@@ -25,10 +27,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--no-prompt",
         action="store_true",
-        help='do not ask for "ready": check only that the microphone delivers a live signal',
+        help='do not ask for "ready", "stop" or "pain": check only that the microphone delivers '
+        "a live signal",
     )
     p.add_argument(
-        "--listen-seconds", type=float, default=10.0, help='how long to wait for "ready" (10)'
+        "--listen-seconds", type=float, default=10.0, help="how long to wait for each word (10)"
     )
     p.add_argument("--json", action="store_true", help="one JSON object per check")
     p.set_defaults(func=run)

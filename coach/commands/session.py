@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .. import safety_words
 from ..engines import ENGINES
 from ..errors import UsageError
 from ..interrupts import SESSION_CLOSED, StopSignals, within
@@ -76,6 +77,12 @@ def add_session_options(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="keep talking while you speak, until a command is recognized (default: the coach "
         "falls silent the moment your voice begins, and carries on if it was no command)",
+    )
+    p.add_argument(
+        "--check-words",
+        action="store_true",
+        help='ask you to say "stop" and "pain" before beginning, even if they were heard before '
+        "(the first live session on a microphone always asks)",
     )
     p.add_argument("--db", type=Path, help="history database (default: the user data folder)")
     p.add_argument("--plain", action="store_true", help="plain log lines instead of a status line")
@@ -147,6 +154,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     if refused_unheard(result):
         for line in unheard_hint(args.mic_file):
             print(f"coach: {line}", file=sys.stderr)
+    elif refused_words(result):
+        print(
+            'coach: it did not hear you say "stop" and "pain" when it asked, so the exercise did '
+            "not start: it must hear them to keep you safe. Move closer to the microphone, speak "
+            "a little louder, or try another microphone; `coach check` tests them",
+            file=sys.stderr,
+        )
     return exit_code(result)
 
 
@@ -159,6 +173,13 @@ def refused_unheard(result: RunResult) -> bool:
     """The hearing check never heard "ready" (not a pause that timed out, also no-response)."""
     states = {e.get("state") for e in result.events if e.get("type") == "state"}
     return str(result.reason) == "no-response" and states <= {"checking-mic", "ended"}
+
+
+def refused_words(result: RunResult) -> bool:
+    """It heard "ready" but not "stop" or "pain" when it asked for them, so it did not begin."""
+    states = {e.get("state") for e in result.events if e.get("type") == "state"}
+    asked = "proving-words" in states and states <= {"checking-mic", "proving-words", "ended"}
+    return str(result.reason) == "no-response" and asked
 
 
 def unheard_hint(mic_file: Path | None) -> list[str]:
@@ -266,13 +287,26 @@ def _run_session(
         hush = not getattr(args, "no_hush", False)
         session = Session(routine, reps, tempo, load_library(), listen=listen, dose=dose, hush=hush)
         clips, listener = signals.call(prepare, session)
+        microphone = ""
         if listener is not None:
             # live: a cascade's second engine answers from its own thread
             engine = getattr(listener, "engine_name", str(args.engine))
             if io.realtime:
                 listener = ThreadedListener(listener)
+                microphone = safety_words.microphone_name()
+            # the first live session on this microphone and engine proves stop and pain first
+            # (a file replay is no room: only with --check-words)
+            first_here = io.realtime and not safety_words.proven(engine, microphone)
+            session.prove = bool(getattr(args, "check_words", False)) or first_here
         runner = runner_for(session, clips, listener)
-        return runner.run()
+        result = runner.run()
+        if session.proven and io.realtime and not safety_words.remember(engine, microphone):
+            print(
+                f"coach: warning: could not write {safety_words.record_path()}: you will be "
+                'asked to say "stop" and "pain" again next time',
+                file=sys.stderr,
+            )
+        return result
     except KeyboardInterrupt:
         if runner is None and session is not None:  # before the session began: record it too
             runner_for(session, {}, None).record_unstarted_stop()
