@@ -185,6 +185,7 @@ class Runner:
         self.log: list[dict[str, Any]] = []
         self._labels: dict[str, str] = {}
         self._gaps: dict[str, float] = {}
+        self._grid: dict[str, float] = {}  # label -> the breath grid time its cue belongs to
         self._n = 0
         self._playing: str | None = None
         self._held: list[Say] = []  # Says issued right after a Cancel: queued after it takes effect
@@ -240,7 +241,7 @@ class Runner:
             elif isinstance(a, Unhush):
                 held, self._hushed = self._hushed or [], None
                 for s in held:
-                    self._say_in_time(s)
+                    self._say_in_time(s, again=True)
             elif isinstance(a, Say):
                 if self._hushed is not None:
                     self._hushed.append(a)
@@ -271,30 +272,33 @@ class Runner:
         self.player.cancel(hard=self.io.silence_queued() > 0)
         self._cancelled = self.player.busy
 
-    def _say_in_time(self, say: Say, deferred: int = 0) -> None:
+    def _say_in_time(self, say: Say, deferred: int = 0, again: bool = False) -> None:
         """Queue a Say, keeping the breath grid. A breath cue (`on_grid`) starts on time: it cuts
         whatever else still plays, and is shortened to the time its phase has left, or skipped
-        when nothing fits. Anything else that must be said by `until` (an acknowledgement, a
-        repeat) and does not fit before it waits for the gap after the next breath cue (up to
-        MAX_DEFERRALS cues), then is skipped: it never pushes a cue late."""
+        when nothing fits. A repeat (a Say with a cue, off the grid) does the same (skipped when
+        nothing fits: after the next cue it would be stale). An acknowledgement that does not fit before `until` waits
+        for the gap after the next breath cue (up to MAX_DEFERRALS cues), then is skipped: it
+        never pushes a cue late."""
         if say.until is None:
             self._say(say)
             return
         now = self.now()
-        if say.on_grid and self.player.busy:
+        if say.cue is not None and self.player.busy:  # a breath cue, or a repeat of one
             self.player.cut_to_next()
         else:
             now += self.player.remaining_samples() / RATE
         left = say.until - now
+        on_grid = say.on_grid and not again  # (said again after a hush: late by design)
+        grid = say.until - say.seconds if on_grid and say.seconds is not None else None
         if say.cue is not None:
             say = replace(say, seconds=left)
         if not self._fits(say, left):
-            if not say.on_grid and deferred < MAX_DEFERRALS:
+            if say.cue is None and deferred < MAX_DEFERRALS:  # (a repeat would be stale)
                 self._deferred.append((say, deferred + 1))
             else:
                 self._event("skipped", {"text": say.text, "left_s": round(left, 3)})
             return
-        self._say(say)
+        self._say(say, grid)
         if say.on_grid and self._deferred:
             waiting, self._deferred = self._deferred, []
             for s, n in waiting:
@@ -335,7 +339,7 @@ class Runner:
             raise CoachError(f"internal error: no speech rendered for {say.text!r}")
         return say.text, clip
 
-    def _say(self, say: Say) -> None:
+    def _say(self, say: Say, grid: float | None = None) -> None:
         text, clip = self._clip(say)
         self._n += 1
         label = f"{self._n}"
@@ -345,6 +349,8 @@ class Runner:
             del self._says[old]
         if say.gap_s:
             self._gaps[label] = say.gap_s
+        if grid is not None:
+            self._grid[label] = grid
         self.player.play(clip, label, delay=round(say.gap_s * RATE))
 
     # --- the loop -----------------------------------------------------------------------------------
@@ -367,7 +373,12 @@ class Runner:
             self._playing = label
             text = self._labels.get(label) if label else None
             if label is not None and text is not None:  # its first sample plays now, after any gap
-                self._event("cue", {"text": text}, self._gaps.pop(label, 0.0))
+                gap = self._gaps.pop(label, 0.0)
+                detail: dict[str, Any] = {"text": text}
+                grid = self._grid.pop(label, None)
+                if grid is not None:  # a breath cue: how far its first sample is from the grid
+                    detail["late_ms"] = round((self.now() + gap - grid) * 1000, 1)
+                self._event("cue", detail, gap)
             if self.listener is not None:
                 self.listener.speaking(text)
         mic = self._exchange(out)

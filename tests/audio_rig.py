@@ -173,3 +173,17 @@ def pointing_at(env: dict[str, str]) -> Iterator[None]:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+def passed_safety_words(data_dir: Path | str, env: dict[str, str] | None = None) -> None:
+    """Record in `data_dir` that this user's stop and pain were heard on the virtual microphone
+    with every engine, as after a first session or `coach check`: for live tests about something
+    else (a signal, a fault, the cut-off), whose sessions then begin after "ready". The proof
+    itself is tested in tests/test_safety_words.py and tests/test_check.py."""
+    from coach import safety_words
+    from coach.engines import ENGINES
+
+    mic = (env if env is not None else os.environ).get("PULSE_SOURCE", "default")
+    for engine in ENGINES:
+        if engine != "auto":
+            safety_words.remember(engine, mic, Path(data_dir))

@@ -28,7 +28,7 @@ from pathlib import Path
 from coach import safety
 from coach.audio_format import RATE, write_wav
 from coach.history import History
-from tests.audio_rig import PrivateAudio, play_into_mic, pointing_at
+from tests.audio_rig import PrivateAudio, passed_safety_words, play_into_mic, pointing_at
 from tests.conftest import espeak_wav
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -209,6 +209,7 @@ def run_case(case: Case, tmp: Path, env: dict[str, str], wavs: dict[str, str]) -
         cmd[1:3] = ["-c", IN_A_TERMINAL]
     env = {**env, "COACH_CACHE_DIR": str(cache), "COACH_DATA_DIR": str(tmp / "data"),
            "COACH_CONFIG_DIR": str(tmp / "config")}  # fmt: skip
+    passed_safety_words(tmp / "data", env)  # not the first session here: it begins after "ready"
     term: Terminal | None = None
     if case.terminal:
         term = Terminal(err)
