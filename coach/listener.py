@@ -28,7 +28,7 @@ from .engines.base import Engine, Hypothesis, LateEngine
 from .errors import ModelError, UsageError
 from .intents import SAFETY_INTENTS, Intent
 from .langpack import LanguagePack, load_langpack
-from .vad import Segment, Vad, VadConfig
+from .vad import Segment, Vad, VadConfig, voicing
 
 SPEAKING_TAIL_S = 1.0  # the coach's last words may still echo this long after the clip ends
 ECHO_MARGIN_DB = 10.0  # residual must exceed the echo's measured leak by this to be the user
@@ -37,6 +37,7 @@ ECHO_MARGIN_DB = 10.0  # residual must exceed the echo's measured leak by this t
 # pocketsphinx+whisper: Whisper, which rejects ordinary words far better than pocketsphinx
 CASCADE_OTHERS = {"phonemes+whisper": "both", "pocketsphinx+whisper": "second"}
 VOICE_ONSET_S = 0.06  # loud this long (past the echo gate) before the user's voice counts as begun
+VOICED = 0.6  # ... and voiced (vad.voicing) in one 40 ms window: breath noise peaked at 0.46
 LATE_WAIT_S = 30.0  # flush(): how long to wait for a background engine's last answers
 FIRED_KEEP = 64  # segments remembered as having given their one command
 
@@ -124,7 +125,8 @@ class Listener:
         self._vad.reset()
         self._echo.reset()
         self._pos = 0
-        self._voice, self._voice_on = [], False
+        self._voice, self._voice_on, self._voiced = [], False, False
+        self._last_res = np.zeros(BLOCK, np.float32)
         self._echo_db, self._res_db = [], []
         self._speaking_until = 0
         # the early look at the open segment: (start, voiced_end, held detections); whether it
@@ -191,18 +193,24 @@ class Listener:
         if not self._vad.active:
             self._echo_db, self._res_db = [], []
         self._pos += len(mic)
-        self._track_voice()
+        self._track_voice(res)
         return out + self._late()
 
-    def _track_voice(self) -> None:
-        """A segment loud for VOICE_ONSET_S is the user's voice beginning (the VAD's start level
-        is raised above the coach's own echo while it speaks); its end is the VAD's."""
-        if not self._voice_on and self._vad.loud_s >= VOICE_ONSET_S - 1e-9:
+    def _track_voice(self, res: np.ndarray) -> None:
+        """A segment loud for VOICE_ONSET_S with a voiced window in it is the user's voice
+        beginning (the VAD's start level is raised above the coach's own echo while it speaks;
+        voicing keeps breath and hiss from counting); its end is the VAD's."""
+        if self._vad.active and not self._voice_on and not self._voiced:
+            self._voiced = voicing(np.concatenate((self._last_res, res))) >= VOICED
+        self._last_res = res
+        if not self._voice_on and self._voiced and self._vad.loud_s >= VOICE_ONSET_S - 1e-9:
             self._voice_on = True
             self._voice.append(VoiceActivity(True, self._vad.voiced_start / RATE))
-        elif self._voice_on and not self._vad.active:
-            self._voice_on = False
-            self._voice.append(VoiceActivity(False, self._pos / RATE))
+        elif not self._vad.active:
+            self._voiced = False
+            if self._voice_on:
+                self._voice_on = False
+                self._voice.append(VoiceActivity(False, self._pos / RATE))
 
     def heard_voice(self) -> list[VoiceActivity]:
         """Voice onsets and ends since the last call (oldest first)."""

@@ -176,11 +176,15 @@ def test_signal_ends_the_session_while_the_stream_is_stalled(tmp_path: Path) -> 
 
 def test_threaded_listener_close_drops_the_backlog_and_can_leave_at_once() -> None:
     class Slow:
+        engine_name = "slow"
         fed = 0
 
         def feed(self, mic: np.ndarray, ref: np.ndarray | None = None) -> list[object]:
             self.fed += 1
             time.sleep(0.05)
+            return []
+
+        def heard_voice(self) -> list[object]:
             return []
 
     inner = Slow()

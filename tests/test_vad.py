@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from coach.audio_format import BLOCK, RATE
+from coach.audio_format import BLOCK, RATE, read_wav
 from coach.vad import BLOCK_S, Vad, VadConfig
+from tests.conftest import clip
 
 
 def _signal(*parts: tuple[float, float]) -> np.ndarray:
@@ -68,3 +69,23 @@ def test_a_louder_room_becomes_the_floor_and_speech_ends_on_time() -> None:
     b, seg = later[0]
     assert b - word_end_block + 1 == round(c.hangover_s / BLOCK_S)  # ended by the hangover
     assert abs(seg.voiced_end / RATE - 4.4) <= 0.02
+
+
+def test_voicing_tells_a_voice_from_noise() -> None:
+    """What keeps breath and hiss from hushing the coach: a vowel-like tone (120 Hz and its
+    harmonics), a real person's "stop" (its vowel), against white and breath-band noise."""
+    from scipy.signal import butter, sosfilt
+
+    from coach.vad import voicing
+
+    t = np.arange(640) / RATE
+    vowel = sum(np.sin(2 * np.pi * 120 * k * t) / k for k in range(1, 8))
+    assert voicing(vowel) > 0.9
+    rng = np.random.default_rng(0)
+    white = rng.standard_normal(RATE)
+    band = sosfilt(butter(4, [200, 2000], "bandpass", fs=RATE, output="sos"), white)
+    for noise in (white, band):
+        worst = max(voicing(noise[i : i + 640]) for i in range(0, RATE - 640, 320))
+        assert worst < 0.5
+    x = read_wav(clip("stop/stop_1eddce1d_nohash_3.wav"))
+    assert max(voicing(x[i : i + 640]) for i in range(0, len(x) - 640, 320)) > 0.8
