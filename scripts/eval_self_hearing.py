@@ -5,11 +5,15 @@ Every cue (text and short form) of every routine in every voice is rendered (coa
 played by the real Player through the file back end's room echo (FileAudio: a delayed, scaled copy
 of the speaker in the mic, plus a -60 dB noise floor) into the listener with the reference signal,
 looping until --hours of coach speech have played. false_commands_per_hour is the number of
-detections per hour of that. Then "stop"/"pain" spoken by espeak-ng voices and real people over the
-coach's speech at equal level (user level == echo level): recall.
+detections per hour of that; hushes_per_hour the number of times the listener reported the user's
+voice beginning while the coach spoke (each would have hushed it: session.voice_began). The same
+with the room louder (--rooms: a noise floor at -50 and -40 dBFS, and "breath": the floor at -60
+plus breath-like noise, band-limited, swelling with a 6 s breath to -40 dBFS). Then "stop"/"pain"
+spoken by espeak-ng voices and real people over the coach's speech at equal level (user level ==
+echo level): recall, and how soon after the word's start the voice was reported (hush latency).
 
-    scripts/eval_self_hearing.py --json            # 1 hour of coach speech (~1-2 min CPU)
-    scripts/eval_self_hearing.py --hours 0.1 --json
+    scripts/eval_self_hearing.py --json            # 1 hour of coach speech per room (~2 min CPU)
+    scripts/eval_self_hearing.py --hours 0.1 --rooms -60 --json
 """
 
 from __future__ import annotations
@@ -85,14 +89,31 @@ def _espeak(text: str, voice: str, rate: int, pitch: int) -> np.ndarray:
         return read_wav(f)
 
 
-def run_session(listener, speaker: np.ndarray, mic_user: np.ndarray | None, texts=None):
-    """Play `speaker` through FileAudio's echo, user audio added to the mic; return detections."""
+def breath_noise(n: int, rng: np.random.Generator, peak_db: float = -40.0) -> np.ndarray:
+    """Breathing near the microphone: noise low-passed to ~2 kHz, its level swelling with each
+    inhale (2.4 s) and exhale (3.6 s) to `peak_db` (RMS), quiet at the turns."""
+    from scipy.signal import butter, sosfilt
+
+    x = sosfilt(butter(4, [200, 2000], "bandpass", fs=RATE, output="sos"), rng.standard_normal(n))
+    t = np.arange(n) / RATE % 6.0
+    env = np.where(t < 2.4, np.sin(np.pi * t / 2.4), np.sin(np.pi * (t - 2.4) / 3.6)) ** 2
+    x = x / (np.sqrt(np.mean(x**2)) + 1e-12) * 10 ** (peak_db / 20) * env
+    return x.astype(np.float32)
+
+
+def run_session(
+    listener, speaker: np.ndarray, mic_user: np.ndarray | None, texts=None, floor_db=-60.0
+):
+    """Play `speaker` through FileAudio's echo, user audio added to the mic; return detections
+    and the times (s) the listener reported the user's voice beginning."""
     from coach.audio_files import FileAudio
 
-    io = FileAudio(None, None, echo_gain=ECHO_GAIN, echo_delay_s=ECHO_DELAY_S)
+    io = FileAudio(
+        None, None, echo_gain=ECHO_GAIN, echo_delay_s=ECHO_DELAY_S, noise_floor_db=floor_db
+    )
     io.open()
     n = len(speaker) // BLOCK * BLOCK
-    dets = []
+    dets, onsets = [], []
     for i in range(0, n, BLOCK):
         out = speaker[i : i + BLOCK]
         mic = io.exchange(out)
@@ -103,14 +124,17 @@ def run_session(listener, speaker: np.ndarray, mic_user: np.ndarray | None, text
         if texts is not None and i in texts:
             listener.speaking(texts[i])
         dets += listener.feed(mic, ref=out)
+        onsets += [(i + BLOCK) / RATE for v in listener.heard_voice() if v.began]
     io.close()
-    return dets
+    return dets, onsets
 
 
-def self_hearing(listener, clips, hours: float) -> dict:
-    """Concatenate cues with 0.4-1.5 s gaps, loop to `hours`, count detections."""
+def self_hearing(listener, clips, hours: float, room: str = "-60") -> dict:
+    """Concatenate cues with 0.4-1.5 s gaps, loop to `hours`, count detections and the voice
+    onsets reported while the coach spoke (or within a second of it: its echo tail)."""
     rng = np.random.default_rng(1)
     parts, texts, pos = [], {}, 0
+    spans = []
     target = int(hours * 3600 * RATE)
     k = 0
     while pos < target:
@@ -119,19 +143,33 @@ def self_hearing(listener, clips, hours: float) -> dict:
         gap = np.zeros(int(rng.uniform(0.4, 1.5) * RATE) // BLOCK * BLOCK, np.float32)
         pcm = np.pad(pcm, (0, -len(pcm) % BLOCK))
         texts[pos] = text
+        spans.append((pos / RATE, (pos + len(pcm)) / RATE))
         parts += [pcm, gap]
         pos += len(pcm) + len(gap)
     speaker = np.concatenate(parts)
+    floor_db, user = -60.0, None
+    if room == "breath":
+        user = breath_noise(len(speaker), np.random.default_rng(5))
+    else:
+        floor_db = float(room)
     listener.reset()
     t0 = time.process_time()
-    dets = run_session(listener, speaker, None, texts)
+    dets, onsets = run_session(listener, speaker, user, texts, floor_db)
     cpu = time.process_time() - t0
     secs = len(speaker) / RATE
+    starts = np.array([a for a, _ in spans])
+    ends = np.array([b for _, b in spans])
+    hushes = [t for t in onsets if np.any((starts <= t) & (t <= ends + 1.0))]
     return {
+        "room": room,
         "hours": round(secs / 3600, 3),
         "false_commands": len(dets),
         "false_commands_per_hour": round(len(dets) / (secs / 3600), 2),
         "examples": [f"{d.start:.1f}s {d.phrase}" for d in dets[:10]],
+        "hushes": len(hushes),
+        "hushes_per_hour": round(len(hushes) / (secs / 3600), 2),
+        "hush_examples": [f"{t:.1f}s" for t in hushes[:10]],
+        "voice_onsets_in_gaps": len(onsets) - len(hushes),
         "rtf": round(cpu / secs, 4),
     }
 
@@ -148,6 +186,8 @@ def over_speech(listener, clips, speech: Path = SPEECH) -> dict:
     long_clips = [c for c in clips if len(c[2]) > 2.5 * RATE] or clips
     heard = heard_alone = 0
     missed, missed_alone = [], []
+    hush_ms: list[float] = []
+    unhushed: list[str] = []
     for j, (name, u) in enumerate(users):
         _v, text, pcm = long_clips[(j * 7) % len(long_clips)]
         lead = int(rng.uniform(0.8, 1.5) * RATE)
@@ -159,7 +199,13 @@ def over_speech(listener, clips, speech: Path = SPEECH) -> dict:
         seg = u * (echo_rms / max(u_rms, 1e-9))
         user[lead : lead + len(seg)] = seg[: len(user) - lead]
         listener.reset()
-        dets = run_session(listener, speaker, user, {0: text})
+        dets, onsets = run_session(listener, speaker, user, {0: text})
+        word_start = lead + int(np.argmax(np.abs(seg) > 0.1 * np.abs(seg).max()))
+        soon = [t for t in onsets if t >= word_start / RATE - 0.1]
+        if soon:
+            hush_ms.append(1000 * (soon[0] - word_start / RATE))
+        else:
+            unhushed.append(name)
         want = name.split("/")[0]
         if any(d.intent.value == want for d in dets):
             heard += 1
@@ -167,14 +213,22 @@ def over_speech(listener, clips, speech: Path = SPEECH) -> dict:
             missed.append(name)
         # the same words at the same place with the coach silent: what overlap costs
         listener.reset()
-        alone = run_session(listener, np.zeros_like(speaker), user, None)
+        alone, _ = run_session(listener, np.zeros_like(speaker), user, None)
         if any(d.intent.value == want for d in alone):
             heard_alone += 1
         else:
             missed_alone.append(name)
     n = len(users)
+    ms = np.array(hush_ms) if hush_ms else np.zeros(1)
     return {
         "n": n,
+        "hushed": len(hush_ms),
+        "not_hushed": unhushed,
+        "hush_ms_after_word_start": {
+            "p50": round(float(np.percentile(ms, 50))),
+            "p95": round(float(np.percentile(ms, 95))),
+            "max": round(float(ms.max())),
+        },
         "recall": round(heard / n, 4),
         "missed": missed,
         "recall_alone": round(heard_alone / n, 4),
@@ -188,6 +242,10 @@ def main() -> int:
     ap.add_argument("--engine", default="auto")
     ap.add_argument("--voices", nargs="*", help="voice profile names (default all)")
     ap.add_argument("--speech", type=Path, default=SPEECH, help=f"recordings (default {SPEECH})")
+    ap.add_argument(
+        "--rooms", nargs="*", default=["-60", "-50", "-40", "breath"],
+        help="noise floors in dBFS and/or 'breath' (default: -60 -50 -40 breath)",
+    )  # fmt: skip
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     if not list((args.speech / "stop").glob("*.wav")):
@@ -202,7 +260,7 @@ def main() -> int:
         "cues": len(clips),
         "echo_gain": ECHO_GAIN,
         "echo_delay_s": ECHO_DELAY_S,
-        "self_hearing": self_hearing(listener, clips, args.hours),
+        "self_hearing": [self_hearing(listener, clips, args.hours, r) for r in args.rooms],
         "stop_pain_over_speech": over_speech(listener, clips, args.speech),
     }
     print(json.dumps(res) if args.json else json.dumps(res, indent=2))
