@@ -36,7 +36,7 @@ ECHO_MARGIN_DB = 10.0  # residual must exceed the echo's measured leak by this t
 # phonemes+whisper: the phoneme engine what it heard, Whisper where it heard nothing;
 # pocketsphinx+whisper: Whisper, which rejects ordinary words far better than pocketsphinx
 CASCADE_OTHERS = {"phonemes+whisper": "both", "pocketsphinx+whisper": "second"}
-VOICE_ONSET_S = 0.06  # loud this long (past the echo gate) before the user's voice counts as begun
+VOICE_ONSET_S = 0.04  # loud this long (past the echo gate) before the user's voice counts as begun
 VOICED = 0.6  # ... and voiced (vad.voicing) in one 40 ms window: breath noise peaked at 0.46
 LATE_WAIT_S = 30.0  # flush(): how long to wait for a background engine's last answers
 FIRED_KEEP = 64  # segments remembered as having given their one command
@@ -126,6 +126,7 @@ class Listener:
         self._echo.reset()
         self._pos = 0
         self._voice, self._voice_on, self._voiced = [], False, False
+        self._voice_seg: int | None = None  # the voice's segment, ended, its verdict awaited
         self._last_res = np.zeros(BLOCK, np.float32)
         self._echo_db, self._res_db = [], []
         self._speaking_until = 0
@@ -199,17 +200,25 @@ class Listener:
     def _track_voice(self, res: np.ndarray) -> None:
         """A segment loud for VOICE_ONSET_S with a voiced window in it is the user's voice
         beginning (the VAD's start level is raised above the coach's own echo while it speaks;
-        voicing keeps breath and hiss from counting); its end is the VAD's."""
+        voicing keeps breath and hiss from counting). It has ended when the VAD's segment has
+        and every decode of it has answered (a background engine's too): the words' verdict
+        is in, so "no command" is a verdict, not a guess from the silence."""
+        if self._voice_on and self._vad.active and self._vad.seg_start != self._voice_seg:
+            # new words while the last ones' verdict is still awaited: those have ended
+            self._voice_on, self._voice_seg = False, None
+            self._voice.append(VoiceActivity(False, self._pos / RATE))
         if self._vad.active and not self._voice_on and not self._voiced:
             self._voiced = voicing(np.concatenate((self._last_res, res))) >= VOICED
         self._last_res = res
         if not self._voice_on and self._voiced and self._vad.loud_s >= VOICE_ONSET_S - 1e-9:
             self._voice_on = True
+            self._voice_seg = self._vad.seg_start
             self._voice.append(VoiceActivity(True, self._vad.voiced_start / RATE))
         elif not self._vad.active:
             self._voiced = False
-            if self._voice_on:
-                self._voice_on = False
+            waiting = any(a.seg_start == self._voice_seg for a in self._asked.values())
+            if self._voice_on and not waiting:
+                self._voice_on, self._voice_seg = False, None
                 self._voice.append(VoiceActivity(False, self._pos / RATE))
 
     def heard_voice(self) -> list[VoiceActivity]:

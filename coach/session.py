@@ -50,7 +50,7 @@ PAUSE_LIMIT_S = 600.0  # paused this long with no word: the session ends (no-res
 RESUME_LEAD_S = 1.2  # after "carrying on", time before the breath restarts
 ADVICE_GAP_S = 0.6  # silence between the cut-off and the pain advice
 STOP_GAP_S = 0.5  # silence between the cut-off and "Stopping." (the cut is heard as such)
-HUSH_GRACE_S = 0.4  # after the user's voice ends with no command, quiet this long, then carry on
+HUSH_GRACE_S = 0.1  # after the user's words were no command (their verdict is in), then carry on
 HUSH_MAX_S = 1.5  # a hush with no verdict this long after it began ends (the coach carries on)
 
 

@@ -78,6 +78,11 @@ class Vad:
         return self._loud_blocks * BLOCK_S if self._seg else 0.0
 
     @property
+    def seg_start(self) -> int:
+        """Sample index of the open segment's first sample (its pre-roll included)."""
+        return self._seg_start
+
+    @property
     def voiced_start(self) -> int:
         """Sample index of the open segment's onset."""
         return self._voiced_start
