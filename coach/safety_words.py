@@ -23,8 +23,8 @@ FILE = "safety-words.json"
 KEEP = 20  # passes remembered (engines x microphones)
 
 
-def record_path() -> Path:
-    return paths.data_dir() / FILE
+def record_path(data_dir: Path | None = None) -> Path:
+    return (data_dir or paths.data_dir()) / FILE
 
 
 def microphone_name() -> str:
@@ -37,9 +37,9 @@ def microphone_name() -> str:
     return "default"
 
 
-def _passes() -> list[dict[str, Any]]:
+def _passes(data_dir: Path | None = None) -> list[dict[str, Any]]:
     try:
-        data = json.loads(record_path().read_text(encoding="utf-8"))
+        data = json.loads(record_path(data_dir).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return []
     return [p for p in data if isinstance(p, dict)] if isinstance(data, list) else []
@@ -50,12 +50,12 @@ def proven(engine: str, microphone: str) -> bool:
     return any(p.get("engine") == engine and p.get("microphone") == microphone for p in _passes())
 
 
-def remember(engine: str, microphone: str) -> bool:
+def remember(engine: str, microphone: str, data_dir: Path | None = None) -> bool:
     """Record a pass (atomically: never a half-written file). False when it could not be
     written (a read-only data folder): the person is then simply asked again next time."""
     keep = [
         p
-        for p in _passes()
+        for p in _passes(data_dir)
         if not (p.get("engine") == engine and p.get("microphone") == microphone)
     ]
     keep.append(
@@ -65,7 +65,7 @@ def remember(engine: str, microphone: str) -> bool:
             "passed": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
     )
-    path = record_path()
+    path = record_path(data_dir)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".safety-words-", dir=path.parent)
