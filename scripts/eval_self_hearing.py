@@ -105,7 +105,7 @@ def run_session(
     listener, speaker: np.ndarray, mic_user: np.ndarray | None, texts=None, floor_db=-60.0
 ):
     """Play `speaker` through FileAudio's echo, user audio added to the mic; return detections
-    and the times (s) the listener reported the user's voice beginning."""
+    and the listener's voice activity: (time s, began) for each onset and end it reported."""
     from coach.audio_files import FileAudio
 
     io = FileAudio(
@@ -113,7 +113,7 @@ def run_session(
     )
     io.open()
     n = len(speaker) // BLOCK * BLOCK
-    dets, onsets = [], []
+    dets, voice = [], []
     for i in range(0, n, BLOCK):
         out = speaker[i : i + BLOCK]
         mic = io.exchange(out)
@@ -124,9 +124,9 @@ def run_session(
         if texts is not None and i in texts:
             listener.speaking(texts[i])
         dets += listener.feed(mic, ref=out)
-        onsets += [(i + BLOCK) / RATE for v in listener.heard_voice() if v.began]
+        voice += [((i + BLOCK) / RATE, v.began) for v in listener.heard_voice()]
     io.close()
-    return dets, onsets
+    return dets, voice
 
 
 def self_hearing(listener, clips, hours: float, room: str = "-60") -> dict:
@@ -154,7 +154,8 @@ def self_hearing(listener, clips, hours: float, room: str = "-60") -> dict:
         floor_db = float(room)
     listener.reset()
     t0 = time.process_time()
-    dets, onsets = run_session(listener, speaker, user, texts, floor_db)
+    dets, voice = run_session(listener, speaker, user, texts, floor_db)
+    onsets = [t for t, began in voice if began]
     cpu = time.process_time() - t0
     secs = len(speaker) / RATE
     starts = np.array([a for a, _ in spans])
@@ -199,7 +200,8 @@ def over_speech(listener, clips, speech: Path = SPEECH) -> dict:
         seg = u * (echo_rms / max(u_rms, 1e-9))
         user[lead : lead + len(seg)] = seg[: len(user) - lead]
         listener.reset()
-        dets, onsets = run_session(listener, speaker, user, {0: text})
+        dets, voice = run_session(listener, speaker, user, {0: text})
+        onsets = [t for t, began in voice if began]
         word_start = lead + int(np.argmax(np.abs(seg) > 0.1 * np.abs(seg).max()))
         soon = [t for t in onsets if t >= word_start / RATE - 0.1]
         if soon:
@@ -236,6 +238,49 @@ def over_speech(listener, clips, speech: Path = SPEECH) -> dict:
     }
 
 
+def ordinary_over_speech(listener, clips, speech: Path = SPEECH, n: int = 44) -> dict:
+    """Ordinary words (`speech`/_none: not commands) said over the coach at equal level: how many
+    hushed it, and how long each hush lasted — from the voice onset to its verdict (the words'
+    end, once decoded) plus session.HUSH_GRACE_S — against the 1.5 s in which it must carry on."""
+    from coach.session import HUSH_GRACE_S
+
+    words = sorted((speech / "_none").glob("*.wav"))
+    words = words[:: max(1, len(words) // n)][:n]
+    rng = np.random.default_rng(4)
+    long_clips = [c for c in clips if len(c[2]) > 2.5 * RATE] or clips
+    held, unhushed, commands = [], [], []
+    for j, f in enumerate(words):
+        _v, text, pcm = long_clips[(j * 5) % len(long_clips)]
+        u = read_wav(f)
+        lead = int(rng.uniform(0.8, 1.5) * RATE)
+        speaker = np.concatenate((pcm, np.zeros(2 * RATE, np.float32)))
+        speaker = np.pad(speaker, (0, max(0, lead + len(u) + 2 * RATE - len(speaker))))
+        echo_rms = float(np.sqrt(np.mean(np.square(ECHO_GAIN * pcm[np.abs(pcm) > 0.01]))))
+        u_rms = float(np.sqrt(np.mean(np.square(u[np.abs(u) > 0.01 * np.abs(u).max()]))))
+        user = np.zeros(len(speaker), np.float32)
+        seg = u * (echo_rms / max(u_rms, 1e-9))
+        user[lead : lead + len(seg)] = seg[: len(user) - lead]
+        listener.reset()
+        dets, voice = run_session(listener, speaker, user, {0: text})
+        commands += [f"{f.name}: {d.phrase}" for d in dets]
+        begins = [t for t, b in voice if b and t >= lead / RATE - 0.1]
+        if not begins:
+            unhushed.append(f.name)
+            continue
+        ends = [t for t, b in voice if not b and t > begins[0]]
+        held.append((ends[0] if ends else len(speaker) / RATE) - begins[0] + HUSH_GRACE_S)
+    h = np.array(held) if held else np.zeros(1)
+    return {
+        "n": len(words),
+        "hushed": len(held),
+        "not_hushed": len(unhushed),
+        "carried_on_within_1_5_s": int(np.sum(h <= 1.5)) if held else 0,
+        "hush_s": {q: round(float(np.percentile(h, p)), 2) for q, p in (("p50", 50), ("p95", 95))}
+        | {"max": round(float(h.max()), 2)},
+        "false_commands": commands,
+    }
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--hours", type=float, default=1.0)
@@ -245,6 +290,10 @@ def main() -> int:
     ap.add_argument(
         "--rooms", nargs="*", default=["-60", "-50", "-40", "breath"],
         help="noise floors in dBFS and/or 'breath' (default: -60 -50 -40 breath)",
+    )  # fmt: skip
+    ap.add_argument(
+        "--parts", nargs="*", default=["self", "over", "ordinary"],
+        help="self (the coach's own voice), over (stop/pain over it), ordinary (words over it)",
     )  # fmt: skip
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
@@ -260,9 +309,13 @@ def main() -> int:
         "cues": len(clips),
         "echo_gain": ECHO_GAIN,
         "echo_delay_s": ECHO_DELAY_S,
-        "self_hearing": [self_hearing(listener, clips, args.hours, r) for r in args.rooms],
-        "stop_pain_over_speech": over_speech(listener, clips, args.speech),
     }
+    if "self" in args.parts:
+        res["self_hearing"] = [self_hearing(listener, clips, args.hours, r) for r in args.rooms]
+    if "over" in args.parts:
+        res["stop_pain_over_speech"] = over_speech(listener, clips, args.speech)
+    if "ordinary" in args.parts:
+        res["ordinary_words_over_speech"] = ordinary_over_speech(listener, clips, args.speech)
     print(json.dumps(res) if args.json else json.dumps(res, indent=2))
     return 0
 
