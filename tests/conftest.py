@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.audio_rig import passed_safety_words, start_virtual_audio
+from tests.audio_rig import start_virtual_audio
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEECH = ROOT / "tests" / "data" / "speech"  # human recordings, CC-BY-4.0: LICENSE, SOURCES.txt
@@ -44,7 +44,6 @@ def coach_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Mon
     monkeypatch.setenv("COACH_CONFIG_DIR", str(base / "config"))
     monkeypatch.setenv("COACH_CACHE_DIR", str(ROOT / ".pytest_cache" / "tts"))
     monkeypatch.delenv("COACH_DB", raising=False)
-    passed_safety_words(base / "data")  # (a test of the proof starts from an empty folder)
     return base
 
 

@@ -58,14 +58,19 @@ def test_no_listen_session_completes_with_events_history_and_speaker(tmp_path: P
     assert not (tmp_path / "ev.jsonl.part").exists()
     allowed = {
         "state": {"state"},
-        "cue": {"text"},
+        "cue": {"text", "late_ms"},
         "command": {"intent", "phrase"},
         "tempo": {"bpm"},
         "ended": {"reason", "reps", "suggestion"},
         "started": {"routine"},
     }
     for e in evs:
-        assert set(e) == {"t", "type"} | allowed[e["type"]], e
+        keys = {"t", "type"} | allowed[e["type"]]
+        if e["type"] == "cue" and "late_ms" not in e:  # only a breath cue is on the grid
+            keys.discard("late_ms")
+        assert set(e) == keys, e
+    breath = [e for e in evs if e["type"] == "cue" and "late_ms" in e]
+    assert breath and all(0 <= e["late_ms"] <= 20 for e in breath)  # within one block
     ts = [e["t"] for e in evs]
     assert ts == sorted(ts)
     assert evs[-2] == {

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from coach import safety
+from coach import paths, safety
 from coach.audio_files import FileAudio
 from coach.audio_format import RATE, read_wav, write_wav
 from coach.commands.session import refused_unheard, run_session, unheard_hint
@@ -25,7 +25,7 @@ from coach.demo import Reaction, SimulatedUser, mic_track
 from coach.history_records import EndReason
 from coach.routine import load_library
 from coach.runner import RunResult
-from tests.audio_rig import Recorder, play_into_mic, rms
+from tests.audio_rig import Recorder, passed_safety_words, play_into_mic, rms
 from tests.conftest import clip, coach_cli, espeak_wav
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -368,6 +368,8 @@ def test_live_stop_silences_the_speaker(virtual_audio: dict[str, str], tmp_path:
     ev = tmp_path / "ev.jsonl"
     # "stop" is a real person's recording (Speech Commands, CC-BY-4.0); the recognizer's accuracy
     # over many voices is measured by scripts/eval_commands.py, this test is about the cut-off
+    # a user who passed the safety-word check before: the session begins after "ready"
+    passed_safety_words(paths.data_dir())
     ready = espeak_wav("I'm ready", "en-us", 130, 50)  # a voice the bundled recognizer hears well
     stop = clip("stop/stop_1eddce1d_nohash_3.wav")
     part = ev.with_name(ev.name + ".part")
