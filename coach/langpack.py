@@ -114,7 +114,6 @@ def _threshold(t: Table, name: str) -> dict[str, float]:
 def _phonemes(t: Table, phrases: list[str]) -> tuple[dict[str, str], dict[str, int]]:
     """The intent's `phonemes` table: one pattern per phrase, each checked for its syntax (the
     tokens are checked against the model's inventory when the phoneme engine loads)."""
-    from .engines.phoneme_spotter import PatternError, parse_pattern
 
     if "phonemes" not in t.data:
         return {}, {}
@@ -126,20 +125,25 @@ def _phonemes(t: Table, phrases: list[str]) -> tuple[dict[str, str], dict[str, i
     out: dict[str, str] = {}
     lines: dict[str, int] = {}
     for p in phrases:
-        pattern = sub.get(p, str)
-        try:
-            parse_pattern(pattern)
-        except PatternError as e:
-            raise sub.err(f"{p!r}: {e}", p) from None
-        out[p] = pattern
-        lines[p] = sub.doc.line(*sub.key, p) or 0
+        out[p], lines[p] = _pattern(sub, p)
     return out, lines
+
+
+def _pattern(sub: Table, key: str) -> tuple[str, int]:
+    """The phoneme pattern at `key` of `sub`, syntax checked, and its line."""
+    from .engines.phoneme_spotter import PatternError, parse_pattern
+
+    pattern = sub.get(key, str)
+    try:
+        parse_pattern(pattern)
+    except PatternError as e:
+        raise sub.err(f"{key!r}: {e}", key) from None
+    return pattern, sub.doc.line(*sub.key, key) or 0
 
 
 def _competitors(root: Table, owner: dict[str, str]) -> tuple[dict[str, str], dict[str, int]]:
     """The `[competitors]` table: near words that are not commands, each with its pattern. A word
     that is a command phrase would veto that very command: refused."""
-    from .engines.phoneme_spotter import PatternError, parse_pattern
 
     if "competitors" not in root.data:
         return {}, {}
@@ -152,13 +156,7 @@ def _competitors(root: Table, owner: dict[str, str]) -> tuple[dict[str, str], di
                 f"{word!r} is a phrase of intent '{owner[_normalize(word)]}', not a competitor",
                 word,
             )
-        pattern = sub.get(word, str)
-        try:
-            parse_pattern(pattern)
-        except PatternError as e:
-            raise sub.err(f"{word!r}: {e}", word) from None
-        out[word] = pattern
-        lines[word] = sub.doc.line(*sub.key, word) or 0
+        out[word], lines[word] = _pattern(sub, word)
     return out, lines
 
 

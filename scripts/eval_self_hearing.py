@@ -175,6 +175,20 @@ def self_hearing(listener, clips, hours: float, room: str = "-60") -> dict:
     }
 
 
+def over_the_coach(pcm: np.ndarray, u: np.ndarray, lead: int, tail_s: float):
+    """A cue `pcm` (then `tail_s` of silence) for the speaker, and the user's words `u` for the
+    mic `lead` samples in, scaled to the level of the cue's echo. (speaker, user, scaled words)"""
+    tail = round(tail_s * RATE)
+    speaker = np.concatenate((pcm, np.zeros(tail, np.float32)))
+    speaker = np.pad(speaker, (0, max(0, lead + len(u) + tail - len(speaker))))
+    echo_rms = float(np.sqrt(np.mean(np.square(ECHO_GAIN * pcm[np.abs(pcm) > 0.01]))))
+    u_rms = float(np.sqrt(np.mean(np.square(u[np.abs(u) > 0.01 * np.abs(u).max()]))))
+    user = np.zeros(len(speaker), np.float32)
+    seg = u * (echo_rms / max(u_rms, 1e-9))
+    user[lead : lead + len(seg)] = seg[: len(user) - lead]
+    return speaker, user, seg
+
+
 def over_speech(listener, clips, speech: Path = SPEECH) -> dict:
     """stop/pain at equal level to the echo, in the middle of a cue (espeak-ng voices and the
     human "stop" clips of `speech`)."""
@@ -192,13 +206,7 @@ def over_speech(listener, clips, speech: Path = SPEECH) -> dict:
     for j, (name, u) in enumerate(users):
         _v, text, pcm = long_clips[(j * 7) % len(long_clips)]
         lead = int(rng.uniform(0.8, 1.5) * RATE)
-        speaker = np.concatenate((pcm, np.zeros(RATE, np.float32)))
-        speaker = np.pad(speaker, (0, max(0, lead + len(u) + RATE - len(speaker))))
-        echo_rms = float(np.sqrt(np.mean(np.square(ECHO_GAIN * pcm[np.abs(pcm) > 0.01]))))
-        u_rms = float(np.sqrt(np.mean(np.square(u[np.abs(u) > 0.01 * np.abs(u).max()]))))
-        user = np.zeros(len(speaker), np.float32)
-        seg = u * (echo_rms / max(u_rms, 1e-9))
-        user[lead : lead + len(seg)] = seg[: len(user) - lead]
+        speaker, user, seg = over_the_coach(pcm, u, lead, 1.0)
         listener.reset()
         dets, voice = run_session(listener, speaker, user, {0: text})
         onsets = [t for t, began in voice if began]
@@ -251,15 +259,8 @@ def ordinary_over_speech(listener, clips, speech: Path = SPEECH, n: int = 44) ->
     held, unhushed, commands = [], [], []
     for j, f in enumerate(words):
         _v, text, pcm = long_clips[(j * 5) % len(long_clips)]
-        u = read_wav(f)
         lead = int(rng.uniform(0.8, 1.5) * RATE)
-        speaker = np.concatenate((pcm, np.zeros(2 * RATE, np.float32)))
-        speaker = np.pad(speaker, (0, max(0, lead + len(u) + 2 * RATE - len(speaker))))
-        echo_rms = float(np.sqrt(np.mean(np.square(ECHO_GAIN * pcm[np.abs(pcm) > 0.01]))))
-        u_rms = float(np.sqrt(np.mean(np.square(u[np.abs(u) > 0.01 * np.abs(u).max()]))))
-        user = np.zeros(len(speaker), np.float32)
-        seg = u * (echo_rms / max(u_rms, 1e-9))
-        user[lead : lead + len(seg)] = seg[: len(user) - lead]
+        speaker, user, _ = over_the_coach(pcm, read_wav(f), lead, 2.0)
         listener.reset()
         dets, voice = run_session(listener, speaker, user, {0: text})
         commands += [f"{f.name}: {d.phrase}" for d in dets]
