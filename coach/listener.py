@@ -216,8 +216,9 @@ class Listener:
             self._voice.append(VoiceActivity(True, self._vad.voiced_start / RATE))
         elif not self._vad.active:
             self._voiced = False
-            waiting = any(a.seg_start == self._voice_seg for a in self._asked.values())
-            if self._voice_on and not waiting:
+            if self._voice_on and not any(
+                a.seg_start == self._voice_seg for a in self._asked.values()
+            ):
                 self._voice_on, self._voice_seg = False, None
                 self._voice.append(VoiceActivity(False, self._pos / RATE))
 

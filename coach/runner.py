@@ -345,8 +345,7 @@ class Runner:
         label = f"{self._n}"
         self._labels[label] = text
         self._says[label] = say
-        for old in [k for k in self._says if int(k) < self._n - 64]:  # (labels count up)
-            del self._says[old]
+        self._says.pop(str(self._n - 64), None)  # labels count up: keep the last 64
         if say.gap_s:
             self._gaps[label] = say.gap_s
         if grid is not None:

@@ -66,6 +66,7 @@ def remember(engine: str, microphone: str, data_dir: Path | None = None) -> bool
         }
     )
     path = record_path(data_dir)
+    tmp: str | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".safety-words-", dir=path.parent)
@@ -73,7 +74,8 @@ def remember(engine: str, microphone: str, data_dir: Path | None = None) -> bool
             json.dump(keep[-KEEP:], f, indent=1)
         os.replace(tmp, path)
     except OSError:
-        with contextlib.suppress(OSError, UnboundLocalError):
-            os.unlink(tmp)
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
         return False
     return True
