@@ -212,7 +212,8 @@ def rehearse(output: Path, events: Path | None, voice: str | None, engine: str) 
     user = SimulatedUser(FileAudio(None, None, echo_gain=0.3), demo_reactions())  # a room
     args = argparse.Namespace(
         routine="trunk-rotation", reps=5, tempo=8.0, voice=voice, engine=engine, lang="en",
-        model=None, no_listen=False, db=None, plain=True, events=events,
+        model=None, no_listen=False, no_hush=False, check_words=False, db=None, plain=True,
+        events=events,
     )  # fmt: skip
     with tempfile.TemporaryDirectory() as d:
         args.db = Path(d) / "demo-history.sqlite3"  # a rehearsal is not a session of yours

@@ -221,7 +221,8 @@ def observer(t, kind, detail):
         marks["first_cue"] = time.perf_counter() - t0
         raise KeyboardInterrupt
 args = argparse.Namespace(routine=sys.argv[1], reps=None, tempo=None, voice=None, engine="auto",
-    lang="en", model=None, no_listen=sys.argv[2] == "no", db=None, plain=True, events=None)
+    lang="en", model=None, no_listen=sys.argv[2] == "no", no_hush=False, check_words=False,
+    db=None, plain=True, events=None)
 try:
     S.run_session(args, FileAudio(Path(sys.argv[3]), None), observer=observer, quiet=True)
 except KeyboardInterrupt:

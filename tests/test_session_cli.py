@@ -51,8 +51,8 @@ def args_for(
     # built for human voices) runs a whole session in test_default_engine_stops_on_a_human_stop and
     # test_live_stop_silences_the_speaker; its recognition is tested in test_phoneme_engine.py.
     base = dict(routine=routine, reps=reps, tempo=tempo, voice=None, engine="pocketsphinx",
-                lang="en", model=None, no_listen=False, db=None, plain=True,
-                events=None)  # fmt: skip
+                lang="en", model=None, no_listen=False, no_hush=False, check_words=False,
+                db=None, plain=True, events=None)  # fmt: skip
     base.update(kw)
     return argparse.Namespace(**base)
 
@@ -350,6 +350,7 @@ def test_list_shows_every_routine() -> None:
             "no such file",
         ),
         (["run", "trunk-rotation", "--voice", "nobody"], "unknown voice"),
+        (["run", "trunk-rotation", "--check-words", "--no-listen"], "needs the coach to listen"),
     ],
 )
 def test_usage_mistakes_are_one_clear_line(args: list[str], words: str) -> None:

@@ -138,6 +138,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UsageError("--echo only works with --mic-file/--speaker-file")
     if not 0.0 <= args.echo <= 1.0:
         raise UsageError(f"--echo {args.echo} is out of range 0..1")
+    if args.check_words and args.no_listen:
+        raise UsageError("--check-words needs the coach to listen: drop --no-listen")
     if not args.no_listen:
         from ..langpack import pack_path
 
@@ -284,7 +286,7 @@ def _run_session(
         dose = check_dose(routine, history)
         if dose.warning:
             print(f"coach: warning: {dose.warning}", file=sys.stderr)
-        hush = not getattr(args, "no_hush", False)
+        hush = not args.no_hush
         session = Session(routine, reps, tempo, load_library(), listen=listen, dose=dose, hush=hush)
         clips, listener = signals.call(prepare, session)
         microphone = ""
@@ -297,7 +299,7 @@ def _run_session(
             # the first live session on this microphone and engine proves stop and pain first
             # (a file replay is no room: only with --check-words)
             first_here = io.realtime and not safety_words.proven(engine, microphone)
-            session.prove = bool(getattr(args, "check_words", False)) or first_here
+            session.prove = args.check_words or first_here
         runner = runner_for(session, clips, listener)
         result = runner.run()
         if session.proven and io.realtime and not safety_words.remember(engine, microphone):
