@@ -102,20 +102,13 @@ class Player:
         out = np.zeros(self.block, np.float32)
         if self._cancel:
             self._cancel, self._cut = False, 0
-            item = self._queue[0] if self._queue else None
-            if item is not None and item.pos >= 0 and not self._hard:
-                tail = item.clip[item.pos : item.pos + len(self._fade)]
-                n = min(len(tail), self.block)
-                out[:n] = tail[:n] * self._fade[:n]
+            if not self._hard:
+                self._fade_head(out)
             self._queue.clear()
         else:
             filled = 0
             if self._cut:
-                item = self._queue[0]
-                if item.pos >= 0:
-                    tail = item.clip[item.pos : item.pos + len(self._fade)]
-                    filled = min(len(tail), self.block)
-                    out[:filled] = tail[:filled] * self._fade[:filled]
+                filled = self._fade_head(out)
                 for _ in range(min(self._cut, len(self._queue))):
                     self._queue.popleft()
                 self._cut = 0
@@ -134,6 +127,17 @@ class Player:
                     self._queue.popleft()
         self._remember(out)
         return out
+
+    def _fade_head(self, out: np.ndarray) -> int:
+        """The clip playing, faded out into the start of `out` (cancel, cut_to_next); the samples
+        written (0 when nothing is playing or it has not started)."""
+        item = self._queue[0] if self._queue else None
+        if item is None or item.pos < 0:
+            return 0
+        tail = item.clip[item.pos : item.pos + len(self._fade)]
+        n = min(len(tail), self.block)
+        out[:n] = tail[:n] * self._fade[:n]
+        return n
 
     # --- what was played ---------------------------------------------------------------------
     def _remember(self, out: np.ndarray) -> None:

@@ -276,9 +276,9 @@ class Runner:
         """Queue a Say, keeping the breath grid. A breath cue (`on_grid`) starts on time: it cuts
         whatever else still plays, and is shortened to the time its phase has left, or skipped
         when nothing fits. A repeat (a Say with a cue, off the grid) does the same (skipped when
-        nothing fits: after the next cue it would be stale). An acknowledgement that does not fit before `until` waits
-        for the gap after the next breath cue (up to MAX_DEFERRALS cues), then is skipped: it
-        never pushes a cue late."""
+        nothing fits: after the next cue it would be stale). An acknowledgement that does not
+        fit before `until` waits for the gap after the next breath cue (up to MAX_DEFERRALS
+        cues), then is skipped: it never pushes a cue late."""
         if say.until is None:
             self._say(say)
             return
@@ -346,6 +346,7 @@ class Runner:
         self._labels[label] = text
         self._says[label] = say
         self._says.pop(str(self._n - 64), None)  # labels count up: keep the last 64
+        self._grid.pop(str(self._n - 64), None)  # (a cue a hush dropped before it began)
         if say.gap_s:
             self._gaps[label] = say.gap_s
         if grid is not None:
