@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from . import __version__
 from .errors import CoachError
-from .interrupts import SESSION_CLOSED
+from .interrupts import SESSION_CLOSED, catch_early
 
 # Modules in coach/commands with `register(subparsers)`; each keeps heavy imports inside handlers
 # so that `coach --help` and the start of `coach run` stay fast.
@@ -39,7 +39,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    code = _main(argv)
+    disarm = catch_early() if argv is None else (lambda: None)  # the program itself (not a test)
+    try:
+        code = _main(argv)
+    except KeyboardInterrupt:  # a signal during the imports or the parsing: nothing had begun
+        tell("coach: interrupted")
+        code = INTERRUPTED
+    finally:
+        disarm()
     device = sys.modules.get("coach.audio_device")  # loaded only if a session opened the device
     if device is not None:
         device.exit_now_if_hung(code)  # a stream that hung on close must not hold the exit

@@ -22,6 +22,14 @@ second signal while the session is already ending changes nothing.
 
 SIGHUP inherited *ignored* is left ignored: that is `nohup coach run ...`, someone asking for the
 session to outlive the terminal (a background job is started with SIGINT ignored, never SIGHUP).
+
+Before a session installs its handlers, `catch_early()` (the CLI's first line) holds the signals:
+the ~0.3 s of imports, argument parsing and opening the device would otherwise get the inherited
+disposition — SIGTERM killed the coach without a word, and an ignored SIGINT was lost for good,
+the session then starting anyway. There the signal raises KeyboardInterrupt at once (nothing has
+begun, so nothing needs recording: "coach: interrupted", exit 130), and is also noted, so that a
+KeyboardInterrupt swallowed on the way (raised inside a finalizer) still ends the session that
+would start next (`StopSignals` takes the note over).
 """
 
 from __future__ import annotations
@@ -44,6 +52,35 @@ SESSION_CLOSED = threading.Event()
 SETTLE_S = 0.3  # after a signal, how long a preparing helper may take to stop (see call())
 
 
+_early: list[int] = []  # signals caught before a session's handlers (catch_early)
+_early_armed = False  # while True the early handler raises KeyboardInterrupt
+
+
+def _early_handle(signum: int, _frame: FrameType | None) -> None:
+    _early.append(signum)
+    if _early_armed and len(_early) == 1:
+        raise KeyboardInterrupt
+
+
+def catch_early() -> Callable[[], None]:
+    """Install the early handlers (main thread only); returns the function that disarms them,
+    for when the program is leaving: a signal then is only noted."""
+    global _early_armed
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    for s in SIGNALS:
+        if s in KEEP_IGNORED and signal.getsignal(s) is signal.SIG_IGN:
+            continue
+        signal.signal(s, _early_handle)
+    _early_armed = True
+
+    def disarm() -> None:
+        global _early_armed
+        _early_armed = False
+
+    return disarm
+
+
 class StopSignals:
     """`with StopSignals() as s:` installs the handlers (main thread only; elsewhere it does
     nothing) and restores the old ones after. Not installed, it is inert: `check()` never
@@ -62,6 +99,8 @@ class StopSignals:
                 if s in KEEP_IGNORED and signal.getsignal(s) is signal.SIG_IGN:
                     continue
                 self._saved[s] = signal.signal(s, self._handle)
+            if _early and self.signum is None:  # came before: its KeyboardInterrupt was lost
+                self.signum = _early[0]
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -24,7 +24,11 @@ nobody listens to the speaker.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -33,15 +37,21 @@ import numpy as np
 import pytest
 
 from coach import safety
+from coach.history import History
 from coach.runner import ThreadedListener
+from tests.conftest import ROOT
 from tests.signal_rig import (
+    IGNORING_SIGINT,
+    LOST_S,
     PAIN,
     PAUSE,
     PREPARED,
     PREPARING,
     PROMPT,
     READY_AFTER_PROMPT,
+    SIG,
     STOP,
+    TTS_CACHE,
     Case,
     Outcome,
     Say,
@@ -172,6 +182,63 @@ def test_signal_ends_the_session_while_the_stream_is_stalled(tmp_path: Path) -> 
         out = run_case(STALLED, tmp_path, env, words())
     report(out)
     check(out)
+
+
+def caught(pid: int, signum: int) -> bool:
+    """Whether process `pid` has a handler for `signum` (its SigCgt mask in /proc)."""
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("SigCgt:"):
+                return bool(int(line.split()[1], 16) >> (signum - 1) & 1)
+    return False
+
+
+@pytest.mark.audio
+@pytest.mark.parametrize(
+    ("name", "delay_s", "ignore_sigint"),
+    [("TERM", 0.0, False), ("INT", 0.0, True), ("INT", 0.05, False), ("HUP", 0.05, False)],
+)
+def test_signal_while_the_program_starts(
+    name: str, delay_s: float, ignore_sigint: bool, live: dict[str, str], tmp_path: Path
+) -> None:
+    """The first moments, before a session installs its handlers (imports, parsing): the moment
+    is the one the coach's own early handler appears in /proc (SigCgt), then `delay_s`; it is
+    checked to be before the session began (nothing on stderr yet: "preparing speech" is the
+    session's first line). Exit 130 with "coach: interrupted", nothing recorded (nothing began);
+    an inherited ignored SIGINT is not lost (before, the session then started anyway)."""
+    signum = SIG[name]
+    events, db, err = tmp_path / "events.jsonl", tmp_path / "h.sqlite3", tmp_path / "stderr.txt"
+    cmd = [sys.executable, "-m", "coach", "run", "trunk-rotation", "--plain"]
+    cmd += ["--events", str(events), "--db", str(db)]
+    if ignore_sigint:
+        cmd[1:3] = ["-c", IGNORING_SIGINT]
+    env = {**live, "COACH_DATA_DIR": str(tmp_path / "data"), "COACH_CACHE_DIR": str(TTS_CACHE)}
+    with err.open("w") as err_f:
+        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err_f, env=env, cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 30
+        while not caught(p.pid, signal.SIGTERM) and p.poll() is None:
+            assert time.monotonic() < deadline, "the coach never installed its handlers"
+            time.sleep(0.001)
+        time.sleep(delay_s)
+        before = err.read_text()
+        p.send_signal(signum)
+        t_sig = time.monotonic()
+        code = p.wait(timeout=LOST_S)
+        took = time.monotonic() - t_sig
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    shown = err.read_text()
+    print(f"SIG{name} {delay_s:g} s after the handlers: exit {code} in {took * 1000:.0f} ms")
+    assert before == "", f"too late: the session had begun:\n{before}"
+    assert code == 130, shown
+    assert shown == "coach: interrupted\n", shown
+    assert not events.exists()
+    if db.exists():
+        with History(db, create=False) as h:
+            assert h.sessions() == []
 
 
 def test_threaded_listener_close_drops_the_backlog_and_can_leave_at_once() -> None:
