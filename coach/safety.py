@@ -64,6 +64,13 @@ NOT_LISTENING = (
     "If anything hurts, stop moving and rest."
 )
 MIC_LOST = "I can't hear you anymore, so I'm pausing. Check the microphone, then say resume."
+# the microphone device went away (unplugged) while the speaker still works (coach/mic_outage.py)
+MIC_UNPLUGGED = (
+    "I can't hear you anymore: the microphone has gone, so I'm pausing. "
+    "Please connect it again, and I will wait for it."
+)
+MIC_BACK = "I can hear you again. Say resume when you are ready."
+MIC_GAVE_UP = "The microphone has not come back, so I'm ending the session. Please rest."
 PAUSED = "Pausing. Say resume when you want to carry on."
 RESUMED = "Carrying on."
 SLOWER_OK = "Longer breaths."  # short: an acknowledgement must fit a gap in the breath grid

@@ -5,7 +5,8 @@
 
 The runner feeds it `tick(now, speaking)` once per audio block, `command(now, intent, phrase)` for
 each detection, `voice_began(now, speaking)` / `voice_ended(now)` when the listener hears the user's
-voice start and end, and `mic_lost(now)` from the watchdog; it answers with actions (Say, Cancel,
+voice start and end, `mic_lost(now, why)` / `mic_back(now)` from the watchdog or the audio back end
+(coach/mic_outage.py: a muted or an unplugged microphone); it answers with actions (Say, Cancel,
 Hush, Unhush, SetTempo, Expect, Log, Finish, Started) for the runner to carry out. Stop and pain
 pre-empt everything: their first action is always Cancel, so the player is cut in the same block.
 
@@ -40,6 +41,7 @@ from .actions import (
 from .choreography import Beat, Section, cue_seconds, script
 from .dose import Dose
 from .intents import SAFETY_INTENTS, Intent
+from .mic_outage import MIC_WAIT_S, MicOutage
 from .routine import Cue, Phase, Routine
 from .tempo import Tempo
 
@@ -103,6 +105,7 @@ class Session:
         dose: Dose | None = None,
         hush: bool = True,
         prove: bool = False,
+        mic_wait_s: float = MIC_WAIT_S,
     ) -> None:
         self.routine = routine
         self.reps = reps
@@ -131,7 +134,7 @@ class Session:
         self._tries = 0
         self._after_speech: str | None = None  # what to do once the coach stops speaking
         self._paused_at = 0.0
-        self._pause_for_mic = False
+        self.mic = MicOutage(mic_wait_s)
         self._resume_state = State.POSITIONING
         self._hushed_at: float | None = None  # a hush under way: when it began
         self._voice_ended_at: float | None = None  # ... and when the user's voice ended
@@ -200,7 +203,10 @@ class Session:
             if now - self._wait_from >= OFFER_WAIT_S:
                 acts += self._decline()
         elif self.state == State.PAUSED:
-            if now - self._paused_at >= PAUSE_LIMIT_S:
+            if self.mic.paused and self.mic.given_up(now):
+                acts += self._say(safety.MIC_GAVE_UP)
+                acts += self._finish(EndReason.FAULT)
+            elif now - self._paused_at >= PAUSE_LIMIT_S:
                 acts += self._say(safety.PAUSE_TIMEOUT)
                 acts += self._finish(EndReason.NO_RESPONSE)
         elif self.state in (State.POSITIONING, State.EXERCISING):
@@ -216,7 +222,7 @@ class Session:
             return []  # (pain always wins: "stop ... it hurts" still gets the advice)
         if intent not in SAFETY_INTENTS and intent not in EXPECT[self.state]:
             return []
-        if intent == Intent.READY and self.state == State.PAUSED and not self._pause_for_mic:
+        if intent == Intent.READY and self.state == State.PAUSED and not self.mic.paused:
             return []
         proof = self.state == State.PROVING and intent in SAFETY_INTENTS
         kind = "proof" if proof else "command"  # a proof ends nothing: not a command in history
@@ -249,13 +255,25 @@ class Session:
     def hushed(self) -> bool:
         return self._hushed_at is not None
 
-    def mic_lost(self, now: float) -> list[Action]:
-        """The watchdog: no mic frames, or a dead-flat signal, for a few seconds."""
-        if self.state not in (State.BRIEFING, State.POSITIONING, State.EXERCISING):
-            return []
-        acts = self._pause(now)
-        self._pause_for_mic = True
-        return acts[:-1] + self._say(safety.MIC_LOST)
+    def mic_lost(self, now: float, why: str = "") -> list[Action]:
+        """The mic cannot hear: the watchdog (no frames or a dead-flat signal for a few seconds)
+        or, with `why`, the back end (the device went away: waited for up to mic.wait_s)."""
+        acts = self.mic.gone(now, why) if why and self.state != State.ENDED else []
+        if why and self.state == State.PAUSED:  # paused already: now it is the mic's pause
+            acts.append(Cancel())
+        elif self.state in (State.BRIEFING, State.POSITIONING, State.EXERCISING):
+            acts += self._pause(now)[:-1]
+        else:  # (the hearing check or an offer: an unheard answer ends them as always)
+            return acts
+        self.mic.paused = True
+        return acts + self._say(safety.MIC_UNPLUGGED if why else safety.MIC_LOST)
+
+    def mic_back(self, now: float) -> list[Action]:
+        """The back end has the microphone again: said, and "resume" carries on."""
+        acts = self.mic.back(now) if self.state != State.ENDED else []
+        if acts and self.state == State.PAUSED and self.mic.paused:
+            acts += [Cancel(), *self._say(safety.MIC_BACK)]
+        return acts
 
     def interrupt(self, now: float, reason: EndReason = EndReason.STOPPED) -> list[Action]:
         """SIGINT/SIGTERM or a fault: silence and an ending, with no further speech."""
@@ -347,7 +365,7 @@ class Session:
 
     def _on_resume(self, now: float) -> list[Action]:
         acts: list[Action] = [Cancel(), *self._enter(self._resume_state)]
-        self._pause_for_mic = False
+        self.mic.resumed()
         acts += self._say(safety.RESUMED)
         if self._resume_state == State.BRIEFING or not self._beats:
             return acts + self._brief(now)
