@@ -1,4 +1,4 @@
-"""Keep ALSA's own error messages off the user's terminal.
+"""Keep ALSA's and PortAudio's own messages off the user's terminal.
 
 PortAudio reaches the sound devices through ALSA (libasound), and ALSA prints its complaints
 straight onto stderr from C: `ALSA lib pcm.c:8570:(snd_pcm_recover) underrun occurred` in the
@@ -8,6 +8,14 @@ PortAudio in Debian (19.6) does not silence them itself. `quiet_alsa()` replaces
 handler, once per process, with one that hands each message to the `coach.alsa` logger at DEBUG.
 Nothing configures that logger, so the messages are dropped; run with COACH_DEBUG=1 to have them
 printed on stderr (as `coach: ALSA pcm.c:8570 (snd_pcm_recover): %s occurred`).
+
+PortAudio prints its own failed checks too — `Expression 'alsa_snd_pcm_poll_descriptors_revents(
+...)' failed in 'src/hostapi/alsa/pa_linux_alsa.c', line: 3665` on a starved machine, at a stream's
+start, mid-session or at its close — with `fprintf` on C's `stderr` stream, and Debian's
+libportaudio2 does not export the function that would redirect them (PaUtil_SetDebugPrintFunction).
+So C's `stderr` stream (the `FILE *`, not file descriptor 2) is pointed at a pipe whose lines a
+daemon thread hands to the same logger. Python's own `sys.stderr` writes to descriptor 2 itself,
+as do faulthandler and child processes, so the coach's lines and real crashes still show.
 
 Call it before the first `import sounddevice`: importing it initializes PortAudio, which probes
 ALSA. The C handler is variadic (file, line, function, err, fmt, ...); ctypes cannot take the
@@ -45,6 +53,38 @@ def _on_alsa_error(file: bytes, line: int, function: bytes, err: int, fmt: bytes
         pass
 
 
+def _read_lines(fd: int) -> None:
+    """The pipe's reader: each line C wrote to `stderr`, to the logger (until the exit)."""
+    pending = b""
+    while chunk := os.read(fd, 4096):
+        *lines, pending = (pending + chunk).split(b"\n")
+        for line in lines:
+            if line.strip():
+                log.debug("native: %s", line.decode("utf-8", "replace"))
+
+
+def _quiet_c_stderr() -> bool:
+    """Point C's `stderr` FILE at a pipe read by `_read_lines` (see the module doc)."""
+    try:
+        libc = ctypes.CDLL(None)
+        stderr_ptr = ctypes.c_void_p.in_dll(libc, "stderr")
+        libc.fdopen.restype = ctypes.c_void_p
+        libc.fdopen.argtypes = [ctypes.c_int, ctypes.c_char_p]
+        libc.setvbuf.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int, ctypes.c_size_t]
+    except (OSError, AttributeError, ValueError):
+        return False
+    r, w = os.pipe()  # both close-on-exec: children keep the real descriptor 2
+    stream = libc.fdopen(w, b"w")
+    if not stream:
+        os.close(r)
+        os.close(w)
+        return False
+    libc.setvbuf(stream, None, 1, 0)  # _IOLBF: a line reaches the reader when it is written
+    threading.Thread(target=_read_lines, args=(r,), name="coach-c-stderr", daemon=True).start()
+    stderr_ptr.value = stream
+    return True
+
+
 def quiet_alsa() -> bool:
     """Route ALSA's error messages to the `coach.alsa` logger (idempotent). False when there is
     no libasound (not Linux, or no ALSA): then there is nothing to quiet."""
@@ -65,6 +105,7 @@ def quiet_alsa() -> bool:
         if set_handler(handler) != 0:
             return False
         _installed = handler
+        _quiet_c_stderr()
         if os.environ.get("COACH_DEBUG") and not log.handlers:
             out = logging.StreamHandler(sys.stderr)
             out.setFormatter(logging.Formatter("coach: %(message)s"))

@@ -314,7 +314,7 @@ def check(out: Outcome) -> None:
         assert "breaths/min" in shown, f"{c.id}: no status line in the terminal:\n{shown[-500:]}"
         return
     lines = out.stderr.splitlines()
-    foreign = [line for line in lines if not (OWN_LINE.match(line) or XRUN_LINE.match(line))]
+    foreign = [line for line in lines if not OWN_LINE.match(line)]  # PortAudio's: see report
     assert not foreign, f"{c.id}: not the coach's lines on stderr: {foreign}"
     assert out.stderr.rstrip().endswith("coach: interrupted"), tail
 

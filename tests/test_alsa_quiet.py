@@ -39,6 +39,22 @@ print("callbacks", n)
 
 QUIET = "from coach.alsa_quiet import quiet_alsa\nassert quiet_alsa()\n"
 
+# What PortAudio does with its failed checks (PaUtil_DebugPrint: vfprintf + fflush on C's global
+# `stderr`). PortAudio's own print cannot be caused at will (it comes when a starved machine
+# makes a poll fail), and its print function is not exported, so libc is called the same way.
+C_STDERR = """
+import ctypes, sys, time
+libc = ctypes.CDLL(None)
+libc.fputs.argtypes = [ctypes.c_char_p, ctypes.c_void_p]
+libc.fflush.argtypes = [ctypes.c_void_p]
+err = ctypes.c_void_p.in_dll(libc, "stderr").value
+libc.fputs(b"Expression 'r' failed in 'src/hostapi/alsa/pa_linux_alsa.c', line: 2097\\n", err)
+libc.fflush(err)
+libc.perror(b"perror too")
+print("python's own line", file=sys.stderr)
+time.sleep(0.2)  # the reader thread logs it
+"""
+
 
 def run(code: str, debug: bool = False) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "COACH_DEBUG"}
@@ -68,6 +84,28 @@ def test_coach_debug_prints_what_alsa_said() -> None:
     r = run(QUIET + OPEN_MISSING_PCM, debug=True)
     assert "ALSA lib" not in r.stderr
     assert "coach: ALSA pcm.c:" in r.stderr and "(snd_pcm_open_noupdate): Unknown PCM" in r.stderr
+
+
+def test_c_stderr_prints_reach_the_terminal_without_it() -> None:
+    r = run(C_STDERR)
+    assert "pa_linux_alsa.c" in r.stderr and "perror too" in r.stderr, r.stderr
+
+
+def test_portaudio_style_prints_stay_off_the_terminal() -> None:
+    """C's `stderr` stream goes to the debug log; Python's own stderr (descriptor 2) still shows."""
+    r = run(QUIET + C_STDERR)
+    assert r.stderr == "python's own line\n", r.stderr
+    shown = run(QUIET + C_STDERR, debug=True)
+    assert "coach: native: Expression 'r' failed in 'src/hostapi/alsa/pa_linux_alsa.c'" in (
+        shown.stderr
+    ), shown.stderr
+    assert "coach: native: perror too" in shown.stderr, shown.stderr
+
+
+def test_child_processes_keep_the_real_stderr() -> None:
+    """espeak-ng, paplay and the like are children: what they print is theirs to show."""
+    r = run(QUIET + "import subprocess\nsubprocess.run(['sh', '-c', 'echo child >&2'])\n")
+    assert r.stderr == "child\n", r.stderr
 
 
 def test_installing_twice_is_harmless() -> None:
