@@ -58,6 +58,9 @@ class VoiceActivity:
 
     began: bool
     at: float
+    # an end: the verdict is in (every decode of the words answered). False: the words have
+    # ended but a decode is still running (a busy machine), so a stop may yet be in them
+    verdict: bool = True
 
 
 class Listens(Protocol):
@@ -126,6 +129,7 @@ class Listener:
         self._echo.reset()
         self._pos = 0
         self._voice, self._voice_on, self._voiced = [], False, False
+        self._voice_quiet = False  # the voice's words ended and that was reported (verdict=False)
         self._voice_seg: int | None = None  # the voice's segment, ended, its verdict awaited
         self._last_res = np.zeros(BLOCK, np.float32)
         self._echo_db, self._res_db = [], []
@@ -211,16 +215,19 @@ class Listener:
             self._voiced = voicing(np.concatenate((self._last_res, res))) >= VOICED
         self._last_res = res
         if not self._voice_on and self._voiced and self._vad.loud_s >= VOICE_ONSET_S - 1e-9:
-            self._voice_on = True
+            self._voice_on, self._voice_quiet = True, False
             self._voice_seg = self._vad.seg_start
             self._voice.append(VoiceActivity(True, self._vad.voiced_start / RATE))
         elif not self._vad.active:
             self._voiced = False
-            if self._voice_on and not any(
-                a.seg_start == self._voice_seg for a in self._asked.values()
-            ):
+            if not self._voice_on:
+                return
+            if not any(a.seg_start == self._voice_seg for a in self._asked.values()):
                 self._voice_on, self._voice_seg = False, None
                 self._voice.append(VoiceActivity(False, self._pos / RATE))
+            elif not self._voice_quiet:
+                self._voice_quiet = True  # told once per voice
+                self._voice.append(VoiceActivity(False, self._pos / RATE, verdict=False))
 
     def heard_voice(self) -> list[VoiceActivity]:
         """Voice onsets and ends since the last call (oldest first)."""

@@ -391,7 +391,7 @@ class Runner:
                     speaking = self.player.busy or self._hushed is not None
                     self.apply(self.session.voice_began(now, speaking))
                 else:
-                    self.session.voice_ended(now)
+                    self.session.voice_ended(now, verdict=v.verdict)
             no_input = getattr(self.io, "no_input_seconds", None)
             if self.watchdog.update(mic, now, no_input() if no_input else 0.0):
                 self.apply(self.session.mic_lost(now))

@@ -54,6 +54,9 @@ ADVICE_GAP_S = 0.6  # silence between the cut-off and the pain advice
 STOP_GAP_S = 0.5  # silence between the cut-off and "Stopping." (the cut is heard as such)
 HUSH_GRACE_S = 0.1  # after the user's words were no command (their verdict is in), then carry on
 HUSH_MAX_S = 1.5  # a hush with no verdict this long after it began ends (the coach carries on)
+# ... unless the words have ended and only their decode is still running: a busy machine took
+# 2.3 s for one "stop" (measured), and carrying on first would talk over it; held at most this
+HUSH_VERDICT_MAX_S = 3.0
 
 
 class State(StrEnum):
@@ -138,6 +141,7 @@ class Session:
         self._resume_state = State.POSITIONING
         self._hushed_at: float | None = None  # a hush under way: when it began
         self._voice_ended_at: float | None = None  # ... and when the user's voice ended
+        self._awaiting_verdict = False  # ... their words ended, a decode is still running
 
     # --- what may be said (coach/phrasebook.py) ---------------------------------------------------
     def alternatives(self) -> list[Routine]:
@@ -168,7 +172,9 @@ class Session:
             ended = self._voice_ended_at
             if ended is not None and now - ended >= HUSH_GRACE_S:
                 acts += [Unhush(), *self._unhush(now, "nothing")]
-            elif now - self._hushed_at >= HUSH_MAX_S:
+            elif now - self._hushed_at >= (
+                HUSH_VERDICT_MAX_S if self._awaiting_verdict else HUSH_MAX_S
+            ):
                 acts += [Unhush(), *self._unhush(now, "timeout")]
             else:
                 speaking = True  # what was held has not been said yet
@@ -246,10 +252,16 @@ class Session:
         self._hushed_at, self._voice_ended_at = now, None
         return [Hush(), Log("hush", {})]
 
-    def voice_ended(self, now: float) -> None:
-        """The user's voice ended; with no command within HUSH_GRACE_S the coach carries on."""
-        if self._hushed_at is not None:
+    def voice_ended(self, now: float, verdict: bool = True) -> None:
+        """The user's voice ended with its verdict in: with no command within HUSH_GRACE_S the
+        coach carries on. Without the verdict yet (`verdict=False`: the words are over, their
+        decode is not) the hush may last up to HUSH_VERDICT_MAX_S."""
+        if self._hushed_at is None:
+            return
+        if verdict:
             self._voice_ended_at = now
+        else:
+            self._awaiting_verdict = True
 
     @property
     def hushed(self) -> bool:
@@ -426,6 +438,7 @@ class Session:
         assert self._hushed_at is not None
         held_s = round(now - self._hushed_at, 3)
         self._hushed_at = self._voice_ended_at = None
+        self._awaiting_verdict = False
         return [Log("hush-over", {"after_s": held_s, "then": then})]
 
     def _enter(self, state: State) -> list[Action]:
@@ -491,6 +504,7 @@ class Session:
             self._resume_state = self.state
         acts: list[Action] = [Cancel(), *self._enter(State.PAUSED)]
         self._hushed_at = self._voice_ended_at = None  # (its Cancel drops what a hush held)
+        self._awaiting_verdict = False
         self._paused_at = now
         self._next_at = None
         self._after_speech = None
@@ -508,6 +522,7 @@ class Session:
         self._wait_from = None
         self._after_speech = None
         self._hushed_at = self._voice_ended_at = None
+        self._awaiting_verdict = False
         acts: list[Action] = [Finish(reason, self.left, self.right, suggestion)]
         if final:
             acts += self._enter(State.ENDED)

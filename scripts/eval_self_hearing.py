@@ -124,7 +124,8 @@ def run_session(
         if texts is not None and i in texts:
             listener.speaking(texts[i])
         dets += listener.feed(mic, ref=out)
-        voice += [((i + BLOCK) / RATE, v.began) for v in listener.heard_voice()]
+        # onsets and the ends with their verdict in (not "words over, still decoding")
+        voice += [((i + BLOCK) / RATE, v.began) for v in listener.heard_voice() if v.verdict]
     io.close()
     return dets, voice
 

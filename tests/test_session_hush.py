@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from coach.actions import Cancel, Hush, Log, Say, Unhush
 from coach.intents import Intent
-from coach.session import HUSH_GRACE_S, HUSH_MAX_S, State
+from coach.session import HUSH_GRACE_S, HUSH_MAX_S, HUSH_VERDICT_MAX_S, State
 from tests.test_session import STEP, Sim, in_state, make, ready
 
 
@@ -113,3 +113,31 @@ def test_breath_cues_carry_their_deadline_and_are_on_the_grid() -> None:
     for t, a in cues:
         assert a.cue is not None and a.until is not None and a.seconds is not None
         assert abs(a.until - (t + a.seconds)) < STEP + 1e-9
+
+
+def test_words_over_with_their_decode_still_running_hold_the_hush_longer() -> None:
+    """A busy machine: the words ended but their verdict has not come by HUSH_MAX_S. The coach
+    stays quiet (a stop may be in them) up to HUSH_VERDICT_MAX_S, and a stop then ends it."""
+    sim = exercising()
+    t0 = sim.clock.now()
+    sim.apply(sim.session.voice_began(t0, speaking=True))
+    sim.run(t0 + 0.6)
+    sim.session.voice_ended(sim.clock.now(), verdict=False)  # words over, decode running
+    sim.run(t0 + HUSH_MAX_S + 0.5)
+    assert sim.session.hushed  # past the plain bound, still quiet
+    acts = sim.say(Intent.STOP)  # the late verdict: a stop
+    assert not any(isinstance(a, Unhush) for a in acts) and sim.session.done
+
+
+def test_a_verdict_that_never_comes_carries_on_at_the_longer_bound() -> None:
+    sim = exercising()
+    t0 = sim.clock.now()
+    sim.apply(sim.session.voice_began(t0, speaking=True))
+    sim.run(t0 + 0.6)
+    sim.session.voice_ended(sim.clock.now(), verdict=False)
+    sim.run_until(lambda: not sim.session.hushed)
+    assert abs(sim.clock.now() - t0 - HUSH_VERDICT_MAX_S) <= STEP + 1e-9
+    assert hush_logs(sim)[-1].detail == {"after_s": HUSH_VERDICT_MAX_S, "then": "timeout"}
+    sim.apply(sim.session.voice_began(sim.clock.now() + 5, speaking=True))  # the next hush ...
+    sim.run(sim.clock.now() + 5 + HUSH_MAX_S + STEP)
+    assert not sim.session.hushed  # ... has the plain bound again
