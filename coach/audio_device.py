@@ -11,9 +11,6 @@ aligned with the sample clock (a short gap, never drift).
 
 from __future__ import annotations
 
-import atexit
-import os
-import sys
 import threading
 import time
 from collections import Counter, deque
@@ -26,6 +23,9 @@ from .audio_buffers import SampleFifo, WallLock
 from .audio_devices import NO_DEVICE_HINT
 from .audio_io import AudioIO
 from .errors import AudioDeviceError
+from .stream_close import STREAM_HUNG, exit_now_if_hung, let_go
+
+__all__ = ["STREAM_HUNG", "DeviceAudio", "exit_now_if_hung"]  # (the CLI calls the last at exit)
 
 # PortAudio's ALSA->PulseAudio path busy-polls at small latencies: measured CPU of one idle stream
 # with blocksize 0 was 88 % at latency="low" (8 ms), 66 % at 20 ms, 24 % at 25 ms, 1 % at 30 ms.
@@ -39,53 +39,11 @@ STALL_TIMEOUT_S = 2.0  # no mic frames this long: the stream is reopened (or the
 # (seen in CI), so one failed try is not the end; a device that is really gone fails every try.
 MAX_RESTARTS = 4
 RESTART_WINDOW_S = 60.0
-CLOSE_WAIT_S = 2.0  # a stream close that takes longer is left behind (dead server: it can hang)
 INPUT_CAP_S = 2.0  # mic audio kept if the loop stalls; older samples are dropped (counted)
 
 
 class _StreamDied(AudioDeviceError):
     """A new stream ended before its first callback (PortAudio under a starved server)."""
-
-
-STREAM_HUNG = threading.Event()  # a stream's stop/close hung (see _let_go, exit_now_if_hung)
-
-
-def exit_now_if_hung(code: int) -> None:
-    """Called as the program ends. After a stream's close hung, PortAudio's threads are stuck
-    and the C libraries' exit handlers (ALSA, PulseAudio) wait on them, measured up to a minute
-    after Python had finished: the user would see the error and then nothing. So in that case
-    flush and leave at once with `code` (os._exit); otherwise return."""
-    if STREAM_HUNG.is_set():
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
-
-
-def _let_go(stream: Any, wait_s: float = CLOSE_WAIT_S) -> bool:
-    """Stop and close a stream, but never block the session on it for more than `wait_s`: when
-    the audio server died under a stream, PortAudio's stop or abort can hang for good (measured:
-    about 1 in 5 kills of the server, either call). Returns False if it hung."""
-
-    def close() -> None:
-        try:
-            stream.stop(ignore_errors=True)
-        finally:
-            stream.close(ignore_errors=True)
-
-    t = threading.Thread(target=close, name="coach-stream-close", daemon=True)
-    t.start()
-    t.join(wait_s)
-    if not t.is_alive():
-        return True
-    STREAM_HUNG.set()
-    # sounddevice terminates PortAudio at exit, which waits for every open stream: with this
-    # one hung the program would never end (measured). The process exit frees it instead.
-    import sounddevice as sd
-
-    handler = getattr(sd, "_exit_handler", None)
-    if handler is not None:
-        atexit.unregister(handler)
-    return False
 
 
 class DeviceAudio(AudioIO):
@@ -242,7 +200,7 @@ class DeviceAudio(AudioIO):
                 break
             except sd.PortAudioError as e:
                 if attempt == 2:
-                    if not _let_go(stream):
+                    if not let_go(stream):
                         self.status["close_hung"] += 1
                     raise AudioDeviceError(
                         f"cannot start the audio stream: {e}",
@@ -258,7 +216,7 @@ class DeviceAudio(AudioIO):
         if self._last_input <= 0:
             died = self._error
             self._stream = None
-            if not _let_go(stream):
+            if not let_go(stream):
                 self.status["close_hung"] += 1
             hint = (
                 "check that a microphone is connected and not used exclusively by another program"
@@ -303,7 +261,7 @@ class DeviceAudio(AudioIO):
             self.status["restarts"] += 1
             old, self._stream = self._stream, None
             self._gen += 1
-            if old is not None and not _let_go(old):
+            if old is not None and not let_go(old):
                 self.status["close_hung"] += 1
             try:
                 self._start(first_input_s=self.stall_timeout_s)
@@ -364,5 +322,5 @@ class DeviceAudio(AudioIO):
             watch.stop()
         stream, self._stream = self._stream, None
         self._gen += 1
-        if stream is not None and not _let_go(stream):
+        if stream is not None and not let_go(stream):
             self.status["close_hung"] += 1
