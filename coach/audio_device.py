@@ -7,6 +7,13 @@ heard within cushion + one block), timeouts instead of hangs when the stream die
 of the last mic frames for the watchdog. If the loop falls behind and the output FIFO runs dry,
 silence is played and the same number of late samples is dropped when they arrive, so speech stays
 aligned with the sample clock (a short gap, never drift).
+
+When the microphone goes away but the speaker is still there (unplugged: PulseAudio moves our
+capture stream elsewhere, coach/pulse_watch.py), the duplex stream is replaced by an output-only
+one whose callback hands silence to the input FIFO: exchange() keeps its pacing and returns
+silence, `mic_missing()` says why, and the coach can still speak (coach/mic_outage.py). Once the
+watch sees the mic's source again, and the speaker has been silent a moment (the switch is a short
+gap), the duplex stream is opened again (tried every MIC_RETRY_S until it works).
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from .audio_buffers import SampleFifo, WallLock
 from .audio_devices import NO_DEVICE_HINT
 from .audio_io import AudioIO
 from .errors import AudioDeviceError
+from .pulse_watch import StreamWatch
 from .stream_close import STREAM_HUNG, exit_now_if_hung, let_go
 
 __all__ = ["STREAM_HUNG", "DeviceAudio", "exit_now_if_hung"]  # (the CLI calls the last at exit)
@@ -40,6 +48,8 @@ STALL_TIMEOUT_S = 2.0  # no mic frames this long: the stream is reopened (or the
 MAX_RESTARTS = 4
 RESTART_WINDOW_S = 60.0
 INPUT_CAP_S = 2.0  # mic audio kept if the loop stalls; older samples are dropped (counted)
+MIC_RETRY_S = 1.0  # the mic gone: its source back, the duplex stream is tried this often
+QUIET_BLOCKS = 5  # ... once the speaker was handed this many silent blocks (the cushion is 2)
 
 
 class _StreamDied(AudioDeviceError):
@@ -87,10 +97,19 @@ class DeviceAudio(AudioIO):
         self._tries: deque[float] = deque()  # when recent reopen tries started
         self._noise = np.random.default_rng(0)
         # notices PulseAudio moving our mic or speaker stream (see pulse_watch.py)
-        self._watch: Any = None
+        self._watch: StreamWatch | None = None
+        self._mic_gone: str | None = None  # why the mic is gone (an output-only stream meanwhile)
+        self._mic_try_at = 0.0  # time.monotonic() of the next try to reopen it
+        self._quiet = 0  # silent speaker blocks in a row
 
     # --- the PortAudio side (runs on its thread) ------------------------------------------
-    def _callback(self, indata: np.ndarray, outdata: np.ndarray, frames: int, t, status) -> None:  # noqa: ANN001
+    def _out_callback(self, outdata: np.ndarray, frames: int, t, status) -> None:  # noqa: ANN001
+        """The output-only stream's (the mic is gone): silence stands in for its frames."""
+        self._callback(None, outdata, frames, t, status)
+
+    def _callback(  # noqa: ANN001
+        self, indata: np.ndarray | None, outdata: np.ndarray, frames: int, t, status
+    ) -> None:
         if status:
             for flag in (
                 "input_underflow",
@@ -101,7 +120,8 @@ class DeviceAudio(AudioIO):
             ):
                 if getattr(status, flag, False):
                     self.status[flag] += 1
-        if self._in.write(indata[:, 0]):
+        mic = indata[:, 0] if indata is not None else np.zeros(frames, np.float32)
+        if self._in.write(mic):
             self.status["mic_dropped"] += 1
         dac = float(getattr(t, "outputBufferDacTime", 0.0) or 0.0)
         if self._dac_ok is None:
@@ -167,27 +187,31 @@ class DeviceAudio(AudioIO):
         self._tries.clear()
         # if the mic or the speaker vanishes, PulseAudio moves our stream to another device
         # (the speaker's monitor: the coach would hear only itself); watch for that.
-        from .pulse_watch import StreamWatch
-
         self._watch = StreamWatch().start()
 
     def _start(self, first_input_s: float = OPEN_TIMEOUT_S) -> None:
-        """Open and start a stream, and wait for its first mic frames."""
+        """Open and start a stream (output only while the mic is gone), and wait for its first
+        callback."""
         import sounddevice as sd
 
         self._gen += 1
         gen = self._gen
+        common: dict[str, Any] = {
+            "samplerate": self.rate,
+            "blocksize": 0,  # PortAudio picks: 32 ms each way vs 40 + 60 ms with 320
+            "channels": 1,
+            "dtype": "float32",
+            "latency": self.latency,
+            "finished_callback": lambda: self._finished(gen),
+        }
         try:
-            stream = sd.Stream(
-                samplerate=self.rate,
-                blocksize=0,  # PortAudio picks: 32 ms each way vs 40 + 60 ms with 320
-                device=(self.input_device, self.output_device),
-                channels=1,
-                dtype="float32",
-                latency=self.latency,
-                callback=self._callback,
-                finished_callback=lambda: self._finished(gen),
-            )
+            if self._mic_gone is None:
+                device = (self.input_device, self.output_device)
+                stream = sd.Stream(device=device, callback=self._callback, **common)
+            else:
+                stream = sd.OutputStream(
+                    device=self.output_device, callback=self._out_callback, **common
+                )
         except (sd.PortAudioError, ValueError) as e:
             raise AudioDeviceError(
                 f"cannot open the sound devices: {e}", hint=NO_DEVICE_HINT
@@ -270,6 +294,48 @@ class DeviceAudio(AudioIO):
                 last = e
                 failed += 1
 
+    def mic_missing(self) -> str | None:
+        """Why the microphone is gone while the speaker plays on (None: it is there)."""
+        return self._mic_gone
+
+    def _switch(self, mic_gone: str | None) -> None:
+        """Close the stream and open the other kind: output only (`mic_gone`: why) or duplex.
+        A duplex stream that does not open, or hears another source than the mic's: output only
+        again, tried later; an output stream that does not open: reopened as after a stall
+        (AudioDeviceError if that fails: the speaker is gone too)."""
+        why = mic_gone or self._mic_gone or "the microphone went away"
+        self._mic_gone, self._mic_try_at = mic_gone, time.monotonic() + MIC_RETRY_S
+        old, self._stream = self._stream, None
+        self._gen += 1
+        if old is not None and not let_go(old):
+            self.status["close_hung"] += 1
+        try:
+            self._start(first_input_s=self.stall_timeout_s)
+            if mic_gone is None and self._watch is not None and self._watch.mic_elsewhere():
+                raise AudioDeviceError("the reopened stream hears another source")
+            self.status["mic_back" if mic_gone is None else "mic_lost"] += 1
+            return
+        except AudioDeviceError as e:
+            if mic_gone is not None:
+                self._restart(e.message)
+                return
+            self.status["mic_retries"] += 1
+        self._switch(why)  # (the duplex stream, if it opened, is closed first)
+
+    def _follow_mic(self, watch: StreamWatch, out: np.ndarray) -> None:
+        """Once per exchange: an unplugged mic (the watch saw our capture stream moved) means
+        output only; its source back, and the speaker silent for a moment, the duplex stream."""
+        moved = watch.take_mic_moved()  # (while output only: a late report, dropped)
+        if self._mic_gone is None:
+            if moved:
+                self._in.drop(len(self._in))  # what the moved stream heard: not the user
+                self._switch(moved)
+            return
+        self._quiet = 0 if out.any() else self._quiet + 1
+        back = watch.source_present and time.monotonic() >= self._mic_try_at
+        if back and self._quiet >= QUIET_BLOCKS:
+            self._switch(None)
+
     def seconds_since_input(self) -> float:
         """Seconds since mic frames last arrived (the mic watchdog's dead-stream signal)."""
         return time.monotonic() - self._last_input if self._last_input else float("inf")
@@ -288,11 +354,13 @@ class DeviceAudio(AudioIO):
     def _exchange(self, out: np.ndarray) -> np.ndarray:
         if self._stream is None:
             raise AudioDeviceError("DeviceAudio.exchange() before open()")
-        if self._watch is not None and self._watch.moved:  # the mic or the speaker went away
-            raise AudioDeviceError(
-                self._watch.moved, hint="reconnect the device, then start the session again"
-            )
         out = np.asarray(out, dtype=np.float32)
+        if self._watch is not None:
+            if self._watch.moved:  # the speaker went away: nothing can be said
+                raise AudioDeviceError(
+                    self._watch.moved, hint="reconnect the device, then start the session again"
+                )
+            self._follow_mic(self._watch, out)
         with self._debt_lock:
             skip = min(self._debt, len(out))
             self._debt -= skip

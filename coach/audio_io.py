@@ -50,6 +50,16 @@ class AudioIO(ABC):
         not move. Returns how many samples were silenced; back ends with no queue return 0."""
         return 0
 
+    def no_input_seconds(self) -> float:
+        """Seconds since microphone frames last arrived (the mic watchdog's dead-stream signal);
+        0 for a back end whose microphone never stalls."""
+        return 0.0
+
+    def mic_missing(self) -> str | None:
+        """Why the microphone is gone while the speaker still plays (unplugged: exchange() then
+        returns silence until it is back), or None while it is there."""
+        return None
+
     def exchange(self, out: np.ndarray) -> np.ndarray:
         mic = self._exchange(out)
         self.clock.advance_samples(len(out))

@@ -69,7 +69,7 @@ class Display:
         if self.quiet:
             return
         if self.tty:
-            if type in ("ended", "started"):
+            if type in LINE_EVENTS:
                 self._line(f"{_clock(t)} {type}: {self._describe(type, detail)}")
                 self._newline()
             self._status()
@@ -117,6 +117,9 @@ class Display:
             self.quiet = True
 
 
+LINE_EVENTS = ("ended", "started", "mic-lost", "mic-back")  # a line of their own on a terminal
+
+
 def _clock(t: float) -> str:
     m, s = divmod(t, 60)
     return f"{int(m):02d}:{s:04.1f}"
@@ -148,6 +151,11 @@ def describe_event(type: str, detail: dict[str, Any], sided: bool | None = None)
         if not phrase:
             return f"heard {intent}"
         return f'heard "{phrase}"' + (f" ({intent})" if phrase != intent else "")
+    if type == "mic-lost":  # the device went away (coach/mic_outage.py)
+        wait = float(d.get("wait_s", 0.0))
+        return f"{d.get('why') or 'the microphone went away'}; waiting {wait:g} s for it"
+    if type == "mic-back":
+        return f"the microphone is back after {float(d.get('after_s', 0.0)):.1f} s"
     if type == "tempo" and "bpm" in d:
         return f"{float(d['bpm']):g} breaths a minute"
     if type == "started" and "routine" in d:

@@ -6,9 +6,11 @@ would hear only itself (measured: tests/test_faults.py); for the speaker it can 
 the microphone, or one nobody hears (measured in CI: the coach kept prompting "say ready" into it
 for 30 s). PortAudio reports neither. This watcher follows `pactl subscribe` and, on any change to
 sources, sinks or our streams, looks up which source and sink this process's streams are on; if
-one differs from where it started, `moved` says so and the audio back end ends the session as a
-fault instead of talking or listening to the wrong thing. Without pactl or a PulseAudio server it
-does nothing (`available` is False).
+one differs from where it started the audio back end is told, so it never talks or listens to the
+wrong thing: the speaker gone (`moved`) ends the session as a fault; the microphone gone
+(`take_mic_moved()`) is an unplugged mic, which the back end waits for on an output-only stream,
+while this watch goes on following the speaker and whether the mic's source is there again
+(`source_present`). Without pactl or a PulseAudio server it does nothing (`available` is False).
 """
 
 from __future__ import annotations
@@ -29,12 +31,9 @@ def _pactl(args: list[str], env: dict[str, str] | None) -> str:
     ).stdout
 
 
-def _our_device(pid: int, kind: str, env: dict[str, str] | None = None) -> str | None:
-    """Name of the `kind` ("source" or "sink") this process's first stream of that kind is
-    connected to, or None."""
-    streams = "source-outputs" if kind == "source" else "sink-inputs"
+def _devices(kind: str, env: dict[str, str] | None = None) -> dict[str, str] | None:
+    """The server's `kind`s ("source" or "sink"): index -> name (None: pactl failed)."""
     try:
-        outs = _pactl(["list", streams], env)
         devs = _pactl(["list", "short", f"{kind}s"], env)
     except (OSError, subprocess.SubprocessError):
         return None
@@ -43,6 +42,22 @@ def _our_device(pid: int, kind: str, env: dict[str, str] | None = None) -> str |
         parts = line.split("\t")
         if len(parts) > 1:
             names[parts[0]] = parts[1]
+    return names
+
+
+def _our_device(
+    pid: int, kind: str, env: dict[str, str] | None = None, names: dict[str, str] | None = None
+) -> str | None:
+    """Name of the `kind` ("source" or "sink") this process's first stream of that kind is
+    connected to, or None. `names`: the server's devices of that kind, if already listed."""
+    streams = "source-outputs" if kind == "source" else "sink-inputs"
+    try:
+        outs = _pactl(["list", streams], env)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    names = names if names is not None else _devices(kind, env)
+    if names is None:
+        return None
     field = "Source" if kind == "source" else "Sink"
     for block in outs.split("\n\n"):
         if f'application.process.id = "{pid}"' in block:
@@ -53,12 +68,16 @@ def _our_device(pid: int, kind: str, env: dict[str, str] | None = None) -> str |
 
 
 class StreamWatch:
-    """Watches this process's capture and playback streams; `moved` is a message once one of
-    them left its device."""
+    """Watches this process's capture and playback streams: `moved` is a message once the
+    playback stream left its device (for good); `take_mic_moved()` one when the capture stream
+    did (each time); `source_present` whether the source it started on exists now."""
 
     def __init__(self, pid: int | None = None) -> None:
         self.pid = pid or os.getpid()
         self.moved: str | None = None
+        self.source_present = True
+        self._mic_moved: str | None = None
+        self._lock = threading.Lock()
         self.devices: dict[str, str] = {}  # "source"/"sink" -> where it started
         self._proc: subprocess.Popen[str] | None = None
         self._thread: threading.Thread | None = None
@@ -93,21 +112,45 @@ class StreamWatch:
         self._thread.start()
         return self
 
+    def mic_elsewhere(self) -> str | None:
+        """The source our capture stream is on now if it is not the one it started on."""
+        now = _our_device(self.pid, "source") if "source" in self.devices else None
+        return now if now is not None and now != self.source else None
+
+    def take_mic_moved(self) -> str | None:
+        """The message of a capture stream move seen since the last call (then None again)."""
+        with self._lock:
+            moved, self._mic_moved = self._mic_moved, None
+        return moved
+
     def _follow(self) -> None:
         assert self._proc is not None and self._proc.stdout is not None
         for line in self._proc.stdout:
-            if not _EVENT.search(line):
+            if _EVENT.search(line):
+                self._look()
+            if self.moved:
+                return
+
+    def _look(self) -> None:
+        """After an event: where our streams are, and whether the mic's source is there."""
+        for kind, started in self.devices.items():
+            names = _devices(kind)
+            if names is None:
                 continue
-            for kind, started in self.devices.items():
-                now = _our_device(self.pid, kind)
-                # None: no stream of ours right now (being reopened); not a move. A stream that
-                # is killed rather than moved is the audio back end's own (stall) business.
-                if now is not None and now != started:
-                    self.moved = (
-                        f"the {_ROLE[kind]} '{started}' went away "
-                        f"(the sound server switched to '{now}')"
-                    )
-                    return
+            if kind == "source":
+                self.source_present = started in names.values()
+            now = _our_device(self.pid, kind, names=names)
+            # None: no stream of ours right now (being reopened, or output only while the mic
+            # is gone); not a move. A stream that is killed rather than moved is the audio back
+            # end's own (stall) business.
+            if now is None or now == started:
+                continue
+            msg = f"the {_ROLE[kind]} '{started}' went away (the sound server switched to '{now}')"
+            if kind == "sink":
+                self.moved = msg
+                return
+            with self._lock:
+                self._mic_moved = msg
 
     def stop(self) -> None:
         if self._proc is not None and self._proc.poll() is None:

@@ -193,6 +193,7 @@ class Runner:
         self._hushed: list[Say] | None = None  # a hush: what it held, said again on Unhush
         self._deferred: list[tuple[Say, int]] = []  # (say, times deferred): after the next cue
         self._cancelled = False
+        self._mic_gone: str | None = None  # the back end's microphone is gone: why
         self._sid: int | None = None
         # the session that just ended: what is said and heard while its last words play (a late
         # "pain" after "stop", the goodbye cues) still belongs to it
@@ -392,8 +393,11 @@ class Runner:
                     self.apply(self.session.voice_began(now, speaking))
                 else:
                     self.session.voice_ended(now, verdict=v.verdict)
-            no_input = getattr(self.io, "no_input_seconds", None)
-            if self.watchdog.update(mic, now, no_input() if no_input else 0.0):
+            gone = self.io.mic_missing()
+            if (gone is None) != (self._mic_gone is None):  # unplugged, or back
+                self._mic_gone = gone
+                self.apply(self.session.mic_lost(now, gone) if gone else self.session.mic_back(now))
+            elif gone is None and self.watchdog.update(mic, now, self.io.no_input_seconds()):
                 self.apply(self.session.mic_lost(now))
         self.apply(self.session.tick(now, speaking=self.player.busy))
         if self.display is not None:

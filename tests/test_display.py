@@ -167,3 +167,20 @@ def test_a_closed_terminal_makes_the_display_quiet_not_the_session_fail() -> Non
     finally:
         with contextlib.suppress(OSError):  # its buffer still holds what could not be written
             tty.close()
+
+
+def test_the_microphone_going_and_coming_back_is_one_line_each() -> None:
+    """On a terminal the status line is interrupted by a line of its own for each (issue #13)."""
+    why = "the microphone 'mic' went away (the sound server switched to 'speaker.monitor')"
+    out = io.StringIO()
+    display = Display(out, plain=False)
+    display.routine = "trunk-rotation"
+    display.event(7.5, "mic-lost", {"why": why, "wait_s": 120.0})
+    display.event(7.5, "state", {"state": "paused"})
+    display.event(16.2, "mic-back", {"after_s": 8.74})
+    lines = screen(out.getvalue())
+    assert f"00:07.5 mic-lost: {why}; waiting 120 s for it" in lines
+    assert "00:16.2 mic-back: the microphone is back after 8.7 s" in lines
+    plain = io.StringIO()
+    Display(plain, plain=True).event(16.2, "mic-back", {"after_s": 8.74})
+    assert plain.getvalue() == "[coach] 00:16.2 mic-back: the microphone is back after 8.7 s\n"

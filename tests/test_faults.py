@@ -3,8 +3,9 @@ silence within 1 s (heard on the speaker's monitor), a clear message, the sessio
 history with the documented reason, the documented exit code, and never a traceback.
 
 Live faults run on this test's OWN PulseAudio server (a second one, since we unload its modules):
-the microphone source disappears, the speaker sink disappears, the server itself dies, SIGINT,
-SIGTERM. File back end:
+the speaker sink disappears, the server itself dies, SIGINT, SIGTERM. The microphone source
+disappearing is no longer an end but a pause said aloud (tests/test_mic_unplugged.py). File back
+end:
 the recognizer raises mid-session (a fake: an engine crash cannot be caused for real — said
 below), a corrupt model folder, TTS that cannot run (espeak-ng data unreadable), a broken voice
 file, a locked database (another process holds the write lock), a full disk (a real tiny tmpfs).
@@ -281,8 +282,6 @@ def _live(tmp_path: Path, env: dict[str, str], fault: str) -> tuple[int, str, np
         t_fault = time.monotonic() - rec.t_start
         if fault in ("SIGINT", "SIGTERM"):
             p.send_signal(getattr(signal, fault))
-        elif fault == "mic":
-            _pactl(env, "unload-module", _module_id(env, "module-remap-source"))
         elif fault == "speaker":
             _pactl(env, "unload-module", _module_id(env, "sink_name=speaker"))
         elif fault == "server":  # the sound server itself dies (our own one, by its id)
@@ -325,16 +324,6 @@ def test_signal_mid_cue_silences_and_records(
     assert "coach: interrupted" in err
     _assert_was_speaking_then_silent(audio, t)
     assert _history_reason(tmp_path / "h.sqlite3") == "stopped"
-
-
-@pytest.mark.audio
-def test_microphone_disappears_mid_session(tmp_path: Path, own_audio: dict[str, str]) -> None:
-    code, err, audio, t = _live(tmp_path, own_audio, "mic")
-    _clean((code, err))
-    assert code != 0, err[-2000:]
-    assert "coach:" in err
-    _assert_was_speaking_then_silent(audio, t)
-    assert _history_reason(tmp_path / "h.sqlite3") == "fault"
 
 
 @pytest.mark.audio

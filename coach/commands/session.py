@@ -16,6 +16,7 @@ from .. import safety_words
 from ..engines import ENGINES
 from ..errors import UsageError
 from ..interrupts import SESSION_CLOSED, StopSignals, within
+from ..mic_outage import MIC_WAIT_S
 
 if TYPE_CHECKING:
     from ..audio_io import AudioIO
@@ -40,6 +41,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="with --mic-file: mix the coach's voice back into the mic at GAIN (e.g. 0.3)",
     )
     p.add_argument("--events", type=Path, help="write one JSON object per event to this file")
+    p.add_argument(
+        "--mic-wait",
+        type=float,
+        default=MIC_WAIT_S,
+        metavar="SECONDS",
+        help="a microphone unplugged mid-session is waited for this long (paused; it says so), "
+        f"then the session ends (default {MIC_WAIT_S:g})",
+    )
     p.set_defaults(func=cmd_run)
 
     d = sub.add_parser("demo", help="a headless rehearsal with a simulated user, written to a WAV")
@@ -138,6 +147,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UsageError("--echo only works with --mic-file/--speaker-file")
     if not 0.0 <= args.echo <= 1.0:
         raise UsageError(f"--echo {args.echo} is out of range 0..1")
+    if not args.mic_wait > 0:
+        raise UsageError(f"--mic-wait {args.mic_wait:g} must be more than 0 seconds")
     if args.check_words and args.no_listen:
         raise UsageError("--check-words needs the coach to listen: drop --no-listen")
     if not args.no_listen:
@@ -152,8 +163,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         from ..audio_device import DeviceAudio
 
         io = DeviceAudio()
-    result = run_session(args, io)
-    if refused_unheard(result):
+    result = run_session(args, io, mic_wait_s=args.mic_wait)
+    if mic_never_back(result):
+        print(
+            f"coach: the microphone went away and did not come back within {args.mic_wait:g} s, "
+            "so the session ended; reconnect it (`coach devices` lists what is there), then "
+            "start again",
+            file=sys.stderr,
+        )
+    elif refused_unheard(result):
         for line in unheard_hint(args.mic_file):
             print(f"coach: {line}", file=sys.stderr)
     elif refused_words(result):
@@ -167,8 +185,15 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def exit_code(result: RunResult) -> int:
-    """0 when the session ran (completed, stopped or pain); 3 when it refused (no-response)."""
-    return 3 if str(result.reason) == "no-response" else 0
+    """0 when the session ran (completed, stopped or pain); 3 when it refused (no-response);
+    1 when it ended as a fault without an error (the microphone never came back)."""
+    return {"no-response": 3, "fault": 1}.get(str(result.reason), 0)
+
+
+def mic_never_back(result: RunResult) -> bool:
+    """The session ended because an unplugged microphone did not come back in time."""
+    lost = [e for e in result.events if e.get("type") in ("mic-lost", "mic-back")]
+    return str(result.reason) == "fault" and bool(lost) and lost[-1]["type"] == "mic-lost"
 
 
 def refused_unheard(result: RunResult) -> bool:
@@ -202,12 +227,14 @@ def run_session(
     io: AudioIO,
     observer: Observer | None = None,
     quiet: bool = False,
+    mic_wait_s: float = MIC_WAIT_S,
 ) -> RunResult:
     """Everything `coach run` does once the audio back end is chosen. Ctrl-C and SIGTERM from
-    here on end it as `stopped` (coach/interrupts.py), also while speech is being prepared."""
+    here on end it as `stopped` (coach/interrupts.py), also while speech is being prepared.
+    `mic_wait_s`: how long an unplugged microphone is waited for (coach/mic_outage.py)."""
     with StopSignals() as signals:
         try:
-            result = _run_session(args, io, observer, quiet, signals)
+            result = _run_session(args, io, observer, quiet, signals, mic_wait_s)
             signals.check()  # one that came while the session was being closed: still exit 130
         except KeyboardInterrupt:
             SESSION_CLOSED.set()  # recorded, and everything it opened is closed
@@ -223,6 +250,7 @@ def _run_session(
     observer: Observer | None,
     quiet: bool,
     signals: StopSignals,
+    mic_wait_s: float,
 ) -> RunResult:
     from ..display import Display
     from ..dose import check_dose
@@ -287,7 +315,10 @@ def _run_session(
         if dose.warning:
             print(f"coach: warning: {dose.warning}", file=sys.stderr)
         hush = not args.no_hush
-        session = Session(routine, reps, tempo, load_library(), listen=listen, dose=dose, hush=hush)
+        session = Session(
+            routine, reps, tempo, load_library(), listen=listen, dose=dose, hush=hush,
+            mic_wait_s=mic_wait_s,
+        )  # fmt: skip
         clips, listener = signals.call(prepare, session)
         microphone = ""
         if listener is not None:
