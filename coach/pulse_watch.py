@@ -17,54 +17,51 @@ from __future__ import annotations
 
 import os
 import re
+import select
 import shutil
 import subprocess
 import threading
 
-_EVENT = re.compile(r"Event '(?:new|change|remove)' on (?:source|source-output|sink|sink-input) #\d+")
+_EVENT = re.compile(
+    r"Event '(?:new|change|remove)' on (?:source|source-output|sink|sink-input) #\d+"
+)
 _ROLE = {"source": "microphone", "sink": "speaker"}
 
 
+RETRY_S = 0.5  # a look pactl did not answer (a loaded machine: it times out) is tried again
+
+
 def _pactl(args: list[str], env: dict[str, str] | None) -> str:
+    """pactl's output; SubprocessError when it fails or takes over 3 s."""
     return subprocess.run(
-        ["pactl", *args], capture_output=True, text=True, timeout=3, env=env
+        ["pactl", *args], capture_output=True, text=True, timeout=3, env=env, check=True
     ).stdout
 
 
-def _devices(kind: str, env: dict[str, str] | None = None) -> dict[str, str] | None:
-    """The server's `kind`s ("source" or "sink"): index -> name (None: pactl failed)."""
-    try:
-        devs = _pactl(["list", "short", f"{kind}s"], env)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    names = {}
-    for line in devs.splitlines():
-        parts = line.split("\t")
-        if len(parts) > 1:
-            names[parts[0]] = parts[1]
-    return names
-
-
-def _our_device(
-    pid: int, kind: str, env: dict[str, str] | None = None, names: dict[str, str] | None = None
-) -> str | None:
-    """Name of the `kind` ("source" or "sink") this process's first stream of that kind is
-    connected to, or None. `names`: the server's devices of that kind, if already listed."""
+def _listing(pid: int, kind: str, env: dict[str, str] | None = None) -> tuple[str | None, set[str]]:
+    """(name of the `kind` ("source" or "sink") this process's first stream of that kind is on,
+    or None when it has none; the names of all the server's `kind`s). Raises OSError or
+    SubprocessError when pactl fails."""
     streams = "source-outputs" if kind == "source" else "sink-inputs"
-    try:
-        outs = _pactl(["list", streams], env)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    names = names if names is not None else _devices(kind, env)
-    if names is None:
-        return None
+    outs = _pactl(["list", streams], env)
+    short = _pactl(["list", "short", f"{kind}s"], env).splitlines()
+    names = {p[0]: p[1] for line in short if len(p := line.split("\t")) > 1}
     field = "Source" if kind == "source" else "Sink"
     for block in outs.split("\n\n"):
         if f'application.process.id = "{pid}"' in block:
             m = re.search(rf"^\s*{field}: (\d+)", block, re.M)
             if m:
-                return names.get(m.group(1), f"#{m.group(1)}")
-    return None
+                return names.get(m.group(1), f"#{m.group(1)}"), set(names.values())
+    return None, set(names.values())
+
+
+def _our_device(pid: int, kind: str, env: dict[str, str] | None = None) -> str | None:
+    """Name of the `kind` ("source" or "sink") this process's first stream of that kind is
+    connected to, or None (none, or pactl failed)."""
+    try:
+        return _listing(pid, kind, env)[0]
+    except (OSError, subprocess.SubprocessError):
+        return None
 
 
 class StreamWatch:
@@ -79,7 +76,7 @@ class StreamWatch:
         self._mic_moved: str | None = None
         self._lock = threading.Lock()
         self.devices: dict[str, str] = {}  # "source"/"sink" -> where it started
-        self._proc: subprocess.Popen[str] | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
         self._thread: threading.Thread | None = None
         self.available = bool(shutil.which("pactl"))
 
@@ -103,7 +100,7 @@ class StreamWatch:
                 ["pactl", "subscribe"],
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
-                text=True,
+                bufsize=0,  # unbuffered: select() sees every line that is not read yet
             )
         except OSError:
             self.available = False
@@ -124,33 +121,42 @@ class StreamWatch:
         return moved
 
     def _follow(self) -> None:
+        """Look after every event; a look pactl did not answer is tried again RETRY_S later
+        (under load it can miss the 3 s timeout, and the move's events would be gone)."""
         assert self._proc is not None and self._proc.stdout is not None
-        for line in self._proc.stdout:
-            if _EVENT.search(line):
-                self._look()
-            if self.moved:
-                return
+        out = self._proc.stdout
+        retry = False
+        while not self.moved:
+            if select.select([out], [], [], RETRY_S if retry else None)[0]:
+                line = out.readline()
+                if not line:
+                    return  # pactl ended (the server went away)
+                if not _EVENT.search(line.decode(errors="replace")):
+                    continue
+            retry = not self._look()
 
-    def _look(self) -> None:
-        """After an event: where our streams are, and whether the mic's source is there."""
-        for kind, started in self.devices.items():
-            names = _devices(kind)
-            if names is None:
-                continue
-            if kind == "source":
-                self.source_present = started in names.values()
-            now = _our_device(self.pid, kind, names=names)
-            # None: no stream of ours right now (being reopened, or output only while the mic
-            # is gone); not a move. A stream that is killed rather than moved is the audio back
-            # end's own (stall) business.
-            if now is None or now == started:
-                continue
-            msg = f"the {_ROLE[kind]} '{started}' went away (the sound server switched to '{now}')"
-            if kind == "sink":
-                self.moved = msg
-                return
-            with self._lock:
-                self._mic_moved = msg
+    def _look(self) -> bool:
+        """Where our streams are, and whether the mic's source is there; False when pactl did
+        not answer."""
+        try:
+            for kind, started in self.devices.items():
+                now, names = _listing(self.pid, kind)
+                if kind == "source":
+                    self.source_present = started in names
+                # None: no stream of ours right now (being reopened, or output only while the
+                # mic is gone); not a move. A stream that is killed rather than moved is the
+                # audio back end's own (stall) business.
+                if now is None or now == started:
+                    continue
+                msg = f"the {_ROLE[kind]} '{started}' went away (the sound server switched to '{now}')"
+                if kind == "sink":
+                    self.moved = msg
+                    return True
+                with self._lock:
+                    self._mic_moved = msg
+        except (OSError, subprocess.SubprocessError):
+            return False
+        return True
 
     def stop(self) -> None:
         if self._proc is not None and self._proc.poll() is None:

@@ -66,8 +66,7 @@ NOT_LISTENING = (
 MIC_LOST = "I can't hear you anymore, so I'm pausing. Check the microphone, then say resume."
 # the microphone device went away (unplugged) while the speaker still works (coach/mic_outage.py)
 MIC_UNPLUGGED = (
-    "I can't hear you anymore: the microphone has gone, so I'm pausing. "
-    "Please connect it again, and I will wait for it."
+    "I can't hear you anymore: the microphone has gone, so I'm pausing. Please connect it again."
 )
 MIC_BACK = "I can hear you again. Say resume when you are ready."
 MIC_GAVE_UP = "The microphone has not come back, so I'm ending the session. Please rest."

