@@ -90,13 +90,15 @@ def filler(env: dict[str, str], sink: str = "speaker") -> subprocess.Popen[bytes
     )
 
 
-def room_noise(env: dict[str, str], tmp: Path, db: float = -50.0) -> subprocess.Popen[bytes]:
-    """A quiet room into the microphone (a real microphone never delivers digital zeros; the
-    virtual one does whenever nothing plays into it)."""
-    path = tmp / "room.wav"
+def room_noise(
+    env: dict[str, str], tmp: Path, db: float = -50.0, seconds: int = 180
+) -> subprocess.Popen[bytes]:
+    """A quiet room into the microphone for `seconds` (a real microphone never delivers digital
+    zeros; the virtual one does whenever nothing plays into it)."""
+    path = tmp / f"room-{seconds}.wav"
     if not path.exists():
         rng = np.random.default_rng(0)
-        write_wav(path, rng.standard_normal(RATE * 180).astype(np.float32) * 10 ** (db / 20))
+        write_wav(path, rng.standard_normal(RATE * seconds).astype(np.float32) * 10 ** (db / 20))
     return subprocess.Popen(["paplay", "--latency-msec=20", "--device=micfeed", str(path)], env=env)
 
 
@@ -284,7 +286,9 @@ def trial(
             proc.terminate()
             proc.wait()
     if os.environ.get("BENCH_KEEP"):
-        (Path(os.environ["BENCH_KEEP"]) / f"stderr-{k}.txt").write_text(p.stderr.read() if p.stderr else "")
+        (Path(os.environ["BENCH_KEEP"]) / f"stderr-{k}.txt").write_text(
+            p.stderr.read() if p.stderr else ""
+        )
         result["word_end_wall"] = round(launched + w_off, 3) if "launched" in locals() else None
     cmds = [e for e in events(ev) if e["type"] == "command" and e.get("intent") == "stop"]
     result["detected"] = bool(cmds)
@@ -354,7 +358,9 @@ def main() -> int:
     ap.add_argument("--trials", type=int, default=20)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--source", choices=("all", "human", "espeak"), default="all")
-    ap.add_argument("--engine", default="auto", help="passed to coach run (e.g. pocketsphinx+whisper)")
+    ap.add_argument(
+        "--engine", default="auto", help="passed to coach run (e.g. pocketsphinx+whisper)"
+    )
     ap.add_argument(
         "--exercising",
         action="store_true",
@@ -427,8 +433,11 @@ def main() -> int:
         "p50_ms": pct(lat, 50),
         "p95_ms": pct(lat, 95),
         "max_ms": max(lat) if lat else None,
-        "from_word_start": {"p50_ms": pct(lat_start, 50), "p95_ms": pct(lat_start, 95),
-                            "max_ms": max(lat_start) if lat_start else None},  # fmt: skip
+        "from_word_start": {
+            "p50_ms": pct(lat_start, 50),
+            "p95_ms": pct(lat_start, 95),
+            "max_ms": max(lat_start) if lat_start else None,
+        },  # fmt: skip
         "hushed_during_cue": sum(1 for t in cue if t.get("hushed")),
         "by_source": {
             s: summary([t for t in trials if t["source"] == s], "latency_ms")
@@ -439,8 +448,13 @@ def main() -> int:
         ),
         "ack_all": summary(trials, "ack_ms"),
         "marker_to_word_ms": round(offset * 1000, 1),
-        "targets": {"p50_ms": 150, "p95_ms": 250, "max_ms": 400, "missed": 0,
-                    "from_word_start_max_ms": 250},  # fmt: skip
+        "targets": {
+            "p50_ms": 150,
+            "p95_ms": 250,
+            "max_ms": 400,
+            "missed": 0,
+            "from_word_start_max_ms": 250,
+        },  # fmt: skip
         "trial_list": trials + errors,
     }
     if args.json:
