@@ -13,6 +13,7 @@ is collected; acknowledgements that did not fit are `skipped`. The issue's rule:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -106,10 +107,8 @@ def main() -> int:
                 heard.append({"said": text, "tries": say_until(env, wav(text, tmp), ev, intent, p)})
             time.sleep(args.gap)
             heard.append({"said": "stop", "tries": say_until(env, wav("stop", tmp), ev, "stop", p)})
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):  # unheard: SIGTERM below
                 p.wait(timeout=20)
-            except subprocess.TimeoutExpired:  # "stop" unheard: ended below (SIGTERM)
-                pass
         finally:
             if p.poll() is None:
                 p.terminate()
