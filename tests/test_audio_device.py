@@ -46,6 +46,9 @@ def test_stream_hears_the_microphone_and_tracks_input(virtual_audio: dict, espea
 
 
 START, CANCEL = 10, 60  # blocks: a 1.5 s chirp (and a 1 s tone queued) starts, then is cancelled
+# ... and 1.4 s are played after it: silence that must stay silent. (With 0.8 s, a loaded machine
+# made the stream skip enough of it that less than the 0.5 s checked was left to record.)
+BLOCKS = 130
 F0, SWEEP = 300.0, 1000.0  # the chirp's frequency at its start (Hz) and its rise (Hz per second)
 QUEUED_HZ = 6000.0  # the queued clip: above anything the chirp reaches
 
@@ -96,7 +99,7 @@ def queued_tone_heard(a: np.ndarray) -> float:
 def _tone_then_cancel(
     cancel: Callable[[DeviceAudio, Player], Any],
 ) -> tuple[np.ndarray, DeviceAudio, Any]:
-    """100 blocks on the real stream; `cancel(io, player)` at block CANCEL. What speaker.monitor
+    """BLOCKS blocks on the real stream; `cancel(io, player)` at block CANCEL. What speaker.monitor
     heard, the (closed) device, and what `cancel` returned. A take in which the stream had to be
     reopened (PortAudio aborts it when a loaded machine starves the server; what was in flight
     is lost) is taken again, up to 3 times: that is another fault, tested on its own below."""
@@ -105,7 +108,7 @@ def _tone_then_cancel(
         got = None
         with Recorder() as rec:
             with DeviceAudio() as io:
-                for k in range(100):
+                for k in range(BLOCKS):
                     if k == START:
                         p.play(chirp(1.5), "long")
                         p.play(tone(1.0, hz=QUEUED_HZ), "queued")
@@ -296,7 +299,7 @@ def test_silence_queued_cuts_what_the_device_still_holds(virtual_audio: dict) ->
         a, io, (queued, silenced) = _tone_then_cancel(stop)
         if silenced:
             break
-    assert io.clock.samples == 100 * BLOCK
+    assert io.clock.samples == BLOCKS * BLOCK
     loud = int(np.sum(np.abs(a) > 0.05))
     heard_ms = loud / (1 - 2 / np.pi * np.arcsin(0.1)) / RATE * 1000
     handed_ms = (CANCEL - START) * BLOCK / RATE * 1000
