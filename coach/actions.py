@@ -87,10 +87,12 @@ class Finish:
 
 @dataclass(frozen=True)
 class Started:
-    """A suggested alternative begins: a new history session for `routine`."""
+    """A routine begins after another (an alternative, a program's next exercise): a new
+    history session for `routine`; `detail` goes into its `started` event."""
 
     routine: Routine
     reps: int
+    detail: dict[str, Any] = field(default_factory=dict)
 
 
 Action = Say | Cancel | Hush | Unhush | SetTempo | Expect | Log | Reps | Finish | Started

@@ -258,6 +258,8 @@ def scan_library(
     for d in dirs if dirs is not None else routine_dirs():
         if d.is_dir():
             for f in sorted(d.glob("*.toml")):
+                if f.name.endswith(".program.toml"):  # a program (coach/program.py)
+                    continue
                 lib.pop(f.stem, None)
                 broken.pop(f.stem, None)
                 try:

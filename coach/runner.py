@@ -265,7 +265,7 @@ class Runner:
             elif isinstance(a, Started):
                 self._routines.append(a.routine.id)
                 self._start_history(a.routine.id, a.reps)
-                self._event("started", {"routine": a.routine.id})
+                self._event("started", {"routine": a.routine.id, **a.detail})
 
     def _cut(self) -> None:
         """Cut the player within the block. What the device still holds must not play out
@@ -519,7 +519,7 @@ class Runner:
     def _result(self) -> RunResult:
         f = self._last_finish or Finish(EndReason.FAULT, self.session.left, self.session.right)
         return RunResult(
-            f.reason,
+            self.session.reason or f.reason,  # (a program may end between two exercises)
             f.left,
             f.right,
             f.suggestion,

@@ -68,6 +68,8 @@ class State(StrEnum):
     PAUSED = "paused"
     OFFERING = "offering"
     ENDED = "ended"
+    RESTING = "resting"  # a program between two exercises (coach/program_session.py)
+    GETTING_READY = "getting-ready"  # ... the next one needs another position: "say ready"
 
 
 # where the user's voice hushes the coach; not while it gives the pain advice (which must be heard
@@ -80,6 +82,8 @@ HUSHABLE = frozenset(
         State.POSITIONING,
         State.EXERCISING,
         State.PAUSED,
+        State.RESTING,
+        State.GETTING_READY,
     }
 )
 
@@ -92,6 +96,8 @@ EXPECT: dict[State, frozenset[Intent]] = {
     State.PAUSED: frozenset({Intent.RESUME, Intent.READY, Intent.REPEAT}),
     State.OFFERING: frozenset({Intent.YES, Intent.NO, Intent.REPEAT}),
     State.ENDED: frozenset(),
+    State.RESTING: frozenset({Intent.PAUSE, Intent.REPEAT}),
+    State.GETTING_READY: frozenset({Intent.READY, Intent.REPEAT}),
 }
 
 
@@ -317,8 +323,7 @@ class Session:
             acts += self._say(t)
         self.offer = safety.choose_alternative(self.library, self.routine, self.hurt[:-1])
         if self.offer is None:
-            acts += self._say(safety.NO_ALTERNATIVE)
-            return acts + self._finish(EndReason.PAIN)
+            return acts + self._pain_end(safety.NO_ALTERNATIVE, None)
         acts += self._say(safety.offer_text(self.offer, self.routine))
         acts += self._say(safety.OFFER_QUESTION)
         self._wait_from = None
@@ -475,7 +480,7 @@ class Session:
                 acts += self._complete_beat(self._beats[self._cur])
             if self._i >= len(self._beats):
                 self._next_at = None
-                return acts + self._finish(EndReason.COMPLETED)
+                return acts + self._routine_done(now)
             beat = self._beats[self._i]
             if beat.phase == Phase.INHALE and self._pending_tempo is not None:
                 self.tempo, self._pending_tempo = self._pending_tempo, None
@@ -511,8 +516,15 @@ class Session:
         return acts + self._say(safety.PAUSED)
 
     def _decline(self) -> list[Action]:
-        acts = self._say(safety.OFFER_DECLINED)
-        return acts + self._finish(EndReason.PAIN, self.offer.id if self.offer else None)
+        return self._pain_end(safety.OFFER_DECLINED, self.offer.id if self.offer else None)
+
+    # hooks a program overrides (coach/program_session.py): what follows a routine's last breath,
+    # and the end of a pain (no alternative, or none taken)
+    def _routine_done(self, now: float) -> list[Action]:
+        return self._finish(EndReason.COMPLETED)
+
+    def _pain_end(self, goodbye: str, suggestion: str | None) -> list[Action]:
+        return self._say(goodbye) + self._finish(EndReason.PAIN, suggestion)
 
     def _finish(
         self, reason: EndReason, suggestion: str | None = None, final: bool = True
