@@ -28,7 +28,7 @@ from .engines.base import Engine, Hypothesis, LateEngine
 from .errors import ModelError, UsageError
 from .intents import SAFETY_INTENTS, Intent
 from .langpack import LanguagePack, load_langpack
-from .vad import Segment, Vad, VadConfig, voicing
+from .vad import Segment, Vad, VadConfig, sibilance, voicing
 
 SPEAKING_TAIL_S = 1.0  # the coach's last words may still echo this long after the clip ends
 ECHO_MARGIN_DB = 10.0  # residual must exceed the echo's measured leak by this to be the user
@@ -38,6 +38,7 @@ ECHO_MARGIN_DB = 10.0  # residual must exceed the echo's measured leak by this t
 CASCADE_OTHERS = {"phonemes+whisper": "both", "pocketsphinx+whisper": "second"}
 VOICE_ONSET_S = 0.04  # loud this long (past the echo gate) before the user's voice counts as begun
 VOICED = 0.6  # ... and voiced (vad.voicing) in one 40 ms window: breath noise peaked at 0.46
+SIBILANT: float | None = 0.85  # ... or sibilant (vad.sibilance): an "s" before the vowel; white noise is 0.62
 LATE_WAIT_S = 30.0  # flush(): how long to wait for a background engine's last answers
 FIRED_KEEP = 64  # segments remembered as having given their one command
 
@@ -212,7 +213,10 @@ class Listener:
             self._voice_on, self._voice_seg = False, None
             self._voice.append(VoiceActivity(False, self._pos / RATE))
         if self._vad.active and not self._voice_on and not self._voiced:
-            self._voiced = voicing(np.concatenate((self._last_res, res))) >= VOICED
+            window = np.concatenate((self._last_res, res))
+            self._voiced = voicing(window) >= VOICED or (
+                SIBILANT is not None and sibilance(window) >= SIBILANT
+            )
         self._last_res = res
         if not self._voice_on and self._voiced and self._vad.loud_s >= VOICE_ONSET_S - 1e-9:
             self._voice_on, self._voice_quiet = True, False

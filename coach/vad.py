@@ -180,3 +180,16 @@ def voicing(x: np.ndarray, rate: int = RATE) -> float:
     # energies of the two overlapping parts x[:n-l] and x[l:]
     norm = np.sqrt((e[n - lags] - e[0]) * (e[n] - e[lags])) + 1e-12
     return float(np.max(r[lags] / norm))
+
+
+SIBILANT_HZ = 3000.0  # an "s" puts its energy above this; a vowel's is below
+
+
+def sibilance(x: np.ndarray, rate: int = RATE) -> float:
+    """The share of `x`'s energy above SIBILANT_HZ (0..1): the "s" that begins "stop" measured
+    0.81-0.99 on the human clips, a vowel 0.01-0.05, white noise 0.62, breath near 0. A long "s"
+    comes up to 200 ms before the vowel that `voicing` needs, so it is the earlier sign of a voice."""
+    x = np.asarray(x, np.float64) - float(np.mean(x))
+    power = np.abs(np.fft.rfft(x)) ** 2
+    high = power[np.fft.rfftfreq(len(x), 1.0 / rate) >= SIBILANT_HZ].sum()
+    return float(high / (power.sum() + 1e-20))

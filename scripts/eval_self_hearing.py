@@ -8,7 +8,9 @@ looping until --hours of coach speech have played. false_commands_per_hour is th
 detections per hour of that; hushes_per_hour the number of times the listener reported the user's
 voice beginning while the coach spoke (each would have hushed it: session.voice_began). The same
 with the room louder (--rooms: a noise floor at -50 and -40 dBFS, and "breath": the floor at -60
-plus breath-like noise, band-limited, swelling with a 6 s breath to -40 dBFS). Then "stop"/"pain"
+plus breath-like noise, band-limited, swelling with a 6 s breath to -40 dBFS; "rustle": the floor
+at -60 plus bursts of broadband noise, 50-400 ms, up to -30 dBFS: clothes and a mat, which must not
+pass for the "s" of a word). Then "stop"/"pain"
 spoken by espeak-ng voices and real people over the coach's speech at equal level (user level ==
 echo level): recall, and how soon after the word's start the voice was reported (hush latency).
 
@@ -101,6 +103,19 @@ def breath_noise(n: int, rng: np.random.Generator, peak_db: float = -40.0) -> np
     return x.astype(np.float32)
 
 
+def rustle_noise(n: int, rng: np.random.Generator, peak_db: float = -30.0) -> np.ndarray:
+    """Clothes and a mat rustling near the microphone: bursts of broadband (white) noise, 50-400
+    ms each with soft edges, every 0.5-3 s, each at -45..`peak_db` dBFS RMS."""
+    x = np.zeros(n, np.float32)
+    i = int(rng.uniform(0.5, 3.0) * RATE)
+    while i < n:
+        m = min(int(rng.uniform(0.05, 0.4) * RATE), n - i)
+        burst = rng.standard_normal(m) * np.hanning(m) * 10 ** (rng.uniform(-45, peak_db) / 20)
+        x[i : i + m] += burst.astype(np.float32)
+        i += m + int(rng.uniform(0.5, 3.0) * RATE)
+    return x
+
+
 def run_session(
     listener, speaker: np.ndarray, mic_user: np.ndarray | None, texts=None, floor_db=-60.0
 ):
@@ -151,6 +166,8 @@ def self_hearing(listener, clips, hours: float, room: str = "-60") -> dict:
     floor_db, user = -60.0, None
     if room == "breath":
         user = breath_noise(len(speaker), np.random.default_rng(5))
+    elif room == "rustle":
+        user = rustle_noise(len(speaker), np.random.default_rng(6))
     else:
         floor_db = float(room)
     listener.reset()
@@ -291,7 +308,7 @@ def main() -> int:
     ap.add_argument("--speech", type=Path, default=SPEECH, help=f"recordings (default {SPEECH})")
     ap.add_argument(
         "--rooms", nargs="*", default=["-60", "-50", "-40", "breath"],
-        help="noise floors in dBFS and/or 'breath' (default: -60 -50 -40 breath)",
+        help="noise floors in dBFS, 'breath' and/or 'rustle' (default: -60 -50 -40 breath)",
     )  # fmt: skip
     ap.add_argument(
         "--parts", nargs="*", default=["self", "over", "ordinary"],
