@@ -132,6 +132,8 @@ STATE_WORDS = {
     "exercising": "exercising",
     "paused": "paused",
     "offering": "offering a gentler exercise",
+    "resting": "resting before the next exercise",
+    "getting-ready": "waiting for you to be in position",
     "ended": "ended",
 }
 REASON_WORDS = {"no-response": "no response", "fault": "a fault"}
