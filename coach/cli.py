@@ -16,7 +16,7 @@ from .interrupts import SESSION_CLOSED, catch_early
 
 # Modules in coach/commands with `register(subparsers)`; each keeps heavy imports inside handlers
 # so that `coach --help` and the start of `coach run` stay fast.
-COMMAND_MODULES = ("session", "voice", "export", "ears", "history", "check", "devices")
+COMMAND_MODULES = ("session", "list", "voice", "export", "ears", "history", "check", "devices")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,4 +1,5 @@
-"""`coach export ROUTINE -o session.wav`: a whole guided session as one audio file, no listening.
+"""`coach export ROUTINE|PROGRAM -o session.wav`: a whole guided session as one audio file, no
+listening.
 
 For a phone or a physical therapist. The session is rendered through the same parts as a live
 one — choreography on the breath grid, the Player, the FileAudio back end — so what you hear in
@@ -28,7 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "export", help="render a whole session to a WAV file (no listening), e.g. for a phone"
     )
-    p.add_argument("routine", help="routine id (see `coach list`) or path to a .toml file")
+    p.add_argument(
+        "routine", help="routine or program id (see `coach list`), or a path to a .toml file"
+    )
     p.add_argument("-o", "--output", type=Path, required=True, help="WAV file to write")
     p.add_argument(
         "--tempo", type=float, default=None, help="breaths per minute (3..10, default 6)"
@@ -117,8 +120,10 @@ def perform(
 
 def run(args: argparse.Namespace) -> int:
     from ..audio_files import FileAudio
-    from ..choreography import plan, render_clips, script
+    from ..choreography import plan, render_clips, render_pairs, renderings, script
     from ..player import Player
+    from ..program import find_program
+    from ..program_flow import export_texts, plan_program
     from ..routine import get_routine
     from ..tempo import TEMPO_DEFAULT, Tempo
     from ..tts import SpeechRenderer
@@ -128,15 +133,27 @@ def run(args: argparse.Namespace) -> int:
     check_output(out)
     if out.suffix.lower() != ".wav":
         raise UsageError(f"{out}: the output must be a .wav file")
-    routine = get_routine(args.routine)
-    reps = routine.checked_reps(args.reps)
+    program = find_program(args.routine)
+    if program is not None and args.reps is not None:
+        raise UsageError("--reps is for a routine: each exercise of a program has its own reps")
+    routine = program.exercises[0].routine if program else get_routine(args.routine)
+    reps = program.exercises[0].reps if program else routine.checked_reps(args.reps)
     tempo = Tempo(TEMPO_DEFAULT if args.tempo is None else args.tempo)
     voice = get_voice(args.voice)
     show = not args.quiet
 
-    clips = render_clips(routine, SpeechRenderer(), voice, Progress("rendering", show))
-    beats = script(routine, reps)
-    cues, phases, end = plan(beats, tempo, clips)
+    if program is not None:
+        todo = [(t, 1.0) for t in export_texts(program)]
+        for r in dict.fromkeys(program.routines):
+            todo += renderings(r)
+        clips = render_pairs(list(dict.fromkeys(todo)), SpeechRenderer(), voice,
+                             Progress("rendering", show))  # fmt: skip
+        cues, tone_phases, end = plan_program(program, tempo, clips)
+    else:
+        clips = render_clips(routine, SpeechRenderer(), voice, Progress("rendering", show))
+        beats = script(routine, reps)
+        cues, phases, end = plan(beats, tempo, clips)
+        tone_phases = [(b.phase, a, z) for b, (a, z) in zip(beats, phases, strict=True)]
     for c in cues:
         if not c.fitted.fits:
             print(
@@ -148,7 +165,7 @@ def run(args: argparse.Namespace) -> int:
     if args.tones:
         from ..tones import tone_track
 
-        extra = tone_track([(b.phase, a, z) for b, (a, z) in zip(beats, phases, strict=True)], end)
+        extra = tone_track(tone_phases, end)
     try:
         with FileAudio(None, out) as io:
             perform(io, Player(), cues, end, extra, Progress("mixing", show))
@@ -159,7 +176,12 @@ def run(args: argparse.Namespace) -> int:
         raise CoachError(f"{out}: cannot write ({e.strerror or e})") from None
     m, s = divmod(round(seconds), 60)
     print(
-        f"wrote {out} ({m}:{s:02d}, {routine.name}, {reps} reps, {tempo.bpm:g} breaths/min, "
-        f"voice {voice.name})"
+        f"wrote {out} ({m}:{s:02d}, "
+        + (
+            f"{program.name}, {len(program.exercises)} exercises"
+            if program
+            else f"{routine.name}, {reps} reps"
+        )
+        + f", {tempo.bpm:g} breaths/min, voice {voice.name})"
     )
     return 0

@@ -1,4 +1,4 @@
-"""`coach run`, `coach demo`, `coach list`: a coached session live, on files, or rehearsed.
+"""`coach run`, `coach demo`: a coached session (a routine or a program) live, on files, or rehearsed.
 
 Heavy imports (numpy, the recognizer, the speech engine) stay inside the handlers so that
 `coach --help` stays fast.
@@ -7,7 +7,6 @@ Heavy imports (numpy, the recognizer, the speech engine) stay inside the handler
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,8 +23,13 @@ if TYPE_CHECKING:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("run", help="coach a routine by voice; say stop or pain at any time")
-    p.add_argument("routine", help="routine id (see `coach list`) or path to a .toml file")
+    p = sub.add_parser(
+        "run", help="coach a routine or a program by voice; say stop or pain at any time"
+    )
+    p.add_argument(
+        "routine",
+        help="routine or program id (see `coach list`), or a path to a .toml / .program.toml file",
+    )
     add_session_options(p)
     p.add_argument(
         "--mic-file", type=Path, help="read the microphone from this WAV (simulated time)"
@@ -64,10 +68,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--engine", default="auto", choices=ENGINES, help="recognizer (default auto)")
     d.set_defaults(func=cmd_demo)
 
-    ls = sub.add_parser("list", help="the routines: id, name, position, motion, intensity, reps")
-    ls.add_argument("--json", action="store_true", help="machine-readable output")
-    ls.set_defaults(func=cmd_list)
-
 
 def add_session_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--reps", type=int, help="reps per side (within the routine's range)")
@@ -95,46 +95,6 @@ def add_session_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--db", type=Path, help="history database (default: the user data folder)")
     p.add_argument("--plain", action="store_true", help="plain log lines instead of a status line")
-
-
-# --- coach list -------------------------------------------------------------------------------
-def cmd_list(args: argparse.Namespace) -> int:
-    from ..routine import load_library
-
-    lib = load_library()
-    rows = [
-        {
-            "id": r.id,
-            "name": r.name,
-            "position": r.position,
-            "motion": list(r.motion),
-            "intensity": r.intensity,
-            "sides": list(r.sides),
-            "reps": {"default": r.reps_default, "min": r.reps_min, "max": r.reps_max},
-            "per_day": r.per_day,
-            "file": str(r.path),
-        }
-        for r in lib.values()
-    ]
-    if args.json:
-        print(json.dumps(rows, indent=2))
-        return 0
-    head = ("id", "name", "position", "motion", "intensity", "reps")
-    table = [head] + [
-        (
-            r.id,
-            r.name,
-            r.position,
-            "+".join(r.motion),
-            r.intensity,
-            f"{r.reps_default} ({r.reps_min}-{r.reps_max})" + (" per side" if r.sides else ""),
-        )
-        for r in lib.values()
-    ]
-    widths = [max(len(str(row[i])) for row in table) for i in range(len(head))]
-    for row in table:
-        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
-    return 0
 
 
 # --- coach run ----------------------------------------------------------------------------------
@@ -256,6 +216,8 @@ def _run_session(
     from ..dose import check_dose
     from ..history import History
     from ..player import Player
+    from ..program import find_program
+    from ..program_session import ProgramSession
     from ..routine import get_routine, load_library
     from ..runner import (
         CLOSE_AFTER_SIGNAL_S,
@@ -269,8 +231,12 @@ def _run_session(
     from ..tts import SpeechRenderer
     from ..voice import get_voice
 
-    routine = get_routine(args.routine)
-    reps = routine.checked_reps(args.reps)
+    program = find_program(args.routine)
+    if program is not None and args.reps is not None:
+        raise UsageError("--reps is for a routine: each exercise of a program has its own reps "
+                         "(`coach list` shows them)")  # fmt: skip
+    routine = program.exercises[0].routine if program else get_routine(args.routine)
+    reps = program.exercises[0].reps if program else routine.checked_reps(args.reps)
     tempo = Tempo(TEMPO_DEFAULT if args.tempo is None else args.tempo)
     voice = get_voice(args.voice)
     listen = not args.no_listen
@@ -311,14 +277,17 @@ def _run_session(
     runner: Runner | None = None
     engine = str(args.engine) if listen else "none"
     try:
-        dose = check_dose(routine, history)
-        if dose.warning:
+        dose = None if program else check_dose(routine, history)  # (a program's dose: #16 item 5)
+        if dose and dose.warning:
             print(f"coach: warning: {dose.warning}", file=sys.stderr)
-        hush = not args.no_hush
-        session = Session(
-            routine, reps, tempo, load_library(), listen=listen, dose=dose, hush=hush,
-            mic_wait_s=mic_wait_s,
-        )  # fmt: skip
+        opts: dict[str, Any] = dict(listen=listen, dose=dose, hush=not args.no_hush,
+                                    mic_wait_s=mic_wait_s)  # fmt: skip
+        session = (
+            ProgramSession(program, tempo, load_library(), **opts)
+            if program
+            else Session(routine, reps, tempo, load_library(), **opts)
+        )
+        display.bpm = session.tempo.bpm  # (a program's first exercise may have its own)
         clips, listener = signals.call(prepare, session)
         microphone = ""
         if listener is not None:
