@@ -182,8 +182,7 @@ class Session:
                 HUSH_VERDICT_MAX_S if self._awaiting_verdict else HUSH_MAX_S
             ):
                 acts += [Unhush(), *self._unhush(now, "timeout")]
-            else:
-                speaking = True  # what was held has not been said yet
+            speaking = True  # what was held is not said yet (after an Unhush: from the next block)
         if self._after_speech and not speaking:
             todo, self._after_speech = self._after_speech, None
             if todo == "listen":

@@ -141,3 +141,20 @@ def test_a_verdict_that_never_comes_carries_on_at_the_longer_bound() -> None:
     sim.apply(sim.session.voice_began(sim.clock.now() + 5, speaking=True))  # the next hush ...
     sim.run(sim.clock.now() + 5 + HUSH_MAX_S + STEP)
     assert not sim.session.hushed  # ... has the plain bound again
+
+
+def test_a_hush_over_the_briefing_lets_its_held_lines_be_said_before_the_exercise() -> None:
+    """The held lines are queued again by the runner only when it carries out the Unhush: the
+    tick that unhushes must not take the silent player for the briefing's end (it did: the
+    routine began at once and its first cue cut what was held, seen in a program's run)."""
+    sim = ready(make())
+    in_state(sim, State.BRIEFING)
+    s, now = sim.session, sim.clock.now()
+    assert s.voice_began(now, speaking=True) == [Hush(), Log("hush", {})]
+    s.voice_ended(now + 0.3)
+    t, acts = now, []
+    while not any(isinstance(a, Unhush) for a in acts):  # the player is silent: hushed
+        t += STEP
+        acts = s.tick(t, speaking=False)
+    assert s.state == State.BRIEFING, acts  # the held lines are said first
+    assert s.tick(t + STEP, speaking=True) == [] and s.state == State.BRIEFING
