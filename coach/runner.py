@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import safety
-from .audio_format import RATE
+from .audio_format import BLOCK, RATE
 from .choreography import fit, render_pairs
 from .errors import AudioDeviceError, CoachError
 from .events_file import EventsFile
@@ -73,6 +73,9 @@ class RunResult:
     routines: list[str]
     seconds: float
     events: list[dict[str, Any]] = field(default_factory=list)
+
+
+BLOCK_S = BLOCK / RATE
 
 
 class ThreadedListener:
@@ -135,6 +138,7 @@ class ThreadedListener:
 
     @property
     def backlog(self) -> int:
+        """Blocks handed over but not yet heard (a busy machine: the session's hush waits for them)."""
         return self._in.qsize()
 
     def close(self, wait: bool = True) -> None:
@@ -399,6 +403,8 @@ class Runner:
                 self.apply(self.session.mic_lost(now, gone) if gone else self.session.mic_back(now))
             elif gone is None and self.watchdog.update(mic, now, self.io.no_input_seconds()):
                 self.apply(self.session.mic_lost(now))
+        if isinstance(self.listener, ThreadedListener):  # the hush waits for what it has not heard
+            self.session.listener_lag(self.listener.backlog * BLOCK_S)
         self.apply(self.session.tick(now, speaking=self.player.busy))
         if self.display is not None:
             b = self.session.current

@@ -57,6 +57,10 @@ HUSH_MAX_S = 1.5  # a hush with no verdict this long after it began ends (the co
 # ... unless the words have ended and only their decode is still running: a busy machine took
 # 2.3 s for one "stop" (measured), and carrying on first would talk over it; held at most this
 HUSH_VERDICT_MAX_S = 3.0
+# Those bounds count the audio the listener has heard: on a loaded machine its thread lags the
+# speaker (a backlog of blocks, seconds at load 9), and a hush must not end before the words were
+# even heard. At most this much lag is allowed for, so a stuck listener cannot hold it forever.
+HUSH_BACKLOG_MAX_S = 3.0
 
 
 class State(StrEnum):
@@ -148,6 +152,7 @@ class Session:
         self._hushed_at: float | None = None  # a hush under way: when it began
         self._voice_ended_at: float | None = None  # ... and when the user's voice ended
         self._awaiting_verdict = False  # ... their words ended, a decode is still running
+        self._unheard_s = 0.0  # the listener's lag (listener_lag)
 
     # --- what may be said (coach/phrasebook.py) ---------------------------------------------------
     def alternatives(self) -> list[Routine]:
@@ -169,6 +174,10 @@ class Session:
         self._after_speech = "listen"
         return acts
 
+    def listener_lag(self, unheard_s: float) -> None:
+        """How far the listener lags behind the speaker now (the audio it has not yet heard)."""
+        self._unheard_s = max(unheard_s, 0.0)
+
     def tick(self, now: float, speaking: bool) -> list[Action]:
         """Called once per audio block; `speaking` is True while the player has something queued."""
         if self.state == State.ENDED:
@@ -176,11 +185,10 @@ class Session:
         acts: list[Action] = []
         if self._hushed_at is not None:
             ended = self._voice_ended_at
+            heard = now - self._hushed_at - min(self._unheard_s, HUSH_BACKLOG_MAX_S)
             if ended is not None and now - ended >= HUSH_GRACE_S:
                 acts += [Unhush(), *self._unhush(now, "nothing")]
-            elif now - self._hushed_at >= (
-                HUSH_VERDICT_MAX_S if self._awaiting_verdict else HUSH_MAX_S
-            ):
+            elif heard >= (HUSH_VERDICT_MAX_S if self._awaiting_verdict else HUSH_MAX_S):
                 acts += [Unhush(), *self._unhush(now, "timeout")]
             speaking = True  # what was held is not said yet (after an Unhush: from the next block)
         if self._after_speech and not speaking:

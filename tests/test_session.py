@@ -43,6 +43,7 @@ class Sim:
     clock: ManualClock = field(default_factory=ManualClock)
     busy_until: float = 0.0
     actions: list[tuple[float, Action]] = field(default_factory=list)
+    unheard_s: float = 0.0  # how far the listener lags behind (its backlog)
 
     def apply(self, acts: list[Action]) -> None:
         now = self.clock.now()
@@ -66,6 +67,7 @@ class Sim:
         while self.clock.now() < end and not self.session.done:
             self.clock.advance(STEP)
             now = self.clock.now()
+            self.session.listener_lag(self.unheard_s)
             self.apply(self.session.tick(now, speaking=now < self.busy_until))
 
     def say(self, intent: Intent, phrase: str = "") -> list[Action]:

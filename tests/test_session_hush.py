@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from coach.actions import Cancel, Hush, Log, Say, Unhush
 from coach.intents import Intent
-from coach.session import HUSH_GRACE_S, HUSH_MAX_S, HUSH_VERDICT_MAX_S, State
+from coach.session import (
+    HUSH_BACKLOG_MAX_S,
+    HUSH_GRACE_S,
+    HUSH_MAX_S,
+    HUSH_VERDICT_MAX_S,
+    State,
+)
 from tests.test_session import STEP, Sim, in_state, make, ready
 
 
@@ -158,3 +164,15 @@ def test_a_hush_over_the_briefing_lets_its_held_lines_be_said_before_the_exercis
         acts = s.tick(t, speaking=False)
     assert s.state == State.BRIEFING, acts  # the held lines are said first
     assert s.tick(t + STEP, speaking=True) == [] and s.state == State.BRIEFING
+
+
+def test_a_lagging_listener_holds_the_hush_until_it_has_heard_the_bound() -> None:
+    """A busy machine: the listener's thread is 2 s behind the speaker. The bound counts heard
+    audio, so the hush lasts HUSH_MAX_S + 2 s; a lag beyond HUSH_BACKLOG_MAX_S is not waited for."""
+    for lag, expect in ((2.0, HUSH_MAX_S + 2.0), (60.0, HUSH_MAX_S + HUSH_BACKLOG_MAX_S)):
+        sim = exercising()
+        sim.unheard_s = lag
+        t0 = sim.clock.now()
+        sim.apply(sim.session.voice_began(t0, speaking=True))
+        sim.run_until(lambda s=sim: not s.session.hushed)
+        assert abs(sim.clock.now() - t0 - expect) <= STEP + 1e-9, (lag, sim.clock.now() - t0)
