@@ -440,10 +440,13 @@ def _build_engine(
         if choice == "phonemes":
             return fast
         from .engines.cascade_engine import CascadeEngine
+        from .engines.phoneme_engine import competitors_of
         from .engines.whisper_engine import WhisperEngine
 
-        def whisper() -> Engine:
-            return WhisperEngine(pack.code, forced=safety)  # stop/pain scored before transcribing
+        rivals = competitors_of(pack, safety)
+
+        def whisper() -> Engine:  # stop/pain scored before transcribing; their near words known
+            return WhisperEngine(pack.code, forced=safety, rivals=rivals)
 
         floor = min(pack.threshold(i, "whisper") for i in SAFETY_INTENTS)
         if background:  # live: Whisper loads on its worker while the coach starts speaking

@@ -12,6 +12,7 @@ one thread.
     scripts/eval_commands.py /tmp/espeak-heldout --json
     scripts/eval_commands.py ../shared/speech-v2 --curve     # recall vs false commands
     scripts/eval_commands.py ../shared/speech-v2 --margin inf --safety-margin inf   # no near words
+    scripts/eval_commands.py ../shared/speech-v2 --condition phone   # hard microphones (below)
 """
 
 from __future__ import annotations
@@ -132,8 +133,35 @@ def make_espeak_set(out: Path, voices: str, lang: str = "en") -> int:
     return n
 
 
-def _noise(n: int, rng: np.random.Generator) -> np.ndarray:
-    return (rng.standard_normal(n) * 10 ** (-60 / 20)).astype(np.float32)
+def _noise(n: int, rng: np.random.Generator, db: float = -60.0) -> np.ndarray:
+    return (rng.standard_normal(n) * 10 ** (db / 20)).astype(np.float32)
+
+
+def _speech_rms(x: np.ndarray) -> float:
+    loud = x[np.abs(x) > 0.05 * np.abs(x).max()]
+    return float(np.sqrt(np.mean(np.square(loud)))) if loud.size else 1e-6
+
+
+def _telephone(x: np.ndarray) -> np.ndarray:
+    from scipy.signal import butter, resample_poly, sosfilt
+
+    band = sosfilt(butter(4, [300, 3400], btype="band", fs=RATE, output="sos"), x)
+    return resample_poly(resample_poly(band, 1, 2), 2, 1).astype(np.float32)  # 8 kHz and back
+
+
+# Hard input, made from the clips themselves (issue #15 item 2; tests/test_phoneme_engine.py has
+# the same): name -> (change to the clip, seconds of room before it, room level dBFS)
+CONDITIONS = {
+    "clean": (lambda x: x, 0.5, -60.0),
+    # loud close-talk: 12 dB into clipping
+    "loud": (lambda x: np.clip(x * (4.0 / max(1e-6, np.abs(x).max())), -1, 1), 0.5, -60.0),
+    "quiet": (lambda x: x * (10 ** (-40 / 20) / _speech_rms(x)), 0.5, -60.0),  # speech -40 dBFS
+    # the stream starts at the word's first sound: no room before it
+    "nolead": (lambda x: x[int(np.argmax(np.abs(x) > 10 ** (-45 / 20))) :], 0.0, -60.0),
+    "phone": (_telephone, 0.5, -60.0),  # 300-3400 Hz, through 8 kHz
+    # white noise at -45 dBFS under the whole stream, 2.5 s of it first (the VAD learns the room)
+    "room": (lambda x: x, 2.5, -45.0),
+}
 
 
 def _speech_end(x: np.ndarray) -> int:
@@ -159,6 +187,16 @@ def set_margins(engine: object, margin: float | None, safety: float | None) -> N
         eng.margins = {p: safety for p in eng.margins}
 
 
+def set_rival_margin(engine: object, margin: float | None) -> None:
+    """Whisper's forced scoring in a cascade: how much better than every near word of stop and
+    pain ("top", "pay" ...) their score must be (inf, the default: the near words are not
+    scored)."""
+    second = getattr(engine, "second", None)
+    if margin is None or second is None or not hasattr(second, "rivals"):
+        return
+    second.rival_margin = None if margin == float("inf") else margin
+
+
 def evaluate(
     folder: Path,
     engine: str,
@@ -168,11 +206,20 @@ def evaluate(
     speakers: str | None = None,
     others: str | None = None,
     margins: tuple[float | None, float | None] = (None, None),
+    condition: str = "clean",
+    rival_margin: float | None = None,
+    gate: float | None = None,
+    doubt: str | None = None,
 ) -> dict:
     from coach.listener import make_listener
 
     listener = make_listener(engine, lang, model, others=others)
     set_margins(listener.engine, *margins)
+    set_rival_margin(listener.engine, rival_margin)
+    if gate is not None and hasattr(listener.engine, "gate"):
+        listener.engine.gate = None if gate == float("inf") else gate
+    if doubt is not None and hasattr(listener.engine, "doubt"):
+        listener.engine.doubt = doubt
     rng = np.random.default_rng(0)
     labels = sorted(p.name for p in folder.iterdir() if p.is_dir())
     intents: dict[str, dict] = {}
@@ -189,9 +236,13 @@ def evaluate(
         files = files[:limit]
         hits = 0
         for f in files:
-            x = read_wav(f)
-            speech_end = RATE // 2 + _speech_end(x)
-            x = np.concatenate((_noise(RATE // 2, rng), x, _noise(RATE // 2, rng)))
+            change, lead_s, room_db = CONDITIONS[condition]
+            x = np.asarray(change(read_wav(f)), dtype=np.float32)
+            lead = round(lead_s * RATE)
+            speech_end = lead + _speech_end(x)
+            if room_db > -60.0:  # a room under the speech too
+                x = x + _noise(len(x), rng, room_db)
+            x = np.concatenate((_noise(lead, rng, room_db), x, _noise(RATE // 2, rng, room_db)))
             x = x[: len(x) // BLOCK * BLOCK]
             listener.reset()
             t0 = time.process_time()
@@ -224,6 +275,7 @@ def evaluate(
         "folder": str(folder),
         "engine": listener.engine_name,
         "lang": lang,
+        "condition": condition,
         "intents": intents,
         "none": {
             "n": none["n"],
@@ -232,6 +284,7 @@ def evaluate(
         "confusions": {k: dict(v) for k, v in confusions.items()},
         "errors": dict(misses),
         "rtf": round(cpu / audio_s, 4) if audio_s else None,
+        "second_calls": getattr(listener.engine, "second_calls", None),  # a cascade's Whisper
         "latency_s": {  # end of speech -> detection returned (audio waited + decode CPU)
             "p50": round(float(np.percentile(lat, 50)), 3) if lat else None,
             "p95": round(float(np.percentile(lat, 95)), 3) if lat else None,
@@ -347,6 +400,33 @@ def main() -> int:
         "to veto a command (phoneme engine; default the engine's; inf: never)",
     )
     ap.add_argument("--safety-margin", type=float, help="the same for stop and pain")
+    ap.add_argument(
+        "--rival-margin",
+        type=float,
+        help="nats by which Whisper's forced score of stop/pain must beat their near words "
+        "(a cascade; default inf: the near words are not scored)",
+    )
+    ap.add_argument(
+        "--gate",
+        type=float,
+        help="a cascade asks Whisper only when some phrase cost the phoneme engine at most this "
+        "many nats per phoneme (default inf: always)",
+    )
+    ap.add_argument(
+        "--doubt",
+        choices=("keep", "veto", "decide"),
+        help="a cascade, a stop/pain the phoneme engine heard while a near word explained it "
+        "better: keep it, ask Whisper and drop it only if Whisper prefers the near word (veto), "
+        "or let Whisper decide (default keep)",
+    )
+    ap.add_argument(
+        "--condition",
+        default="clean",
+        choices=sorted(CONDITIONS),
+        help="hard input made from each clip: loud (12 dB into clipping), quiet (speech at "
+        "-40 dBFS), nolead (the stream starts at the word), phone (300-3400 Hz, 8 kHz), room "
+        "(white noise at -45 dBFS)",
+    )
     args = ap.parse_args()
     margins = (args.margin, args.safety_margin)
     if args.make_espeak_set:
@@ -373,6 +453,10 @@ def main() -> int:
         args.speakers,
         args.others,
         margins,
+        args.condition,
+        args.rival_margin,
+        args.gate,
+        args.doubt,
     )
     res["speakers"] = args.speakers
     if args.json:

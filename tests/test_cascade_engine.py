@@ -17,6 +17,7 @@ from coach.engines.whisper_engine import WhisperEngine
 from coach.intents import SAFETY_INTENTS, Intent
 from coach.langpack import load_langpack
 from coach.listener import Listener, make_listener
+from tests.conftest import espeak_wav
 
 
 @pytest.fixture(scope="module")
@@ -243,4 +244,88 @@ def test_a_second_engine_that_cannot_load_leaves_the_fast_one(
     assert "listening with phonemes alone" in capsys.readouterr().err
     lis.reset()
     assert _feed(lis, stop) + [d.intent for d in lis.flush()] == [Intent.STOP]
+    lis.close()
+
+
+STEP_VOICES = [("en-us", 160, 50), ("en-gb", 150, 40), ("en-us+f3", 170, 60), ("en-029", 140, 50)]
+
+
+@pytest.fixture(scope="module")
+def default() -> Listener:
+    lis = make_listener("auto", "en")
+    lis.expect(set(Intent))
+    return lis
+
+
+def test_a_gate_keeps_whisper_from_words_the_phonemes_find_nothing_like(
+    default: Listener, speech_dir: Path
+) -> None:
+    """`gate` (measured, not the default: at 4 nats per phoneme it skipped a fifth of Whisper's
+    looks at ordinary words but lost held-out espeak-ng "ouch", README): a segment in which
+    every phrase costs the phoneme engine more is not looked at again; the human commands are
+    all still heard."""
+    eng = default.engine
+    assert isinstance(eng, CascadeEngine) and eng.gate is None and eng.doubt == "keep"
+    eng.gate = 4.0
+    try:
+        gated, calls = eng.gated, eng.second_calls
+        for f in sorted((speech_dir / "_none").glob("*.wav"))[::6]:
+            _hear(default, read_wav(f))
+        assert eng.gated - gated >= 3 and eng.second_calls > calls
+        for label in ("stop", "yes", "no"):
+            for f in sorted((speech_dir / label).glob("*.wav")):
+                assert _hear(default, read_wav(f)) == [Intent(label)], f.name
+    finally:
+        eng.gate = None
+
+
+def test_a_stop_its_near_word_explains_better_can_be_put_to_whisper(default: Listener) -> None:
+    """espeak-ng "step": the phoneme engine hears stop while "step" explains the audio better,
+    by less than the 3-nat safety margin (contested). With doubt="veto" (measured, not the
+    default: it lost real stops and "ouch", README) Whisper is asked and, reading " step." more
+    readily than " stop.", drops it."""
+    eng = default.engine
+    assert isinstance(eng, CascadeEngine)
+    steps = [read_wav(espeak_wav("step", *v)) for v in STEP_VOICES]
+    kept = [_hear(default, x) for x in steps]
+    assert sum(k == [Intent.STOP] for k in kept) >= 3, kept  # the default: the phonemes' stop
+    eng.doubt = "veto"
+    try:
+        calls = eng.second_calls
+        asked = [_hear(default, x) for x in steps]
+    finally:
+        eng.doubt = "keep"
+    assert sum(Intent.STOP in a for a in asked) <= 1, asked
+    assert eng.second_calls > calls
+
+
+def test_a_contested_stop_is_kept_when_whisper_is_not_there(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Recall first: with no second opinion to ask (Whisper still loading, or failed to load) a
+    contested stop is a stop, on the fast path."""
+    from coach.engines.phoneme_engine import PhonemeEngine
+    from coach.errors import ModelError
+
+    release = threading.Event()
+
+    def missing() -> WhisperEngine:
+        assert release.wait(60)
+        raise ModelError("the Whisper model is missing")
+
+    pack = load_langpack("en")
+    safety = list(pack.phrases(SAFETY_INTENTS))
+    eng = CascadeEngine(
+        PhonemeEngine(pack), None, safety, 0.5, "both", True, load_second=missing,
+        second_name="whisper", doubt="veto",
+    )  # fmt: skip
+    lis = Listener(eng, pack)
+    steps = [read_wav(espeak_wav("step", *v)) for v in STEP_VOICES]
+    loading = [_feed(lis, x) for x in steps]  # Whisper not loaded yet: never waited for
+    assert sum(g == [Intent.STOP] for g in loading) >= 3, loading
+    release.set()
+    assert eng.ready.wait(30) and eng.second is None
+    failed = [_feed(lis, x) for x in steps]
+    assert failed == loading
+    assert "listening with phonemes alone" in capsys.readouterr().err
     lis.close()

@@ -11,7 +11,7 @@ import pytest
 from scipy.signal import butter, resample_poly, sosfilt
 
 from coach.audio_format import BLOCK, RATE, read_wav
-from coach.engines.phoneme_engine import PhonemeEngine
+from coach.engines.phoneme_engine import PhonemeEngine, competitors_of
 from coach.errors import DataFileError
 from coach.intents import Intent
 from coach.langpack import load_langpack, load_langpack_file
@@ -191,3 +191,14 @@ def test_an_unknown_phoneme_in_a_competitor_names_file_line_and_field(tmp_path: 
     line = len(bad.read_text(encoding="utf-8").splitlines())
     assert f"{bad}:{line}: field 'competitors'" in str(e.value)
     assert "unknown phoneme 'q'" in str(e.value)
+
+
+def test_the_near_words_of_stop_and_pain_are_found_by_rule() -> None:
+    """Whisper's forced scoring weighs stop and pain against these (listener._build_engine)."""
+    pack = load_langpack("en")
+    near = competitors_of(pack, ["stop", "stop it", "pain", "ouch", "enough"])
+    stop = {"top", "step", "star", "stock"}
+    pain = {"pay", "paid", "main", "plane", "page"}
+    ouch = {"out", "our", "each"}
+    assert set(near) == stop | pain | ouch
+    assert set(near) <= set(pack.competitors)

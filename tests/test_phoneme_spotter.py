@@ -10,6 +10,7 @@ from coach.engines.phoneme_spotter import (
     PatternError,
     Score,
     Spotter,
+    near,
     parse_pattern,
     unbeaten,
 )
@@ -140,3 +141,12 @@ def test_a_competitor_vetoes_only_a_command_on_the_same_audio() -> None:
 def test_bad_patterns_are_refused_with_the_reason(text: str, message: str) -> None:
     with pytest.raises(PatternError, match=message):
         parse_pattern(text, TOKENS)
+
+
+def test_near_is_one_slot_edit_and_an_optional_slot_is_free() -> None:
+    stop = parse_pattern("s t ɑ|ɒ p?")
+    for word in ("t ɑ p", "s t ɛ p", "s t ɑ k", "s t ɒ", "s p t ɑ p"):  # del, sub, sub, opt, ins
+        assert near(stop, parse_pattern(word)), word
+    for word in ("s ɛ", "t ɛ k", "b ɛ d"):
+        assert not near(stop, parse_pattern(word)), word
+    assert near(stop, parse_pattern("s ɛ"), edits=2)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from coach.audio_format import BLOCK, RATE, read_wav
+from coach.engines.phoneme_engine import competitors_of
 from coach.engines.whisper_engine import WhisperEngine, normalize
 from coach.intents import SAFETY_INTENTS, Intent
 from coach.langpack import load_langpack
@@ -150,3 +151,26 @@ def test_the_transcript_after_forced_scoring_reuses_its_encoder_pass(
         _phrase(forced, wav)
         assert shared.hits == hits + 1, name  # the transcription asked for the same features
         assert forced.last_text == engine.last_text != "", name
+
+
+def test_whisper_reads_the_near_words_of_stop_more_readily_than_stop(speech_dir: Path) -> None:
+    """prefers_rival (what the cascade asks about a stop the phoneme engine doubts): espeak-ng
+    "step" and "top" read as themselves rather than " stop."; human stops as " stop." — but not
+    every one: Whisper alone is no judge of stop against its near words (one of these five reads
+    " star." better), which is why it is asked only about stops the phonemes doubt."""
+    pack = load_langpack("en")
+    safety = list(pack.phrases(SAFETY_INTENTS))
+    eng = WhisperEngine("en", forced=safety, rivals=competitors_of(pack, safety))
+    eng.set_grammar(list(pack.phrases()))
+    near = [
+        eng.prefers_rival(read_wav(espeak_wav(word, *voice)), ["stop"])
+        for word in ("step", "top")
+        for voice in [("en-us", 160, 50), ("en-gb", 150, 40), ("en-029", 140, 50)]
+    ]
+    assert sum(near) >= 5, near
+    human = [
+        eng.prefers_rival(read_wav(f), ["stop"])
+        for f in sorted((speech_dir / "stop").glob("*.wav"))
+    ]
+    assert sum(human) <= 1, human
+    assert not eng.prefers_rival(read_wav(espeak_wav("step")), [])  # nothing to weigh

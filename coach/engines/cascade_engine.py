@@ -33,6 +33,11 @@ SECOND_MAX_S = 2.0  # longer segments are sentences, not a word to look at twice
 # ~0.5 s, which delayed the first word by as much (bench_startup); by then that word is playing
 LOAD_AFTER_S = 1.2
 OTHERS = ("fast", "second", "both")
+# a stop/pain the fast engine heard while one of its near words explained the audio better
+# (PhonemeEngine.contested): "keep" it (the fast path); "veto": ask the second engine and drop
+# it only when that too prefers the near word; "decide": the second engine's verdict stands
+DOUBTS = ("keep", "veto", "decide")
+
 
 
 class CascadeEngine:
@@ -48,12 +53,16 @@ class CascadeEngine:
         background: bool = False,
         load_second: Callable[[], Engine] | None = None,
         second_name: str = "",
+        gate: float | None = None,
+        doubt: str = "keep",
     ) -> None:
         """`second` may be None with `load_second` given: in background mode the worker loads it
         (a model load of ~1 s need not delay the first word: segments wait in its queue, and a
         load that fails leaves the fast engine alone, said on stderr); otherwise it loads here."""
         if others not in OTHERS:
             raise ValueError(f"others must be one of {OTHERS}")
+        if doubt not in DOUBTS:
+            raise ValueError(f"doubt must be one of {DOUBTS}")
         if second is None and load_second is not None and not background:
             second = load_second()
         if second is None and load_second is None:
@@ -68,11 +77,16 @@ class CascadeEngine:
         self.second_min_confidence = second_min_confidence
         self.others = others
         self.background = background
+        # the second engine listens again only when some phrase cost the fast engine at most
+        # this many nats per phoneme (its `last_costs`); None: always
+        self.gate = gate
+        self.gated = 0  # segments the gate kept from the second engine
+        self.doubt = doubt
         self.second_calls = 0
         self.ticket = 0  # numbers each recognize() call; late answers carry it
         self.deferred = False  # the last recognize() handed its segment to the worker
         self._grammar: set[str] = set()
-        self._jobs: queue.Queue[tuple[int, np.ndarray] | None] = queue.Queue()
+        self._jobs: queue.Queue[tuple[int, np.ndarray, list[Hypothesis]] | None] = queue.Queue()
         self._done: list[tuple[int, list[Hypothesis]]] = []
         self._lock = threading.Condition()
         self._pending = 0
@@ -105,19 +119,43 @@ class CascadeEngine:
         self.deferred = False
         hyps = self.fast.recognize(segment)
         safety = [h for h in hyps if h.phrase in self.recall_phrases]
-        if safety:
+        doubtful: set[str] = getattr(self.fast, "contested", set())
+        if safety and (
+            self.doubt == "keep"
+            or self.second is None  # not loaded (yet): recall first, never wait for it
+            or not hasattr(self.second, "prefers_rival")
+            or any(h.phrase not in doubtful for h in safety)
+        ):
             return safety  # stop/pain: the fast path, never delayed, over any other phrase
+        if safety:  # only near-word-contested stop/pain: the second engine looks again
+            return self._ask(segment, safety)
         if len(segment) > SECOND_MAX_S * RATE or (hyps and self.others in ("fast", "both")):
             return hyps
+        costs = getattr(self.fast, "last_costs", None)
+        if self.gate is not None and costs and min(costs.values()) > self.gate:
+            self.gated += 1
+            return hyps
+        return self._ask(segment, [])
+
+    def _ask(self, segment: np.ndarray, doubted: list[Hypothesis]) -> list[Hypothesis]:
         self.second_calls += 1
         if not self.background:
-            return self._second(segment)
+            return self._look_again(segment, doubted)
         with self._lock:
             self._pending += 1
         self._start_worker()
-        self._jobs.put((self.ticket, np.array(segment, dtype=np.float32)))
+        self._jobs.put((self.ticket, np.array(segment, dtype=np.float32), doubted))
         self.deferred = True
         return []  # the answer comes from late()
+
+    def _look_again(self, segment: np.ndarray, doubted: list[Hypothesis]) -> list[Hypothesis]:
+        """The second engine's verdict; on `doubted` stop/pain (see DOUBTS) with "veto" they
+        stand unless it, too, prefers their near word."""
+        if doubted and self.doubt == "veto":
+            prefers = getattr(self.second, "prefers_rival", None)
+            if prefers is None or not prefers(segment, [h.phrase for h in doubted]):
+                return doubted
+        return self._second(segment)
 
     def _second(self, segment: np.ndarray) -> list[Hypothesis]:
         """The second engine's verdict (the fast one heard nothing it may decide): stop/pain
@@ -169,9 +207,9 @@ class CascadeEngine:
                     self._lock.notify_all()
                 return
         while (job := self._jobs.get()) is not None:
-            ticket, segment = job
+            ticket, segment, doubted = job
             try:
-                got = self._second(segment)
+                got = self._look_again(segment, doubted)
             except BaseException as e:  # handed to the listener thread by late()
                 with self._lock:
                     self.error, self._pending = e, 0

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import numpy as np
@@ -27,7 +27,7 @@ from ..errors import ModelError
 from ..intents import SAFETY_INTENTS
 from ..langpack import LanguagePack
 from .base import Hypothesis
-from .phoneme_spotter import PatternError, Slot, Spotter, parse_pattern, unbeaten
+from .phoneme_spotter import PatternError, Slot, Spotter, near, parse_pattern, unbeaten
 
 EXTRA_PENALTY = 2.0  # nats per frame of speech the pattern leaves unexplained (tuned, README)
 # a near word of the pack's [competitors] vetoes a command when it explains the same audio at least
@@ -60,6 +60,15 @@ def load_model() -> Any:
             except (OSError, RuntimeError) as e:
                 raise ModelError(f"the phoneme model cannot load: {e}") from None
         return _model
+
+
+def competitors_of(pack: LanguagePack, phrases: Collection[str]) -> list[str]:
+    """The pack's near words one phoneme slot from one of `phrases` (phoneme_spotter.near): for
+    stop "top", "step", "star", "stock"; for pain "pay", "paid", "main", "plane", "page"; for
+    ouch "out", "our", "each". Whisper's forced scoring weighs them against stop and pain."""
+    patterns = pack.phoneme_patterns()
+    own = [parse_pattern(patterns[p]) for p in phrases if p in patterns]
+    return [w for w, t in pack.competitors.items() if any(near(o, parse_pattern(t)) for o in own)]
 
 
 class PhonemeEngine:
@@ -106,6 +115,10 @@ class PhonemeEngine:
         self.extra_penalty = extra_penalty
         self._spotters: dict[tuple[str, ...], Spotter] = {}
         self._spotter: Spotter | None = None
+        self.last_costs: dict[str, float] = {}
+        # the stop/pain phrases of the last segment that a near word explained better, by less
+        # than their safety margin: heard (recall first), but a cascade may ask its second engine
+        self.contested: set[str] = set()
 
     def set_grammar(self, phrases: Sequence[str]) -> None:
         key = tuple(sorted(p for p in phrases if p in self._slots))
@@ -130,11 +143,19 @@ class PhonemeEngine:
         return np.asarray(lp[0][: int(np.asarray(n).reshape(-1)[0])])
 
     def recognize(self, segment: np.ndarray) -> list[Hypothesis]:
+        self.last_costs, self.contested = {}, set()
         if self._spotter is None or not self._spotter.keys or len(segment) < MIN_SAMPLES:
             return []
         scores = self._spotter.score(self.log_probs(segment))
+        # every phrase's cost per required phoneme, heard or not (a cascade's gate reads it)
+        self.last_costs = {s.key: s.cost / n for s in scores if (n := self._required.get(s.key))}
+        self.contested = set()
         if self._rivals:
-            scores = unbeaten(scores, self._rivals, self.margin, self.margins)
+            kept = unbeaten(scores, self._rivals, self.margin, self.margins)
+            plain = {s.key for s in unbeaten(scores, self._rivals, self.margin)}
+            # stop/pain kept only by their wider margin: a near word explains the audio better
+            self.contested = {s.key for s in kept if s.key not in plain}
+            scores = kept
         out = [
             Hypothesis(s.key, math.exp(-s.cost / self._required[s.key]), s.start, s.end)
             for s in scores

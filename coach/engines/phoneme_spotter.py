@@ -228,3 +228,24 @@ def unbeaten(
         ):
             out.append(s)
     return out
+
+
+def near(a: Sequence[Slot], b: Sequence[Slot], edits: int = 1) -> bool:
+    """At most `edits` slot edits apart (a substitution, insertion or deletion; two slots match
+    when they share a token; an optional slot may be left out for free): "top" is near "stop",
+    "pay" near "pain". How the pack's near words are found for one command."""
+    n, m = len(a), len(b)
+    d = [[0.0] * (m + 1) for _ in range(n + 1)]
+    for i in range(1, n + 1):
+        d[i][0] = d[i - 1][0] + (0 if a[i - 1].optional else 1)
+    for j in range(1, m + 1):
+        d[0][j] = d[0][j - 1] + (0 if b[j - 1].optional else 1)
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            same = bool(set(a[i - 1].tokens) & set(b[j - 1].tokens))
+            d[i][j] = min(
+                d[i - 1][j - 1] + (0 if same else 1),
+                d[i - 1][j] + (0 if a[i - 1].optional else 1),
+                d[i][j - 1] + (0 if b[j - 1].optional else 1),
+            )
+    return d[n][m] <= edits

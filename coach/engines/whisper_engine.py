@@ -134,7 +134,13 @@ class WhisperEngine:
         max_no_speech: float = 0.6,
         forced: Collection[str] = (),
         forced_floor: float = FORCED_FLOOR,
+        rivals: Collection[str] = (),
+        rival_margin: float | None = None,
     ) -> None:
+        """`rivals`: near words of the forced phrases (the pack's [competitors]: "top", "pay"),
+        for `prefers_rival`; with `rival_margin` set, a forced phrase over the floor also counts
+        only when no rival scores within that margin of it (measured, not the default: it lost
+        held-out "ouch" to "out", README "Listening")."""
         if language != "en":
             raise ModelError(
                 f"the whisper engine (tiny.en) speaks English only, not '{language}'",
@@ -152,6 +158,8 @@ class WhisperEngine:
         self.last_text = ""
         self.forced = frozenset(forced)
         self.forced_floor = forced_floor
+        self.rivals = tuple(rivals)
+        self.rival_margin = rival_margin
         self.last_scores: dict[str, float] = {}
         self._tokens: dict[str, list[int]] = {}
         self._tokenizer: Any = None
@@ -183,47 +191,83 @@ class WhisperEngine:
         no_speech = max(s.no_speech_prob for s in segs)
         return text, logprob, no_speech
 
-    def forced_scores(self, audio: np.ndarray) -> dict[str, float]:
-        """Mean log-probability of each `forced` grammar phrase, read by the decoder as the
-        transcript of `audio` (teacher forcing: one encoder pass, one short decoder pass each)."""
-        phrases = [p for p, _ in self._phrases if p in self.forced]
-        if not phrases:
-            return {}
+    def _tok(self) -> Any:
         if self._tokenizer is None:
             from faster_whisper.tokenizer import Tokenizer
 
             self._tokenizer = Tokenizer(
                 self.model.hf_tokenizer, False, task="transcribe", language="en"
             )
+        return self._tokenizer
+
+    def _encode(self, audio: np.ndarray) -> tuple[Any, int]:
+        """(encoder output, content frames) of `audio`, in the framing faster-whisper's
+        transcription uses (its last frame is padding, zero-padded to 30 s), so that the
+        transcription that may follow reuses this encoding (_SharedEncoding)."""
         feats = self.model.feature_extractor(audio)
-        # the framing faster-whisper's transcription uses (its last frame is padding), so that
-        # the transcription that may follow reuses this encoding (_SharedEncoding)
         frames = min(feats.shape[-1] - 1, FULL_FRAMES)
         feats = np.pad(feats[:, :frames], ((0, 0), (0, FULL_FRAMES - frames)))
-        encoded = self.model.encode.remember(feats)
+        return self.model.encode.remember(feats), frames
+
+    def forced_scores(
+        self, audio: np.ndarray, encoded: tuple[Any, int] | None = None
+    ) -> dict[str, float]:
+        """Mean log-probability of each `forced` grammar phrase, read by the decoder as the
+        transcript of `audio` (teacher forcing: one encoder pass, one short decoder pass each;
+        `encoded`: that pass, from `_encode`, when it was made already)."""
+        phrases = [p for p, _ in self._phrases if p in self.forced]
+        if not phrases:
+            return {}
+        return self._scores(encoded or self._encode(audio), phrases)
+
+    def _scores(self, encoded: tuple[Any, int], texts: Sequence[str]) -> dict[str, float]:
+        tok = self._tok()
         out = {}
-        for p in phrases:
+        for p in texts:
             if p not in self._tokens:
-                self._tokens[p] = self._tokenizer.encode(FORCED_FORM.format(normalize(p)))
+                self._tokens[p] = tok.encode(FORCED_FORM.format(normalize(p)))
             res = self.model.model.align(
-                encoded, self._tokenizer.sot_sequence, [self._tokens[p]], frames
-            )[0]
-            out[p] = float(np.mean(np.log(np.asarray(res.text_token_probs) + 1e-9)))
+                encoded[0], tok.sot_sequence, [self._tokens[p]], encoded[1]
+            )
+            out[p] = float(np.mean(np.log(np.asarray(res[0].text_token_probs) + 1e-9)))
         return out
 
-    def recognize(self, segment: np.ndarray) -> list[Hypothesis]:
+    @staticmethod
+    def _lead_in(segment: np.ndarray) -> np.ndarray:
         # tiny.en misreads speech that starts at the very first frame (measured: a listener
         # segment of human "stop" -> "dup"); 0.3 s of a quiet room in front fixes it
         lead = (LEAD_LEVEL * np.random.default_rng(0).standard_normal(LEAD)).astype(np.float32)
-        segment = np.asarray(segment, dtype=np.float32)
-        audio = np.concatenate((lead, segment))
+        return np.concatenate((lead, np.asarray(segment, dtype=np.float32)))
+
+    def prefers_rival(self, segment: np.ndarray, phrases: Collection[str]) -> bool:
+        """Does the decoder read a near word (`rivals`) as the transcript more readily than every
+        one of `phrases`, by more than `rival_margin`? (A cascade asks it about a stop that the
+        phoneme engine heard while a near word explained the audio better.)"""
+        if not self.rivals or not phrases:
+            return False
+        self.last_scores = self._scores(
+            self._encode(self._lead_in(segment)), [*phrases, *self.rivals]
+        )
+        best = max(self.last_scores[p] for p in phrases)
+        return max(self.last_scores[r] for r in self.rivals) > best + (self.rival_margin or 0.0)
+
+    def recognize(self, segment: np.ndarray) -> list[Hypothesis]:
+        audio = self._lead_in(segment)
         dur = len(segment) / 16000
         self.last_text = ""
         if self.forced:  # recall first: the forced phrases (stop/pain) are scored before all else
-            self.last_scores = self.forced_scores(audio)
+            encoded = self._encode(audio)
+            self.last_scores = self.forced_scores(audio, encoded)
             best = max(self.last_scores.items(), key=lambda kv: kv[1], default=None)
             if best is not None and best[1] >= self.forced_floor:
-                return [Hypothesis(best[0], math.exp(best[1] / 3), 0.0, dur)]
+                # a near word ("top", "pay") read as likely as the phrase: not that phrase. Scored
+                # only here (a phrase over the floor is rare on ordinary words): ~25 ms a rival
+                rivals: dict[str, float] = {}
+                if self.rival_margin is not None:
+                    rivals = self._scores(encoded, [r for r in self.rivals if r not in self.forced])
+                    self.last_scores.update(rivals)
+                if not rivals or best[1] > max(rivals.values()) + (self.rival_margin or 0.0):
+                    return [Hypothesis(best[0], math.exp(best[1] / 3), 0.0, dur)]
         text, logprob, no_speech = self.transcribe(audio)
         self.last_text = text
         if not text or no_speech > self.max_no_speech:
