@@ -142,6 +142,7 @@ class ProgramSession(Session):
         self._k, self._alt, self._between, self._pending = j, False, False, None
         self._wait_from = None
         self.routine, self.reps, self.left, self.right, self._beats = e.routine, e.reps, 0, 0, []
+        self._cur = None  # (the display asks for the beat under way every block)
         self.ran.append(e.routine.id)
         acts: list[Action] = [Started(e.routine, e.reps, self._where(j))]
         # its own tempo, or the session's; moved by the slower/faster the person said so far
