@@ -55,8 +55,9 @@ STOP_GAP_S = 0.5  # silence between the cut-off and "Stopping." (the cut is hear
 HUSH_GRACE_S = 0.1  # after the user's words were no command (their verdict is in), then carry on
 HUSH_MAX_S = 1.5  # a hush with no verdict this long after it began ends (the coach carries on)
 # ... unless the words have ended and only their decode is still running: a busy machine took
-# 2.3 s for one "stop" (measured), and carrying on first would talk over it; held at most this
-HUSH_VERDICT_MAX_S = 3.0
+# 2.3-4 s for a "stop" (measured live), and carrying on first talks over it; a stop may be in
+# them, so the coach stays quiet until the verdict, for at most this long
+HUSH_VERDICT_MAX_S = 6.0
 # Those bounds count the audio the listener has heard: on a loaded machine its thread lags the
 # speaker (a backlog of blocks, seconds at load 9), and a hush must not end before the words were
 # even heard. At most this much lag is allowed for, so a stuck listener cannot hold it forever.
