@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from . import __version__
 from .errors import CoachError
-from .interrupts import SESSION_CLOSED, catch_early
+from .interrupts import SESSION_CLOSED, catch_early, disarm_early
 
 # Modules in coach/commands with `register(subparsers)`; each keeps heavy imports inside handlers
 # so that `coach --help` and the start of `coach run` stay fast.
@@ -39,14 +39,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    disarm = catch_early() if argv is None else (lambda: None)  # the program itself (not a test)
-    try:
+    try:  # (before the handlers: one that fires as they are installed is caught here too)
+        if argv is None:  # the program itself, not a test calling main()
+            catch_early()
         code = _main(argv)
     except KeyboardInterrupt:  # a signal during the imports or the parsing: nothing had begun
         tell("coach: interrupted")
         code = INTERRUPTED
     finally:
-        disarm()
+        disarm_early()  # leaving: a signal now is only noted
     device = sys.modules.get("coach.audio_device")  # loaded only if a session opened the device
     if device is not None:
         device.exit_now_if_hung(code)  # a stream that hung on close must not hold the exit

@@ -62,23 +62,22 @@ def _early_handle(signum: int, _frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
 
-def catch_early() -> Callable[[], None]:
-    """Install the early handlers (main thread only); returns the function that disarms them,
-    for when the program is leaving: a signal then is only noted."""
+def catch_early() -> None:
+    """Install the early handlers (main thread only); `disarm_early()` when the program leaves."""
     global _early_armed
     if threading.current_thread() is not threading.main_thread():
-        return lambda: None
+        return
+    _early_armed = True
     for s in SIGNALS:
         if s in KEEP_IGNORED and signal.getsignal(s) is signal.SIG_IGN:
             continue
         signal.signal(s, _early_handle)
-    _early_armed = True
 
-    def disarm() -> None:
-        global _early_armed
-        _early_armed = False
 
-    return disarm
+def disarm_early() -> None:
+    """From now on an early handler only notes a signal (the program is leaving)."""
+    global _early_armed
+    _early_armed = False
 
 
 class StopSignals:

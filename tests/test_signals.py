@@ -216,7 +216,7 @@ def test_signal_while_the_program_starts(
         p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err_f, env=env, cwd=ROOT)
     try:
         deadline = time.monotonic() + 30
-        while not caught(p.pid, signal.SIGTERM) and p.poll() is None:
+        while not (caught(p.pid, signal.SIGTERM) and caught(p.pid, signum)) and p.poll() is None:
             assert time.monotonic() < deadline, "the coach never installed its handlers"
             time.sleep(0.001)
         time.sleep(delay_s)
