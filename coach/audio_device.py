@@ -283,16 +283,20 @@ class DeviceAudio(AudioIO):
             self._tries.append(now)
             self.restarts += 1
             self.status["restarts"] += 1
-            old, self._stream = self._stream, None
-            self._gen += 1
-            if old is not None and not let_go(old):
-                self.status["close_hung"] += 1
+            self._drop_stream()
             try:
                 self._start(first_input_s=self.stall_timeout_s)
                 return
             except AudioDeviceError as e:
                 last = e
                 failed += 1
+
+    def _drop_stream(self) -> None:
+        """Let the current stream go (its late callbacks are ignored: a new generation)."""
+        old, self._stream = self._stream, None
+        self._gen += 1
+        if old is not None and not let_go(old):
+            self.status["close_hung"] += 1
 
     def mic_missing(self) -> str | None:
         """Why the microphone is gone while the speaker plays on (None: it is there)."""
@@ -305,10 +309,7 @@ class DeviceAudio(AudioIO):
         (AudioDeviceError if that fails: the speaker is gone too)."""
         why = mic_gone or self._mic_gone or "the microphone went away"
         self._mic_gone, self._mic_try_at = mic_gone, time.monotonic() + MIC_RETRY_S
-        old, self._stream = self._stream, None
-        self._gen += 1
-        if old is not None and not let_go(old):
-            self.status["close_hung"] += 1
+        self._drop_stream()
         try:
             self._start(first_input_s=self.stall_timeout_s)
             if mic_gone is None and self._watch is not None and self._watch.mic_elsewhere():

@@ -78,6 +78,21 @@ class Rec:
         return x, t_end - len(x) / RATE
 
 
+def end_trial(
+    p: subprocess.Popen[str], spk: Rec, *helpers: subprocess.Popen[bytes]
+) -> tuple[np.ndarray, float]:
+    """A trial's end: the coach (or responder) killed if still running, the speaker recording
+    stopped (its audio and anchor), the filler and the room noise ended."""
+    if p.poll() is None:
+        p.kill()
+        p.wait()
+    got = spk.stop()
+    for proc in helpers:
+        proc.terminate()
+        proc.wait()
+    return got
+
+
 def filler(env: dict[str, str], sink: str = "speaker") -> subprocess.Popen[bytes]:
     """Digital silence streamed into `sink` for as long as it runs. A null sink's monitor only
     delivers while something plays into it, so without this the recording would have gaps
@@ -278,13 +293,7 @@ def trial(
             p.wait(timeout=10)
         time.sleep(0.3)
     finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-        raw, t0 = spk.stop()
-        for proc in (fill, room):
-            proc.terminate()
-            proc.wait()
+        raw, t0 = end_trial(p, spk, fill, room)
     if os.environ.get("BENCH_KEEP"):
         (Path(os.environ["BENCH_KEEP"]) / f"stderr-{k}.txt").write_text(
             p.stderr.read() if p.stderr else ""

@@ -34,6 +34,7 @@ from bench_latency import (  # noqa: E402
     Rec,
     calibrate,
     clips,
+    end_trial,
     filler,
     find_marker,
     marker,
@@ -95,13 +96,7 @@ def trial(env: dict[str, str], tmp: Path, clip: Path, offset: float, mark: Path)
         p.wait(timeout=10)
         time.sleep(0.2)
     finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-        raw, t0 = spk.stop()
-        for proc in (fill, room):
-            proc.terminate()
-            proc.wait()
+        raw, t0 = end_trial(p, spk, fill, room)
     end_in_spk = find_marker(raw, int((launched - t0) * RATE)) + int((offset + w_off) * RATE)
     start_in_spk = end_in_spk - int((w_off - w_on) * RATE)
     x = speech_band(raw)

@@ -65,8 +65,15 @@ class Recorder:
     def __enter__(self) -> Recorder:
         self._file = tempfile.NamedTemporaryFile(suffix=".raw")  # noqa: SIM115 (closed in stop)
         self.proc = subprocess.Popen(
-            ["parecord", f"--device={self.device}", f"--rate={self.rate}", "--channels=1",
-             "--format=s16le", "--raw", "--latency-msec=20"],
+            [
+                "parecord",
+                f"--device={self.device}",
+                f"--rate={self.rate}",
+                "--channels=1",
+                "--format=s16le",
+                "--raw",
+                "--latency-msec=20",
+            ],
             stdout=self._file,
             stderr=subprocess.DEVNULL,
         )
@@ -187,3 +194,21 @@ def passed_safety_words(data_dir: Path | str, env: dict[str, str] | None = None)
     for engine in ENGINES:
         if engine != "auto":
             safety_words.remember(engine, mic, Path(data_dir))
+
+
+@contextlib.contextmanager
+def private_server(audio_dir: str) -> Iterator[dict[str, str]]:
+    """A virtual-audio server of the test's own (it may unload its modules), os.environ pointing
+    at it while in use; yields its environment."""
+    server = PrivateAudio(audio_dir)
+    try:
+        with pointing_at(server.env):
+            yield server.env
+    finally:
+        server.stop()
+
+
+def pactl(env: dict[str, str], *args: str) -> str:
+    return subprocess.run(
+        ["pactl", *args], capture_output=True, text=True, env=env, check=True, timeout=10
+    ).stdout

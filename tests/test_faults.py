@@ -28,7 +28,7 @@ import pytest
 
 from coach.audio_format import read_wav, write_wav
 from coach.history import History
-from tests.audio_rig import PrivateAudio, Recorder, pointing_at
+from tests.audio_rig import Recorder, pactl, private_server
 
 ROOT = Path(__file__).resolve().parent.parent
 SILENT_RMS = 1e-3
@@ -241,22 +241,12 @@ def test_disk_full_during_the_session_ends_as_fault(
 @pytest.fixture
 def own_audio() -> Iterator[dict[str, str]]:
     """A separate virtual-audio server for this test (we unload its modules)."""
-    server = PrivateAudio(LIVE_DIR)
-    try:
-        with pointing_at(server.env):
-            yield server.env
-    finally:
-        server.stop()
-
-
-def _pactl(env: dict[str, str], *args: str) -> str:
-    return subprocess.run(
-        ["pactl", *args], capture_output=True, text=True, env=env, check=True
-    ).stdout
+    with private_server(LIVE_DIR) as env:
+        yield env
 
 
 def _module_id(env: dict[str, str], needle: str) -> str:
-    for line in _pactl(env, "list", "short", "modules").splitlines():
+    for line in pactl(env, "list", "short", "modules").splitlines():
         if needle in line:
             return line.split("\t")[0]
     raise AssertionError(f"no module matching {needle!r}")
@@ -283,7 +273,7 @@ def _live(tmp_path: Path, env: dict[str, str], fault: str) -> tuple[int, str, np
         if fault in ("SIGINT", "SIGTERM"):
             p.send_signal(getattr(signal, fault))
         elif fault == "speaker":
-            _pactl(env, "unload-module", _module_id(env, "sink_name=speaker"))
+            pactl(env, "unload-module", _module_id(env, "sink_name=speaker"))
         elif fault == "server":  # the sound server itself dies (our own one, by its id)
             os.kill(int((Path(LIVE_DIR) / "runtime" / "pid").read_text()), signal.SIGTERM)
         try:
@@ -334,7 +324,7 @@ def test_speaker_disappears_mid_session(tmp_path: Path, own_audio: dict[str, str
     assert "coach:" in err
     assert _history_reason(tmp_path / "h.sqlite3") == "fault"
     # the sink is gone, so its monitor is gone too: nothing can be heard by construction
-    assert "speaker" not in _pactl(own_audio, "list", "short", "sinks")
+    assert "speaker" not in pactl(own_audio, "list", "short", "sinks")
 
 
 @pytest.mark.audio

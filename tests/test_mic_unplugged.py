@@ -29,7 +29,7 @@ from coach.demo import mic_track
 from coach.history import History
 from coach.tts import SpeechRenderer
 from coach.voice import get_voice
-from tests.audio_rig import PrivateAudio, Recorder, passed_safety_words, play_into_mic, pointing_at
+from tests.audio_rig import Recorder, pactl, passed_safety_words, play_into_mic, private_server
 from tests.conftest import clip, espeak_wav
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,24 +45,14 @@ NOTICE_WITHIN_S = 8.0
 
 @pytest.fixture
 def own_audio() -> Iterator[dict[str, str]]:
-    server = PrivateAudio(AUDIO_DIR)
-    try:
-        with pointing_at(server.env):
-            yield server.env
-    finally:
-        server.stop()
-
-
-def _pactl(env: dict[str, str], *args: str) -> str:
-    return subprocess.run(
-        ["pactl", *args], capture_output=True, text=True, env=env, check=True, timeout=10
-    ).stdout
+    with private_server(AUDIO_DIR) as env:
+        yield env
 
 
 def _unplug(env: dict[str, str]) -> None:
-    for line in _pactl(env, "list", "short", "modules").splitlines():
+    for line in pactl(env, "list", "short", "modules").splitlines():
         if "module-remap-source" in line:
-            _pactl(env, "unload-module", line.split("\t")[0])
+            pactl(env, "unload-module", line.split("\t")[0])
             return
     raise AssertionError("no microphone module to unload")
 
@@ -71,11 +61,11 @@ def _plug_in(env: dict[str, str]) -> None:
     """Load the microphone again. PulseAudio then moves every capture stream that follows the
     default source to it (it is the configured default), our speaker.monitor recorder too
     (measured): moved back at once, so the recording goes on hearing the speaker."""
-    _pactl(env, "load-module", *MIC_MODULE.split())
-    for block in _pactl(env, "list", "source-outputs").split("\n\n"):
+    pactl(env, "load-module", *MIC_MODULE.split())
+    for block in pactl(env, "list", "source-outputs").split("\n\n"):
         if 'application.name = "parecord"' in block:
             index = block.split("#", 1)[1].split()[0]
-            _pactl(env, "move-source-output", index, "speaker.monitor")
+            pactl(env, "move-source-output", index, "speaker.monitor")
 
 
 def find_clip(audio: np.ndarray, clip_: np.ndarray, after_s: float) -> tuple[float, float]:
