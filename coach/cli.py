@@ -45,7 +45,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = _main(argv)
     except KeyboardInterrupt:  # a signal during the imports or the parsing: nothing had begun
         tell("coach: interrupted")
-        code = INTERRUPTED
+        disarm_early()
+        if argv is None:  # nothing to close; the interpreter's own exit after an interrupted
+            leave_now(INTERRUPTED)  # import sometimes ended it by SIGINT (exit -2, not 130)
+        return INTERRUPTED
     finally:
         disarm_early()  # leaving: a signal now is only noted
     device = sys.modules.get("coach.audio_device")  # loaded only if a session opened the device

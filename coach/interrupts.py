@@ -62,16 +62,23 @@ def _early_handle(signum: int, _frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
 
+def _take_over(handler: Callable[[int, FrameType | None], None]) -> dict[int, Any]:
+    """Install `handler` for SIGNALS (leaving an inherited ignored SIGHUP alone); the old ones."""
+    saved: dict[int, Any] = {}
+    for s in SIGNALS:
+        if s in KEEP_IGNORED and signal.getsignal(s) is signal.SIG_IGN:
+            continue
+        saved[s] = signal.signal(s, handler)
+    return saved
+
+
 def catch_early() -> None:
     """Install the early handlers (main thread only); `disarm_early()` when the program leaves."""
     global _early_armed
     if threading.current_thread() is not threading.main_thread():
         return
     _early_armed = True
-    for s in SIGNALS:
-        if s in KEEP_IGNORED and signal.getsignal(s) is signal.SIG_IGN:
-            continue
-        signal.signal(s, _early_handle)
+    _take_over(_early_handle)
 
 
 def disarm_early() -> None:
@@ -94,10 +101,7 @@ class StopSignals:
 
     def __enter__(self) -> StopSignals:
         if threading.current_thread() is threading.main_thread():
-            for s in SIGNALS:
-                if s in KEEP_IGNORED and signal.getsignal(s) is signal.SIG_IGN:
-                    continue
-                self._saved[s] = signal.signal(s, self._handle)
+            self._saved = _take_over(self._handle)
             if _early and self.signum is None:  # came before: its KeyboardInterrupt was lost
                 self.signum = _early[0]
         return self
