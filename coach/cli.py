@@ -10,9 +10,9 @@ import os
 import sys
 from collections.abc import Sequence
 
-from . import __version__
-from .errors import CoachError
-from .interrupts import SESSION_CLOSED, catch_early, disarm_early
+from coach import __version__
+from coach.app.interrupts import SESSION_CLOSED, catch_early, disarm_early
+from coach.errors import CoachError
 
 # Modules in coach/commands with `register(subparsers)`; each keeps heavy imports inside handlers
 # so that `coach --help` and the start of `coach run` stay fast.
@@ -28,13 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"coach {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
-        try:
-            mod = importlib.import_module(f"coach.commands.{name}")
-        except ModuleNotFoundError as e:
-            if e.name == f"coach.commands.{name}":
-                continue  # that area is not built yet
-            raise
-        mod.register(sub)
+        importlib.import_module(f"coach.commands.{name}").register(sub)
     return parser
 
 
@@ -51,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return INTERRUPTED
     finally:
         disarm_early()  # leaving: a signal now is only noted
-    device = sys.modules.get("coach.audio_device")  # loaded only if a session opened the device
+    device = sys.modules.get("coach.audio.device")  # loaded only if a session opened the device
     if device is not None:
         device.exit_now_if_hung(code)  # a stream that hung on close must not hold the exit
     if code == INTERRUPTED and argv is None and SESSION_CLOSED.is_set():  # the program itself
@@ -84,7 +78,7 @@ def tell(line: str) -> None:
 
 
 def _main(argv: Sequence[str] | None) -> int:
-    from . import netguard
+    from coach import netguard
 
     netguard.install_from_env()  # COACH_OFFLINE=1 makes any network attempt fail loudly
     parser = build_parser()

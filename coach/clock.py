@@ -3,7 +3,6 @@ runs in a second in tests and on the file back end (where time is counted in aud
 
 from __future__ import annotations
 
-import time
 from typing import Protocol
 
 
@@ -11,16 +10,6 @@ class Clock(Protocol):
     def now(self) -> float:
         """Seconds since the clock's origin."""
         ...
-
-
-class MonotonicClock:
-    """Wall time for code that is not driven by an audio stream."""
-
-    def __init__(self) -> None:
-        self._t0 = time.monotonic()
-
-    def now(self) -> float:
-        return time.monotonic() - self._t0
 
 
 class ManualClock:

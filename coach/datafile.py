@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .errors import DataFileError
+from coach.errors import DataFileError
 
 T = TypeVar("T")
 Key = tuple[str | int, ...]

@@ -2,7 +2,7 @@
 
 The coach promises to work offline and never to send audio anywhere. Tests prove it by running a
 whole session with this guard installed (and, separately, under strace to catch C libraries);
-a user can ask for the same with `COACH_OFFLINE=1` or `python -m coach.netguard <coach args>`.
+a user can ask for the same with `COACH_OFFLINE=1` (or `COACH_NETGUARD_LOG=FILE` to record attempts).
 
 The guard wraps Python's socket layer: creating any socket other than AF_UNIX (PulseAudio talks
 over a unix socket), connecting, sending to an address, and name lookups all raise
@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import os
 import socket
-import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .errors import CoachError
+from coach.errors import CoachError
 
 LOG_ENV = "COACH_NETGUARD_LOG"
 OFFLINE_ENV = "COACH_OFFLINE"
@@ -141,19 +140,3 @@ def install_from_env() -> bool:
         install()
         return True
     return False
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m coach.netguard [--log FILE] <coach arguments>`: run the coach with the guard on."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    log = None
-    if args[:1] == ["--log"] and len(args) >= 2:
-        log, args = args[1], args[2:]
-    install(log)
-    from .cli import main as coach_main
-
-    return coach_main(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable
 
-from .errors import DataFileError
+from coach.errors import DataFileError
 
 PREFIX = "coach: warning: skipped a broken"
 _said: set[str] = set()  # each file's warning once per process (the library is loaded often)

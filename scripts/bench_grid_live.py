@@ -30,7 +30,7 @@ sys.path.insert(0, str(HERE.parent))
 
 from bench_latency import events, filler, pct, room_noise, start_server  # noqa: E402
 
-from coach.audio_format import read_wav, write_wav  # noqa: E402
+from coach.audio.format import read_wav, write_wav  # noqa: E402
 
 ROOT = HERE.parent
 SAID = [("slower", "slower"), ("slower", "slower"), ("faster", "faster"), ("faster", "faster"),

@@ -15,7 +15,7 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from coach.history import History
+from coach.history.db import History
 
 
 def pct(xs: list[float], p: float) -> float:
@@ -60,8 +60,8 @@ def bench_writes(folder: Path, n: int) -> dict[str, object]:
 
 
 def bench_year(folder: Path, events_per_session: int) -> dict[str, object]:
-    from coach.history_chart import render_chart
-    from coach.history_report import build_report, format_table
+    from coach.history.chart import render_chart
+    from coach.history.report import build_report, format_table
 
     db = folder / "year.sqlite3"
     end = datetime.now().astimezone().replace(hour=9, minute=0, second=0, microsecond=0)

@@ -42,7 +42,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from coach.audio_format import RATE, read_wav, write_wav  # noqa: E402
+from coach.audio.format import RATE, read_wav, write_wav  # noqa: E402
 
 SPEECH = ROOT.parent / "shared" / "speech"
 ESPEAK_VOICES = [("en-us", 160, 50), ("en-gb", 150, 40), ("en-us", 130, 60)]
@@ -390,9 +390,9 @@ def main() -> int:
         from tests.audio_rig import passed_safety_words
 
         passed_safety_words(tmp / "data", env)
-        from coach.safety import STOPPING
-        from coach.tts import SpeechRenderer
-        from coach.voice import get_voice
+        from coach.session.safety import STOPPING
+        from coach.speech.tts import SpeechRenderer
+        from coach.speech.voice import get_voice
 
         stopping = SpeechRenderer().render(STOPPING, get_voice(None))
         ready = tmp / "ready.wav"

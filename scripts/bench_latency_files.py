@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Stop/pain latency on the file back end, in simulated time: bench_latency's question without
 the live path. Each trial is a whole `coach run` session (the default engine unless --engine, the
-coach's voice echoed into the mic at 0.3) with a simulated user (coach.demo.SimulatedUser) who says
+coach's voice echoed into the mic at 0.3) with a simulated user (coach.app.demo.SimulatedUser) who says
 "ready" and then, a moment into a cue, "stop" or "pain" — a human recording from --speech DIR
 (default tests/data/speech) or an espeak-ng voice, each at a 0.5 peak. From the coach's own output
 (exact, sample for sample): when it fell silent (the first 10 ms of a 0.3 s silence after the
@@ -26,10 +26,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from coach import safety  # noqa: E402
-from coach.audio_files import FileAudio  # noqa: E402
-from coach.audio_format import RATE, read_wav  # noqa: E402
-from coach.demo import Reaction, SimulatedUser  # noqa: E402
+from coach.app.demo import Reaction, SimulatedUser  # noqa: E402
+from coach.audio.files import FileAudio  # noqa: E402
+from coach.audio.format import RATE, read_wav  # noqa: E402
+from coach.session import safety  # noqa: E402
 
 SPEECH = ROOT / "tests" / "data" / "speech"
 ESPEAK_VOICES = [("en-us", 160, 50), ("en-gb", 150, 40), ("en-us", 130, 60)]  # bench_latency's
@@ -69,7 +69,7 @@ def nth_cue(n: int) -> Any:
 
 
 def trial(word: str, clip: np.ndarray, into_s: float, nth: int, engine: str, tmp: Path) -> dict:
-    from coach.commands.session import run_session
+    from coach.app.session_run import SessionOptions, run_session
 
     ready = peak(espeak("I'm ready", ("en-us", 130, 50), tmp))
     user = SimulatedUser(FileAudio(None, None, echo_gain=0.3), [
@@ -77,12 +77,9 @@ def trial(word: str, clip: np.ndarray, into_s: float, nth: int, engine: str, tmp
                  "ready", retries=2),
         Reaction(nth_cue(nth), into_s, clip, word),
     ])  # fmt: skip
-    args = argparse.Namespace(
-        routine="trunk-rotation", reps=5, tempo=10.0, voice=None, engine=engine, lang="en",
-        model=None, no_listen=False, no_hush=False, check_words=False, db=tmp / f"h-{nth}-{into_s:.3f}.sqlite3",
-        plain=True, events=None,
-    )  # fmt: skip
-    result = run_session(args, user, observer=user.observe, quiet=True)
+    opts = SessionOptions(target="trunk-rotation", reps=5, tempo=10.0, engine=engine, plain=True,
+                          db=tmp / f"h-{nth}-{into_s:.3f}.sqlite3")  # fmt: skip
+    result = run_session(opts, user, observer=user.observe, quiet=True)
     said = [t for t, w in user.spoken if w == word]
     out: dict[str, Any] = {"word": word, "into_cue_s": round(into_s, 2), "cue": nth}
     acted = [e for e in result.events if e["type"] == "command" and e.get("intent") == word]

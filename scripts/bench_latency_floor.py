@@ -46,7 +46,7 @@ from bench_latency import (  # noqa: E402
     vad_bounds,
 )
 
-from coach.audio_format import RATE, read_wav, write_wav  # noqa: E402
+from coach.audio.format import RATE, read_wav, write_wav  # noqa: E402
 
 RESPONDER = """
 import sys, time

@@ -28,7 +28,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from coach.audio_format import BLOCK, RATE, read_wav  # noqa: E402
+from coach.audio.format import BLOCK, RATE, read_wav  # noqa: E402
 
 SPEECH = ROOT.parent / "shared" / "speech"
 ECHO_GAIN = 0.2
@@ -44,8 +44,8 @@ def build_stream(
     seconds: float, seed: int, echo_gain: float = ECHO_GAIN, speech: Path = SPEECH
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """(mic, ref, number of user words) for `seconds` of session."""
-    from coach.tts import SpeechRenderer
-    from coach.voice import get_voice
+    from coach.speech.tts import SpeechRenderer
+    from coach.speech.voice import get_voice
 
     rng = random.Random(seed)
     nrng = np.random.default_rng(seed)
@@ -76,7 +76,7 @@ def measure(
     engine: str, lang: str, mic: np.ndarray, ref: np.ndarray, gate: float | None = None
 ) -> dict[str, object]:
     from coach.intents import Intent
-    from coach.listener import make_listener
+    from coach.listening.listener import make_listener
 
     t0 = time.perf_counter()
     listener = make_listener(engine, lang)

@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from coach.audio_device import DeviceAudio
+from coach.audio.device import DeviceAudio
 
 MIC_MODULE = [  # as scripts/virtual-audio loads it
     "module-remap-source",

@@ -36,7 +36,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from coach.audio_format import RATE, write_wav  # noqa: E402
+from coach.audio.format import RATE, write_wav  # noqa: E402
 from tests.audio_rig import start_virtual_audio  # noqa: E402
 
 TARGET_S = 1.0
@@ -197,12 +197,12 @@ def file_run(
 PHASES = """
 import json, sys, time
 t0 = time.perf_counter()
-import argparse
 from pathlib import Path
-import coach.commands.session as S
-import coach.runner as R
-import coach.voice as V
-from coach.audio_files import FileAudio
+import coach.app.session_run as S
+import coach.listening.listener as L
+import coach.app.runner as R
+import coach.speech.voice as V
+from coach.audio.files import FileAudio
 marks = {"imports": time.perf_counter() - t0}
 def timed(mod, name, label):
     f = getattr(mod, name)
@@ -215,16 +215,14 @@ def timed(mod, name, label):
     setattr(mod, name, g)
 timed(V, "get_voice", "voice_profiles")
 timed(R, "render_phrasebook", "speech_from_cache")
-timed(S, "make_listener", "listener")
+timed(L, "make_listener", "listener")
 def observer(t, kind, detail):
     if kind == "cue":
         marks["first_cue"] = time.perf_counter() - t0
         raise KeyboardInterrupt
-args = argparse.Namespace(routine=sys.argv[1], reps=None, tempo=None, voice=None, engine="auto",
-    lang="en", model=None, no_listen=sys.argv[2] == "no", no_hush=False, check_words=False,
-    db=None, plain=True, events=None)
+opts = S.SessionOptions(target=sys.argv[1], listen=sys.argv[2] != "no", plain=True)
 try:
-    S.run_session(args, FileAudio(Path(sys.argv[3]), None), observer=observer, quiet=True)
+    S.run_session(opts, FileAudio(Path(sys.argv[3]), None), observer=observer, quiet=True)
 except KeyboardInterrupt:
     pass
 print(json.dumps({k: round(v, 3) for k, v in marks.items()}))
@@ -266,7 +264,7 @@ def main() -> int:
         "--listen",
         choices=("auto", "yes", "no"),
         default="auto",
-        help="run with the listener (the real `coach run`); auto: if coach.listener exists",
+        help="run with the listener (the real `coach run`); auto: if coach.listening.listener exists",
     )
     ap.add_argument("--threshold", type=float, default=0.02, help="audible = |sample| above this")
     ap.add_argument("--timeout", type=float, default=30.0)

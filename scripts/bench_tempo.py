@@ -27,16 +27,16 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from coach.audio_files import FileAudio  # noqa: E402
-from coach.audio_format import BLOCK, RATE, read_wav  # noqa: E402
-from coach.choreography import PlannedCue, plan, render_clips, script  # noqa: E402
+from coach.audio.files import FileAudio  # noqa: E402
+from coach.audio.format import BLOCK, RATE, read_wav  # noqa: E402
 from coach.commands.export import perform  # noqa: E402
 from coach.errors import CoachError  # noqa: E402
-from coach.player import Player  # noqa: E402
-from coach.routine import get_routine  # noqa: E402
-from coach.tempo import Tempo  # noqa: E402
-from coach.tts import SpeechRenderer  # noqa: E402
-from coach.voice import get_voice  # noqa: E402
+from coach.exercise.choreography import PlannedCue, plan, render_clips, script  # noqa: E402
+from coach.exercise.routine import get_routine  # noqa: E402
+from coach.exercise.tempo import Tempo  # noqa: E402
+from coach.speech.player import Player  # noqa: E402
+from coach.speech.tts import SpeechRenderer  # noqa: E402
+from coach.speech.voice import get_voice  # noqa: E402
 
 THRESHOLD = 0.01  # -40 dBFS: speech onset
 GAP_S = 0.25  # silence before an onset
@@ -153,7 +153,7 @@ def bench_device(
     latency: str | float | None = None,
     realign: bool = False,
 ) -> dict[str, object]:
-    from coach.audio_device import DeviceAudio
+    from coach.audio.device import DeviceAudio
     from tests.audio_rig import Recorder, start_virtual_audio
 
     start_virtual_audio()

@@ -28,10 +28,10 @@ def main() -> int:
     ap.add_argument("--garbage-words", type=int, default=None, help="default: the engine's")
     args = ap.parse_args()
 
-    from coach.audio_format import RATE, read_wav
-    from coach.engines.vosk_engine import VoskEngine
-    from coach.langpack import load_langpack
-    from coach.models import find_model
+    from coach.audio.format import RATE, read_wav
+    from coach.listening.engines.vosk_engine import VoskEngine
+    from coach.listening.langpack import load_langpack
+    from coach.listening.models import find_model
     from tests.conftest import espeak_wav
     from tests.test_vosk_engine import ORDINARY, in_room
 

@@ -36,7 +36,7 @@ import numpy as np  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from coach.audio_format import BLOCK, RATE, read_wav  # noqa: E402
+from coach.audio.format import BLOCK, RATE, read_wav  # noqa: E402
 
 # espeak-ng voice sets: "tune" was used while choosing the rejection design and thresholds;
 # "heldout" was never looked at while tuning (other voices, variants, rates and pitches).
@@ -112,7 +112,7 @@ SENTENCES = (
 
 def make_espeak_set(out: Path, voices: str, lang: str = "en") -> int:
     """Synthesize every command phrase and some non-commands in each voice of a set."""
-    from coach.langpack import load_langpack
+    from coach.listening.langpack import load_langpack
 
     exe = shutil.which("espeak-ng")
     if not exe:
@@ -176,7 +176,7 @@ def _speech_end(x: np.ndarray) -> int:
 def set_margins(engine: object, margin: float | None, safety: float | None) -> None:
     """The phoneme engine's competitor margins (alone or the fast engine of a cascade); inf for
     both = the near words never veto (the design before them)."""
-    from coach.engines.phoneme_engine import PhonemeEngine
+    from coach.listening.engines.phoneme_engine import PhonemeEngine
 
     eng = getattr(engine, "fast", engine)
     if not isinstance(eng, PhonemeEngine):
@@ -211,7 +211,7 @@ def evaluate(
     gate: float | None = None,
     doubt: str | None = None,
 ) -> dict:
-    from coach.listener import make_listener
+    from coach.listening.listener import make_listener
 
     listener = make_listener(engine, lang, model, others=others)
     set_margins(listener.engine, *margins)
@@ -307,9 +307,9 @@ def curve(
     segment is decoded; the confidences of every phrase in every segment are kept and the
     decision (the first segment with a phrase over its intent's threshold; in it, the most
     confident) is replayed for each scale. Scale 1 is the pack's operating point."""
-    from coach.engines.phoneme_engine import PhonemeEngine
-    from coach.langpack import load_langpack
-    from coach.listener import Listener
+    from coach.listening.engines.phoneme_engine import PhonemeEngine
+    from coach.listening.langpack import load_langpack
+    from coach.listening.listener import Listener
 
     pack = load_langpack(lang)
     engine = PhonemeEngine(pack)
@@ -369,7 +369,7 @@ def curve(
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("folder", nargs="?", type=Path)
-    from coach.engines import ENGINES
+    from coach.listening.engines import ENGINES
 
     ap.add_argument("--engine", default="auto", choices=ENGINES)
     ap.add_argument("--lang", default="en")

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Self-hearing benchmark: the coach's own speech must never be taken for a command.
 
-Every cue (text and short form) of every routine in every voice is rendered (coach.tts, cached),
+Every cue (text and short form) of every routine in every voice is rendered (coach.speech.tts, cached),
 played by the real Player through the file back end's room echo (FileAudio: a delayed, scaled copy
 of the speaker in the mic, plus a -60 dB noise floor) into the listener with the reference signal,
 looping until --hours of coach speech have played. false_commands_per_hour is the number of
@@ -38,7 +38,7 @@ import numpy as np  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from coach.audio_format import BLOCK, RATE, read_wav  # noqa: E402
+from coach.audio.format import BLOCK, RATE, read_wav  # noqa: E402
 
 SPEECH = ROOT.parent / "shared" / "speech"
 ECHO_GAIN = 0.5  # the coach's voice reaches the mic at half its level (a loud room)
@@ -55,15 +55,15 @@ USER_VOICES = [
 
 def cue_clips(voices: list[str] | None) -> list[tuple[str, str, np.ndarray]]:
     """(voice, text, pcm) for every cue of every routine in every voice."""
-    from coach.routine import load_library
+    from coach.exercise.routine import load_library
 
     texts = sorted(
         {t for r in load_library().values() for c in r.all_cues() for t in (c.text, c.short) if t}
     )
     out = []
     try:
-        from coach.tts import SpeechRenderer
-        from coach.voice import load_voices
+        from coach.speech.tts import SpeechRenderer
+        from coach.speech.voice import load_voices
 
         profiles = load_voices()
         renderer = SpeechRenderer()
@@ -121,7 +121,7 @@ def run_session(
 ):
     """Play `speaker` through FileAudio's echo, user audio added to the mic; return detections
     and the listener's voice activity: (time s, began) for each onset and end it reported."""
-    from coach.audio_files import FileAudio
+    from coach.audio.files import FileAudio
 
     io = FileAudio(
         None, None, echo_gain=ECHO_GAIN, echo_delay_s=ECHO_DELAY_S, noise_floor_db=floor_db
@@ -268,7 +268,7 @@ def ordinary_over_speech(listener, clips, speech: Path = SPEECH, n: int = 44) ->
     """Ordinary words (`speech`/_none: not commands) said over the coach at equal level: how many
     hushed it, and how long each hush lasted — from the voice onset to its verdict (the words'
     end, once decoded) plus session.HUSH_GRACE_S — against the 1.5 s in which it must carry on."""
-    from coach.session import HUSH_GRACE_S
+    from coach.session.machine import HUSH_GRACE_S
 
     words = sorted((speech / "_none").glob("*.wav"))
     words = words[:: max(1, len(words) // n)][:n]
@@ -319,7 +319,7 @@ def main() -> int:
     if not list((args.speech / "stop").glob("*.wav")):
         ap.error(f"no human stop recordings in {args.speech}/stop: give the folder with "
                  "--speech DIR (e.g. tests/data/speech)")  # fmt: skip
-    from coach.listener import make_listener
+    from coach.listening.listener import make_listener
 
     listener = make_listener(args.engine, "en")
     clips = cue_clips(args.voices)

@@ -15,7 +15,7 @@ import random
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from coach.history import History
+from coach.history.db import History
 
 ROUTINE = "trunk-rotation"
 
@@ -99,8 +99,8 @@ def main() -> None:
     end = end.replace(hour=8, minute=40, second=0, microsecond=0)
     print(f"wrote {fill(args.db, end, args.weeks)} sessions to {args.db}")
     if args.chart:
-        from coach.history_chart import write_chart
-        from coach.history_report import build_report
+        from coach.history.chart import write_chart
+        from coach.history.report import build_report
 
         with History(args.db, now=lambda: end) as h:
             write_chart(build_report(h, days=args.weeks * 7), args.chart)

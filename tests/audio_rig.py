@@ -187,8 +187,8 @@ def passed_safety_words(data_dir: Path | str, env: dict[str, str] | None = None)
     with every engine, as after a first session or `coach check`: for live tests about something
     else (a signal, a fault, the cut-off), whose sessions then begin after "ready". The proof
     itself is tested in tests/test_safety_words.py and tests/test_check.py."""
-    from coach import safety_words
-    from coach.engines import ENGINES
+    from coach.app import safety_words
+    from coach.listening.engines import ENGINES
 
     mic = (env if env is not None else os.environ).get("PULSE_SOURCE", "default")
     for engine in ENGINES:

@@ -25,9 +25,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from coach import safety
-from coach.audio_format import RATE, write_wav
-from coach.history import History
+from coach.audio.format import RATE, write_wav
+from coach.history.db import History
+from coach.session import safety
 from tests.audio_rig import PrivateAudio, passed_safety_words, play_into_mic, pointing_at
 from tests.conftest import espeak_wav
 
@@ -327,7 +327,7 @@ def live_room(audio_dir: str) -> Iterator[dict[str, str]]:
     """A virtual-audio server of our own with a quiet room's noise in its mic (a real mic is
     never digitally silent: the mic watchdog would take that for a dead one), and os.environ
     pointing at it for paplay. Yields the environment for the coach."""
-    from coach.demo import mic_track
+    from coach.app.demo import mic_track
 
     server = PrivateAudio(audio_dir)
     try:

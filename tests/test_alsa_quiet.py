@@ -1,4 +1,4 @@
-"""ALSA's C-level error messages stay off the terminal (coach/alsa_quiet.py), for real: each case
+"""ALSA's C-level error messages stay off the terminal (coach/audio/alsa_quiet.py), for real: each case
 runs in a fresh process (the handler is process-wide) that makes ALSA complain, and its stderr is
 read. Two real complaints: opening a PCM that does not exist, and an underrun of a live stream on
 the virtual devices (the `snd_pcm_recover` line a user sees when a busy machine starves audio)."""
@@ -37,7 +37,7 @@ with sd.Stream(samplerate=16000, channels=1, dtype="float32", latency=0.03, call
 print("callbacks", n)
 """
 
-QUIET = "from coach.alsa_quiet import quiet_alsa\nassert quiet_alsa()\n"
+QUIET = "from coach.audio.alsa_quiet import quiet_alsa\nassert quiet_alsa()\n"
 
 # What PortAudio does with its failed checks (PaUtil_DebugPrint: vfprintf + fflush on C's global
 # `stderr`). PortAudio's own print cannot be caused at will (it comes when a starved machine
@@ -128,14 +128,14 @@ def test_underruns_of_a_live_stream_stay_off_the_terminal(virtual_audio: dict[st
 def test_listing_devices_installs_the_handler(virtual_audio: dict[str, str]) -> None:
     """`coach devices`, `coach check` and sessions reach PortAudio through these two paths."""
     r = run(
-        "from coach.audio_devices import list_devices\nassert list_devices()\n" + OPEN_MISSING_PCM
+        "from coach.audio.devices import list_devices\nassert list_devices()\n" + OPEN_MISSING_PCM
     )
     assert r.stderr == ""
 
 
 @pytest.mark.audio
 def test_opening_the_device_stream_installs_the_handler(virtual_audio: dict[str, str]) -> None:
-    code = "from coach.audio_device import DeviceAudio\nio = DeviceAudio()\nio.open()\nio.close()\n"
+    code = "from coach.audio.device import DeviceAudio\nio = DeviceAudio()\nio.open()\nio.close()\n"
     r = run(code + OPEN_MISSING_PCM)
     assert "ALSA" not in r.stderr, r.stderr
     assert r.stdout.endswith("opened: no\n")

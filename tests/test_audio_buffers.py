@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from coach.audio_buffers import SampleFifo, WallLock
+from coach.audio.buffers import SampleFifo, WallLock
 
 
 def test_fifo_keeps_order_across_the_wrap_and_reports_what_it_had() -> None:

@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from coach.audio_device import MAX_RESTARTS, DeviceAudio
-from coach.audio_format import BLOCK, RATE
-from coach.player import Player
+from coach.audio.device import MAX_RESTARTS, DeviceAudio
+from coach.audio.format import BLOCK, RATE
+from coach.speech.player import Player
 from tests.audio_rig import ROOT, PrivateAudio, Recorder, play_into_mic, rms
 
 pytestmark = pytest.mark.audio
@@ -147,7 +147,7 @@ def test_cancel_on_the_real_stream_falls_silent_within_a_block_without_a_click(
 
 def test_no_devices_is_an_audio_device_error_with_the_fix() -> None:
     code = (
-        "from coach.audio_device import DeviceAudio\n"
+        "from coach.audio.device import DeviceAudio\n"
         "from coach.errors import AudioDeviceError\n"
         "try:\n    DeviceAudio().open()\nexcept AudioDeviceError as e:\n    print('ERR', e)\n"
     )
@@ -175,7 +175,7 @@ CHILD = """
 import faulthandler, json, sys, time
 import numpy as np
 faulthandler.dump_traceback_later(float(sys.argv[2]), exit=True)  # a hang shows where
-from coach.audio_device import DeviceAudio, exit_now_if_hung
+from coach.audio.device import DeviceAudio, exit_now_if_hung
 from coach.errors import AudioDeviceError
 io = DeviceAudio(stall_timeout_s=float(sys.argv[3]))
 io.open()

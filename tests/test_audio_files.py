@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from coach.audio_files import FileAudio
-from coach.audio_format import BLOCK, RATE, read_wav
+from coach.audio.files import FileAudio
+from coach.audio.format import BLOCK, RATE, read_wav
 from coach.errors import CoachError
 
 
@@ -116,7 +116,7 @@ def _bad_mic_files(tmp_path: Path) -> dict[str, tuple[Path, str]]:
 
 
 def test_check_mic_file_refuses_unusable_recordings_as_usage_errors(tmp_path: Path) -> None:
-    from coach.audio_files import check_mic_file
+    from coach.audio.files import check_mic_file
     from coach.errors import UsageError
 
     for name, (path, reason) in _bad_mic_files(tmp_path).items():

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from coach.audio_format import RATE, read_wav, resample, write_wav
+from coach.audio.format import RATE, read_wav, resample, write_wav
 from coach.errors import CoachError
 
 

@@ -24,9 +24,9 @@ import numpy as np
 import pytest
 
 from coach import paths
-from coach.audio_format import read_wav, write_wav
+from coach.audio.format import read_wav, write_wav
 from coach.errors import CoachError, DataFileError
-from coach.routine import load_routine
+from coach.exercise.routine import load_routine
 
 SEED_ROUTINE = paths.BUILTIN_ROUTINES / "trunk-rotation.toml"
 SEED = 20261126
@@ -335,8 +335,8 @@ def _fuzz_loader(
 
 
 def test_fuzzed_voice_files_fail_cleanly(tmp_path: Path) -> None:
-    from coach.tts import espeak_voice_ids
-    from coach.voice import load_voice
+    from coach.speech.tts import espeak_voice_ids
+    from coach.speech.voice import load_voice
 
     ids = espeak_voice_ids()
     src = paths.BUILTIN_VOICES / "calm.toml"
@@ -348,7 +348,7 @@ def test_fuzzed_voice_files_fail_cleanly(tmp_path: Path) -> None:
 
 
 def test_fuzzed_language_packs_fail_cleanly(tmp_path: Path) -> None:
-    from coach.langpack import load_langpack_file
+    from coach.listening.langpack import load_langpack_file
 
     for lang in ("en", "ko"):
         src = paths.BUILTIN_LANG / f"{lang}.toml"
@@ -361,7 +361,7 @@ def test_fuzzed_language_packs_fail_cleanly(tmp_path: Path) -> None:
 
 def test_broken_model_folders_are_refused_with_the_folder_named(tmp_path: Path) -> None:
     from coach.errors import ModelError
-    from coach.models import validate_model_dir
+    from coach.listening.models import validate_model_dir
 
     def make(name: str, files: dict[str, bytes]) -> Path:
         d = tmp_path / name

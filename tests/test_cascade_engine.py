@@ -9,14 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from coach.audio_format import BLOCK, RATE, read_wav
-from coach.engines.base import Hypothesis
-from coach.engines.cascade_engine import CascadeEngine
-from coach.engines.pocketsphinx_engine import PocketsphinxEngine
-from coach.engines.whisper_engine import WhisperEngine
+from coach.audio.format import BLOCK, RATE, read_wav
 from coach.intents import SAFETY_INTENTS, Intent
-from coach.langpack import load_langpack
-from coach.listener import Listener, make_listener
+from coach.listening.engines.base import Hypothesis
+from coach.listening.engines.cascade_engine import CascadeEngine
+from coach.listening.engines.pocketsphinx_engine import PocketsphinxEngine
+from coach.listening.engines.whisper_engine import WhisperEngine
+from coach.listening.langpack import load_langpack
+from coach.listening.listener import Listener, make_listener
 from tests.conftest import espeak_wav
 
 
@@ -224,8 +224,8 @@ def test_a_second_engine_that_cannot_load_leaves_the_fast_one(
 ) -> None:
     """A model that fails to load is caused by a loader that raises (removing the installed
     model under a running test suite is not an option): the fast engine keeps listening."""
-    from coach.engines.phoneme_engine import PhonemeEngine
     from coach.errors import ModelError
+    from coach.listening.engines.phoneme_engine import PhonemeEngine
 
     def missing() -> WhisperEngine:
         raise ModelError("the Whisper model is missing")
@@ -304,8 +304,8 @@ def test_a_contested_stop_is_kept_when_whisper_is_not_there(
 ) -> None:
     """Recall first: with no second opinion to ask (Whisper still loading, or failed to load) a
     contested stop is a stop, on the fast path."""
-    from coach.engines.phoneme_engine import PhonemeEngine
     from coach.errors import ModelError
+    from coach.listening.engines.phoneme_engine import PhonemeEngine
 
     release = threading.Event()
 

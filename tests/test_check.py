@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from coach.check import check_database, check_recognizer, check_speech, tone, tone_level
-from coach.history import History
+from coach.app.check import check_database, check_recognizer, check_speech, tone, tone_level
+from coach.history.db import History
 from tests.audio_rig import play_into_mic
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,7 +30,7 @@ def _check_cmd(*args: str) -> list[str]:
 
 
 def _espeak_clip(espeak: Any, text: str, tmp_path: Path, name: str) -> Path:
-    from coach.audio_format import read_wav, write_wav
+    from coach.audio.format import read_wav, write_wav
 
     x = read_wav(espeak(text, "en-us", 130, 50))
     out = tmp_path / f"{name}.wav"
@@ -42,7 +42,7 @@ def _espeak_clip(espeak: Any, text: str, tmp_path: Path, name: str) -> Path:
 def test_check_passes_on_virtual_devices_when_the_user_says_ready_stop_and_pain(
     virtual_audio: dict[str, str], espeak: Any, tmp_path: Path
 ) -> None:
-    from coach.audio_format import write_wav
+    from coach.audio.format import write_wav
 
     data = tmp_path / "data"
     # a quiet room (the virtual mic alone gives digital zeros, which no real microphone does)
@@ -101,7 +101,7 @@ def test_check_passes_on_virtual_devices_when_the_user_says_ready_stop_and_pain(
     assert p.returncode == 0
     assert "Traceback" not in rest
     # remembered: the first session on this microphone will not ask again
-    from coach import safety_words
+    from coach.app import safety_words
 
     (rec,) = json.loads((data / safety_words.FILE).read_text())
     assert rec["engine"] == "pocketsphinx" and rec["microphone"] == virtual_audio["PULSE_SOURCE"]

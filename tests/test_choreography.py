@@ -7,8 +7,8 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from coach.audio_format import RATE
-from coach.choreography import (
+from coach.audio.format import RATE
+from coach.exercise.choreography import (
     FIT_SPEEDS,
     Section,
     candidates,
@@ -18,8 +18,8 @@ from coach.choreography import (
     renderings,
     script,
 )
-from coach.routine import Cue, Phase, get_routine
-from coach.tempo import Tempo
+from coach.exercise.routine import Cue, Phase, get_routine
+from coach.exercise.tempo import Tempo
 
 
 def silence(seconds: float) -> np.ndarray:

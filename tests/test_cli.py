@@ -114,7 +114,7 @@ def test_devices_without_pactl_list_portaudio_names_only(
 
 
 def test_pactl_listing_descriptions_are_read() -> None:
-    from coach.audio_devices import _descriptions
+    from coach.audio.devices import _descriptions
 
     listing = (
         "Source #0\n\tState: SUSPENDED\n\tName: alsa_input.usb-Blue-00.mono\n"

@@ -8,8 +8,8 @@ import io
 import os
 import re
 
-from coach.demo import timeline_lines
-from coach.display import Display, describe_event
+from coach.app.demo import timeline_lines
+from coach.app.display import Display, describe_event
 
 # A pain, then yes, then the alternative (unsided) ends completed: the README's example, extended.
 EVENTS = [

@@ -7,13 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from coach.audio_format import RATE, read_wav
-from coach.choreography import plan, render_clips, script
+from coach.audio.format import RATE, read_wav
 from coach.cli import main
-from coach.routine import get_routine
-from coach.tempo import Tempo
-from coach.tts import SpeechRenderer
-from coach.voice import get_voice
+from coach.exercise.choreography import plan, render_clips, script
+from coach.exercise.routine import get_routine
+from coach.exercise.tempo import Tempo
+from coach.speech.tts import SpeechRenderer
+from coach.speech.voice import get_voice
 
 
 def onsets(x: np.ndarray, threshold: float = 0.01, gap_s: float = 0.25) -> np.ndarray:

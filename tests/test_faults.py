@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from coach.audio_format import read_wav, write_wav
-from coach.history import History
+from coach.audio.format import read_wav, write_wav
+from coach.history.db import History
 from tests.audio_rig import Recorder, pactl, private_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,7 +40,7 @@ LIVE_DIR = os.environ.get("COACH_AUDIO_DIR", "/tmp/coach-virtual-audio") + "-fau
 
 def _mic(tmp_path: Path, espeak: object, at_s: float = 2.5) -> Path:
     """A quiet room with the user saying "ready" at `at_s` seconds (as tests/test_session_cli)."""
-    from coach.demo import mic_track
+    from coach.app.demo import mic_track
 
     ready = read_wav(espeak("ready", "en-us", 150, 40))  # type: ignore[operator]
     ready = (ready * (0.5 / float(np.max(np.abs(ready))))).astype(np.float32)
@@ -100,7 +100,7 @@ def _clean(r: subprocess.CompletedProcess[str] | tuple[int, str]) -> str:
 # A FAKE, said plainly: a recognizer crash cannot be caused for real (the bundled engine does not
 # fail on any audio we can give it), so the listener raises on its 50th block (1.0 s in: mid-cue).
 CRASHING_ENGINE = """
-from coach import listener as _l
+from coach.listening import listener as _l
 _feed = _l.Listener.feed
 _calls = [0]
 def _crash(self, mic, ref=None):

@@ -11,14 +11,14 @@ from pathlib import Path
 
 import numpy as np
 
-from coach import safety
-from coach.audio_files import FileAudio
-from coach.audio_format import BLOCK, RATE
+from coach.app.runner import EventsFile, Runner
+from coach.audio.files import FileAudio
+from coach.audio.format import BLOCK, RATE
 from coach.intents import Intent
-from coach.listener import Detection, VoiceActivity
-from coach.player import Player
-from coach.runner import EventsFile, Runner
-from coach.session import Session, State
+from coach.listening.listener import Detection, VoiceActivity
+from coach.session import safety
+from coach.session.machine import Session, State
+from coach.speech.player import Player
 from tests.test_runner import LIB, build
 
 # seconds after the exercise begins (state exercising), each command twice

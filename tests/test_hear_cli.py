@@ -10,14 +10,14 @@ from pathlib import Path
 
 import numpy as np
 
-from coach.audio_format import read_wav
+from coach.audio.format import read_wav
 from coach.cli import main
 
 
 def _cat(out: Path, parts: list[np.ndarray], rate: int = 16000, channels: int = 1) -> Path:
     x = np.concatenate(parts)
     if rate != 16000:
-        from coach.audio_format import resample
+        from coach.audio.format import resample
 
         x = resample(x, 16000, rate)
     pcm = (np.clip(x, -1, 1) * 32767).astype("<i2")

@@ -20,7 +20,7 @@ import pytest
 
 from coach import paths
 from coach.errors import HistoryError
-from coach.history import MIGRATIONS, SCHEMA_VERSION, History, explain
+from coach.history.db import MIGRATIONS, SCHEMA_VERSION, History, explain
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -105,7 +105,7 @@ def test_writes_from_another_thread(tmp_path: Path) -> None:
 CHILD = textwrap.dedent(
     """
     import sys, time
-    from coach.history import History
+    from coach.history.db import History
     h = History(sys.argv[1])
     sid = h.start_session("trunk-rotation", 6.0, "pocketsphinx", "calm", 5)
     for i in range(5):
@@ -255,7 +255,7 @@ DISK_LIMIT_CHILD = textwrap.dedent(
     """
     import json, resource, signal, sys
     from coach.errors import HistoryError
-    from coach.history import History
+    from coach.history.db import History
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # the kernel then fails the write (EFBIG)
     h = History(sys.argv[1])
     sid = h.start_session("trunk-rotation", 6.0, "e", "v", 5)
@@ -299,7 +299,7 @@ class _FullDisk:
 
     def execute(self, *a: object) -> None:
         e = sqlite3.OperationalError("database or disk is full")
-        e.sqlite_errorcode = 13  # type: ignore[attr-defined]
+        e.sqlite_errorcode = sqlite3.SQLITE_FULL  # type: ignore[attr-defined]
         raise e
 
     def close(self) -> None:
@@ -434,7 +434,7 @@ def test_a_crashed_sessions_log_on_a_read_only_mount_is_read_and_shown_interrupt
     mnt, make_read_only = ro_mount
     db = mnt / "history.sqlite3"
     code = (
-        "import os, sys\nfrom coach.history import History\n"
+        "import os, sys\nfrom coach.history.db import History\n"
         "h = History(sys.argv[1])\n"
         "s = h.start_session('trunk-rotation', 6.0, 'e', 'v', 5)\n"
         "h.end_session(s, 'completed', 5, 5, 6.0)\n"

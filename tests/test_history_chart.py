@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from coach.errors import UsageError
-from coach.history import History
-from coach.history_chart import chart_data, write_chart
-from coach.history_report import Report, build_report
+from coach.history.chart import chart_data, write_chart
+from coach.history.db import History
+from coach.history.report import Report, build_report
 
 TZ = timezone(timedelta(hours=-3))
 NOW = datetime(2026, 5, 20, 21, 0, tzinfo=TZ)
@@ -133,7 +133,7 @@ def test_reps_without_sides_are_counted_once_in_their_own_bar(tmp_path: Path) ->
 
 
 def test_the_dose_line_is_drawn_only_for_one_routine(tmp_path: Path) -> None:
-    from coach.history_chart import dose_line
+    from coach.history.chart import dose_line
 
     r = fill(tmp_path / "h.db")  # trunk-rotation and pelvic-tilt
     assert dose_line(r) is None  # their doses differ per routine: no single line

@@ -14,9 +14,9 @@ import pytest
 
 from coach.cli import main
 from coach.errors import DataFileError
-from coach.history import History
-from coach.history_export import CSV_COLUMNS, read_csv, sessions_from_json, write_csv
-from coach.history_report import build_report, dumps_json, format_table, streak
+from coach.history.db import History
+from coach.history.export import CSV_COLUMNS, read_csv, sessions_from_json, write_csv
+from coach.history.report import build_report, dumps_json, format_table, streak
 
 TZ = timezone(timedelta(hours=2))
 NOW = datetime(2026, 3, 10, 9, 0, tzinfo=TZ)
@@ -284,7 +284,7 @@ def test_cli_corrupt_database_message(tmp_path: Path) -> None:
 
 
 def test_a_taken_alternative_is_found_without_an_ended_event(tmp_path: Path) -> None:
-    # What coach/runner.py records today: the pain command, then the record is ended, then the
+    # What coach/app/runner.py records today: the pain command, then the record is ended, then the
     # alternative starts as a new session a minute later (no `ended`/`started` events in history).
     clock = Clock(NOW)
     with History(tmp_path / "h.db", now=clock) as h:

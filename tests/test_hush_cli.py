@@ -10,10 +10,10 @@ from typing import Any
 
 import numpy as np
 
-from coach import safety
-from coach.audio_format import RATE
-from coach.demo import Reaction
-from coach.session import HUSH_MAX_S
+from coach.app.demo import Reaction
+from coach.audio.format import RATE
+from coach.session import safety
+from coach.session.machine import HUSH_MAX_S
 from tests.audio_rig import rms
 from tests.test_session_cli import (
     EXHALE_LEFT,

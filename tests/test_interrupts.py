@@ -1,4 +1,4 @@
-"""coach/interrupts.py in this process: which signals a session takes over (SIGINT, SIGTERM,
+"""coach/app/interrupts.py in this process: which signals a session takes over (SIGINT, SIGTERM,
 SIGHUP, but not a SIGHUP ignored by nohup), and that a signal ends a wait at once, once. The
 same on a real `coach run` at many moments: tests/test_signals.py."""
 
@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from coach.interrupts import StopSignals
+from coach.app.interrupts import StopSignals
 
 
 def test_stop_signals_take_over_an_inherited_ignore_and_give_it_back() -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from coach.errors import CoachError, DataFileError
 from coach.intents import Intent
-from coach.langpack import load_langpack, load_langpack_file
+from coach.listening.langpack import load_langpack, load_langpack_file
 
 
 def test_english_pack_has_every_intent_and_the_required_phrases() -> None:

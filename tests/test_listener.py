@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from coach.audio_files import FileAudio
-from coach.audio_format import BLOCK, RATE, read_wav
+from coach.audio.files import FileAudio
+from coach.audio.format import BLOCK, RATE, read_wav
 from coach.errors import CoachError
 from coach.intents import Intent
-from coach.listener import Detection, Listener, make_listener
+from coach.listening.listener import Detection, Listener, make_listener
 
 CUE = "Breathe out, and gently twist at the waist, letting your legs sink slightly to the right."
 
@@ -139,7 +139,7 @@ def test_make_listener_auto_picks_the_phoneme_cascade_without_an_english_vosk_mo
 def _blocks_until_detection(lis: Listener, x: np.ndarray) -> tuple[int, int, list[Detection]]:
     """Feed 0.5 s of room, the clip, 1 s of room: (block of the word's end, block of the
     detection, detections)."""
-    from coach.vad import level_db
+    from coach.listening.vad import level_db
 
     noise = (np.random.default_rng(0).standard_normal(RATE) * 1e-3).astype(np.float32)
     x = np.concatenate((noise[: RATE // 2], x, noise))
@@ -191,7 +191,7 @@ def test_words_after_the_pause_are_decoded_with_it(
 ) -> None:
     """Two words 100 ms apart (one segment): the look at the pause holds its verdict; when the
     second word comes, the WHOLE segment is decoded again (the real engine, watched)."""
-    from coach.tts import trim_silence
+    from coach.speech.tts import trim_silence
 
     listener.expect(set(Intent))
     a, b = (trim_silence(read_wav(espeak(w)), RATE) for w in ("slow", "down"))
@@ -213,7 +213,7 @@ def test_words_after_the_pause_are_decoded_with_it(
 def test_a_segment_with_many_pauses_gives_one_stop(listener: Listener, espeak) -> None:
     """"stop ... stop ... stop" with short pauses is one segment: one stop, acted on at the
     first pause, none after it (a later look or the final decode must not repeat it)."""
-    from coach.tts import trim_silence
+    from coach.speech.tts import trim_silence
 
     listener.expect(set(Intent))
     w = trim_silence(read_wav(espeak("stop")), RATE)

@@ -8,8 +8,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from coach.audio_format import read_wav
-from coach.listener import VoiceActivity
+from coach.audio.format import read_wav
+from coach.listening.listener import VoiceActivity
 from tests.test_cascade_engine import HeldWhisper, _background, _feed
 
 
@@ -38,7 +38,7 @@ def test_words_over_while_their_decode_runs_are_told_apart_from_the_verdict(
 
 
 def test_without_a_pending_decode_the_end_is_the_verdict(speech_dir: Path) -> None:
-    from coach.listener import make_listener
+    from coach.listening.listener import make_listener
 
     lis = make_listener("phonemes")
     bird = read_wav(speech_dir / "_none" / "bird_2f813234_nohash_1.wav")
@@ -51,9 +51,9 @@ def test_a_long_s_hushes_before_the_vowel(speech_dir: Path) -> None:
     (vad.sibilance), not 200 ms later at its vowel (vad.voicing)."""
     import numpy as np
 
-    from coach.audio_format import BLOCK, RATE
-    from coach.listener import VOICED, make_listener
-    from coach.vad import voicing
+    from coach.audio.format import BLOCK, RATE
+    from coach.listening.listener import VOICED, make_listener
+    from coach.listening.vad import voicing
 
     lis = make_listener("phonemes")
     x = read_wav(speech_dir / "stop" / "stop_6a27a9bf_nohash_0.wav")

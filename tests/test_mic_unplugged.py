@@ -2,7 +2,7 @@
 PulseAudio server (we unload and load its modules), heard on speaker.monitor.
 
 The unplug is the mic's remap source unloaded mid-cue (PulseAudio then moves the capture stream
-to another source; coach/pulse_watch.py sees it); the plug-in is the same module loaded again. The
+to another source; coach/audio/pulse_watch.py sees it); the plug-in is the same module loaded again. The
 coach must say it (its pre-rendered notice is found in the monitor recording by correlation, after
 the unplug), pause, and when the mic is back say so; a spoken "resume" carries on and a "stop"
 ends it normally. Never back within --mic-wait: the end is a fault, said aloud too. The user's
@@ -23,12 +23,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from coach import paths, safety
-from coach.audio_format import RATE, write_wav
-from coach.demo import mic_track
-from coach.history import History
-from coach.tts import SpeechRenderer
-from coach.voice import get_voice
+from coach import paths
+from coach.app.demo import mic_track
+from coach.audio.format import RATE, write_wav
+from coach.history.db import History
+from coach.session import safety
+from coach.speech.tts import SpeechRenderer
+from coach.speech.voice import get_voice
 from tests.audio_rig import Recorder, pactl, passed_safety_words, play_into_mic, private_server
 from tests.conftest import clip, espeak_wav
 

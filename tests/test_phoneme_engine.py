@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 from scipy.signal import butter, resample_poly, sosfilt
 
-from coach.audio_format import BLOCK, RATE, read_wav
-from coach.engines.phoneme_engine import PhonemeEngine, competitors_of
+from coach.audio.format import BLOCK, RATE, read_wav
 from coach.errors import DataFileError
 from coach.intents import Intent
-from coach.langpack import load_langpack, load_langpack_file
-from coach.listener import Detection, Listener, make_listener
+from coach.listening.engines.phoneme_engine import PhonemeEngine, competitors_of
+from coach.listening.langpack import load_langpack, load_langpack_file
+from coach.listening.listener import Detection, Listener, make_listener
 
 ROOM_DB = -60.0
 

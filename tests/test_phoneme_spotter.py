@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from coach.engines.phoneme_spotter import (
+from coach.listening.engines.phoneme_spotter import (
     FRAME_S,
     PatternError,
     Score,

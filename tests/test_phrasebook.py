@@ -1,11 +1,11 @@
-"""coach/phrasebook.py: every sentence a session may say is known (and rendered) before it starts."""
+"""coach/session/phrasebook.py: every sentence a session may say is known (and rendered) before it starts."""
 
 from __future__ import annotations
 
-from coach import phrasebook, safety
-from coach.choreography import script
-from coach.dose import Dose
-from coach.routine import load_library
+from coach.exercise.choreography import script
+from coach.exercise.routine import load_library
+from coach.session import phrasebook, safety
+from coach.session.dose import Dose
 
 LIB = load_library()
 

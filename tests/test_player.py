@@ -6,9 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
-from coach.audio_files import FileAudio
-from coach.audio_format import BLOCK, RATE, read_wav
-from coach.player import Player
+from coach.audio.files import FileAudio
+from coach.audio.format import BLOCK, RATE, read_wav
+from coach.speech.player import Player
 
 
 def tone(seconds: float, hz: float = 440.0, amp: float = 0.5) -> np.ndarray:

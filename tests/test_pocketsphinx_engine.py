@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from coach.audio_format import read_wav
-from coach.engines.pocketsphinx_engine import PocketsphinxEngine, garbage_words
+from coach.audio.format import read_wav
 from coach.errors import ModelError
-from coach.langpack import load_langpack
+from coach.listening.engines.pocketsphinx_engine import PocketsphinxEngine, garbage_words
+from coach.listening.langpack import load_langpack
 
 GOOD_STOPS = ("1eddce1d_nohash_3", "439c84f4_nohash_1", "563aa4e6_nohash_2", "6a27a9bf_nohash_0")
 
@@ -61,7 +61,7 @@ def test_grammar_restricts_to_given_phrases(engine: PocketsphinxEngine, espeak) 
 
 
 def test_garbage_keeps_away_from_command_words() -> None:
-    from coach.engines.pocketsphinx_engine import dictionary, model_dir
+    from coach.listening.engines.pocketsphinx_engine import dictionary, model_dir
 
     pron = dictionary(model_dir() / "cmudict-en-us.dict")
     g = garbage_words(pron, {"stop", "yes"}, 300, recall_words={"stop"})

@@ -10,8 +10,8 @@ import pytest
 
 from coach import paths
 from coach.errors import DataFileError, UsageError
-from coach.program import find_program, load_program, load_programs
-from coach.routine import load_library
+from coach.exercise.program import find_program, load_program, load_programs
+from coach.exercise.routine import load_library
 from tests.conftest import coach_cli
 
 LIB = load_library()
@@ -149,9 +149,9 @@ def test_the_cli_lists_programs_apart_and_a_broken_one_is_a_warning(coach_dirs: 
 
 
 def test_export_renders_a_whole_program(tmp_path: Path) -> None:
-    from coach.audio_format import RATE, read_wav
-    from coach.choreography import script
-    from coach.tempo import Tempo
+    from coach.audio.format import RATE, read_wav
+    from coach.exercise.choreography import script
+    from coach.exercise.tempo import Tempo
 
     out = tmp_path / "gm.wav"
     r = coach_cli("export", "gentle-morning", "-o", str(out), "-q", "--tempo", "10")

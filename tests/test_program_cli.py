@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 
-from coach import paths, safety
-from coach.audio_format import RATE, write_wav
-from coach.demo import Reaction, SimulatedUser, mic_track
-from coach.history import History
-from coach.program import (
+from coach import paths
+from coach.app.demo import Reaction, SimulatedUser, mic_track
+from coach.app.runner import RunResult
+from coach.audio.format import RATE, write_wav
+from coach.exercise.program import (
     GO_ON_PROMPT,
     READY_PROMPT,
     begin_text,
@@ -29,8 +29,9 @@ from coach.program import (
     rest_text,
     skip_text,
 )
-from coach.routine import load_library
-from coach.runner import RunResult
+from coach.exercise.routine import load_library
+from coach.history.db import History
+from coach.session import safety
 from tests.conftest import coach_cli
 from tests.test_session_cli import (
     assert_cut,

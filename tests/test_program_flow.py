@@ -1,6 +1,6 @@
 """A whole program in the session state machine alone (ManualClock, a pretend speaker): the rests,
 the change of position, pain and stop inside a program, and every phrase in the phrase book.
-Plus the pure rules of coach/program_flow.py."""
+Plus the pure rules of coach/session/program_flow.py."""
 
 from __future__ import annotations
 
@@ -9,12 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from coach import safety
-from coach.audio_format import RATE
-from coach.choreography import script
-from coach.intents import Intent
-from coach.mic_outage import MIC_WAIT_S
-from coach.program import (
+from coach.audio.format import RATE
+from coach.exercise.choreography import script
+from coach.exercise.program import (
     GO_ON_PROMPT,
     READY_GAVE_UP,
     READY_PROMPT,
@@ -29,17 +26,20 @@ from coach.program import (
     rest_text,
     skip_text,
 )
-from coach.program_flow import (
+from coach.exercise.routine import load_library
+from coach.exercise.tempo import Tempo
+from coach.intents import Intent
+from coach.session import safety
+from coach.session.machine import OFFER_WAIT_S, EndReason, Finish, Log, Say, Started, State
+from coach.session.mic_outage import MIC_WAIT_S
+from coach.session.program_flow import (
     export_texts,
     pain_paths,
     plan_program,
     program_phrasebook,
     remaining,
 )
-from coach.program_session import READY_TRIES, READY_WAIT_S, ProgramSession
-from coach.routine import load_library
-from coach.session import OFFER_WAIT_S, EndReason, Finish, Log, Say, Started, State
-from coach.tempo import Tempo
+from coach.session.program_session import READY_TRIES, READY_WAIT_S, ProgramSession
 from tests.test_session import Sim
 
 LIB = load_library()
@@ -337,9 +337,9 @@ def test_pain_paths_cover_the_questions_any_pain_may_lead_to() -> None:
 
 
 def test_every_program_phrase_is_free_of_command_words() -> None:
-    from coach.program import PROMPTS
-    from coach.program_flow import program_texts
-    from coach.routine import command_words_in
+    from coach.exercise.program import PROMPTS
+    from coach.exercise.routine import command_words_in
+    from coach.session.program_flow import program_texts
 
     for prog in PROGRAMS.values():
         for text in program_texts(prog, LIB):

@@ -9,8 +9,7 @@ import pytest
 
 from coach import paths
 from coach.errors import DataFileError, UsageError
-from coach.langpack import load_langpack
-from coach.routine import (
+from coach.exercise.routine import (
     INTENSITIES,
     MOTIONS,
     POSITIONS,
@@ -20,6 +19,7 @@ from coach.routine import (
     load_library,
     load_routine,
 )
+from coach.listening.langpack import load_langpack
 
 SEED = paths.BUILTIN_ROUTINES / "trunk-rotation.toml"
 
@@ -180,8 +180,8 @@ def test_broken_user_files_through_the_cli(coach_dirs: Path, tmp_path: Path) -> 
     """`coach list` warns and lists the rest (exit 0); `coach run` of the broken one is exit 2
     with its message; `coach run trunk-rotation` runs beside a broken routine and a broken
     voice (the file back end, nobody answering: the hearing check is said and refuses)."""
-    from coach.audio_format import RATE, write_wav
-    from coach.demo import mic_track
+    from coach.app.demo import mic_track
+    from coach.audio.format import RATE, write_wav
     from tests.conftest import coach_cli
 
     bad = broken_routine("my-broken")

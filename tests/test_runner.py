@@ -14,20 +14,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from coach import safety
-from coach.audio_files import FileAudio
-from coach.audio_format import BLOCK, RATE, read_wav
+from coach.app.demo import mic_track
+from coach.app.runner import EventsFile, MicWatchdog, Runner, render_phrasebook
+from coach.audio.files import FileAudio
+from coach.audio.format import BLOCK, RATE, read_wav
 from coach.clock import ManualClock
-from coach.demo import mic_track
 from coach.errors import ModelError
-from coach.history import History
-from coach.player import Player
-from coach.routine import load_library
-from coach.runner import EventsFile, MicWatchdog, Runner, render_phrasebook
-from coach.session import EndReason, Session
-from coach.tempo import Tempo
-from coach.tts import SpeechRenderer
-from coach.voice import get_voice
+from coach.exercise.routine import load_library
+from coach.exercise.tempo import Tempo
+from coach.history.db import History
+from coach.session import safety
+from coach.session.machine import EndReason, Session
+from coach.speech.player import Player
+from coach.speech.tts import SpeechRenderer
+from coach.speech.voice import get_voice
 from tests.conftest import coach_cli
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,7 +35,7 @@ LIB = load_library()
 
 
 def quiet_mic(path: Path, seconds: float = 1.0) -> Path:
-    from coach.audio_format import write_wav
+    from coach.audio.format import write_wav
 
     write_wav(path, mic_track([], seconds), RATE)
     return path
@@ -208,7 +208,7 @@ def test_watchdog_fires_once_per_outage_on_a_dead_flat_mic() -> None:
 
 
 def test_ended_reason_values_match_history() -> None:
-    from coach.history import EndReason as HistoryReason
+    from coach.history.db import EndReason as HistoryReason
 
     assert {str(r) for r in EndReason} == {str(r) for r in HistoryReason}
 

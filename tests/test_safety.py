@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 
-from coach import safety
-from coach.dose import Dose, check_dose
-from coach.history import History
-from coach.langpack import load_langpack
-from coach.routine import command_words_in, load_library
+from coach.exercise.routine import command_words_in, load_library
+from coach.history.db import History
+from coach.listening.langpack import load_langpack
+from coach.session import safety
+from coach.session.dose import Dose, check_dose
 
 LIB = load_library()
 

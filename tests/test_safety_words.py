@@ -1,4 +1,4 @@
-"""The per-user record that stop and pain were heard (coach/safety_words.py), and the proof in
+"""The per-user record that stop and pain were heard (coach/app/safety_words.py), and the proof in
 a whole session on the file back end with the real listener and synthesized speech."""
 
 from __future__ import annotations
@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from coach import safety, safety_words
-from coach.demo import Reaction
+from coach.app import safety_words
+from coach.app.demo import Reaction
+from coach.session import safety
 from tests.test_session_cli import EXHALE_LEFT, first, on_cue, ready_first, simulate, voice
 
 

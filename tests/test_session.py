@@ -7,12 +7,13 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from coach import safety
 from coach.clock import ManualClock
-from coach.dose import Dose
+from coach.exercise.routine import load_library
+from coach.exercise.tempo import Tempo
 from coach.intents import Intent
-from coach.routine import load_library
-from coach.session import (
+from coach.session import safety
+from coach.session.dose import Dose
+from coach.session.machine import (
     HEAR_TRIES,
     HEAR_WAIT_S,
     OFFER_WAIT_S,
@@ -25,11 +26,9 @@ from coach.session import (
     Reps,
     Say,
     Session,
-    SetTempo,
     Started,
     State,
 )
-from coach.tempo import Tempo
 
 LIB = load_library()
 STEP = 0.02
@@ -100,6 +99,11 @@ def ready(sim: Sim) -> Sim:
     sim.run(1.0)
     sim.say(Intent.READY)
     return sim
+
+
+def tempo_changes(actions: list) -> list[float]:  # type: ignore[type-arg]
+    """The breaths per minute of each tempo change among `actions` (the session logs them)."""
+    return [a.detail["bpm"] for a in actions if isinstance(a, Log) and a.type == "tempo"]
 
 
 def in_state(sim: Sim, state: State) -> None:
@@ -266,17 +270,17 @@ def test_slower_and_faster_change_tempo_at_the_next_breath() -> None:
     sim.run(sim.clock.now() + 1.0)
     acts = sim.say(Intent.SLOWER)
     assert [a.text for a in acts if isinstance(a, Say)] == [safety.SLOWER_OK]
-    assert not any(isinstance(a, SetTempo) for a in acts)  # not mid-breath
-    sim.run_until(lambda: bool(sim.of(SetTempo)))
-    t_change = next(t for t, a in sim.actions if isinstance(a, SetTempo))
-    assert sim.of(SetTempo) == [SetTempo(5.0)]
+    assert not tempo_changes(acts)  # not mid-breath
+    sim.run_until(lambda: bool(tempo_changes(sim.of(Log))))
+    t_change = next(t for t, a in sim.actions if tempo_changes([a]))
+    assert tempo_changes(sim.of(Log)) == [5.0]
     # the change happens on an inhale cue (a breath boundary)
     at = [a for t, a in sim.actions if t == t_change and isinstance(a, Say) and a.cue]
     assert at and at[0].cue in {s.cue for s in LIB["trunk-rotation"].cycle[::2]}
     sim.say(Intent.FASTER)
     sim.say(Intent.FASTER)
-    sim.run_until(lambda: len(sim.of(SetTempo)) == 2)
-    assert sim.of(SetTempo)[-1] == SetTempo(7.0)
+    sim.run_until(lambda: len(tempo_changes(sim.of(Log))) == 2)
+    assert tempo_changes(sim.of(Log))[-1] == 7.0
 
 
 def test_tempo_limits_are_said_and_not_passed() -> None:
@@ -285,7 +289,7 @@ def test_tempo_limits_are_said_and_not_passed() -> None:
     acts = sim.say(Intent.FASTER)
     assert [a.text for a in acts if isinstance(a, Say)] == [safety.FASTER_LIMIT]
     sim.run()
-    assert not sim.of(SetTempo)
+    assert not tempo_changes(sim.of(Log))
 
 
 def test_pause_and_resume_restart_the_breath_without_losing_reps() -> None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from coach.actions import Cancel, Hush, Log, Say, Unhush
 from coach.intents import Intent
-from coach.session import (
+from coach.session.actions import Cancel, Hush, Log, Say, Unhush
+from coach.session.machine import (
     HUSH_BACKLOG_MAX_S,
     HUSH_GRACE_S,
     HUSH_MAX_S,

@@ -1,4 +1,4 @@
-"""The session when the microphone device goes away and comes back (coach/mic_outage.py), on the
+"""The session when the microphone device goes away and comes back (coach/session/mic_outage.py), on the
 pure state machine with a ManualClock (tests/test_session.py's Sim): said aloud, paused, waited
 for, "resume" once it is back, a fault said aloud if it never comes back."""
 
@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from coach import safety
 from coach.intents import Intent
-from coach.session import Cancel, EndReason, Log, State
+from coach.session import safety
+from coach.session.machine import Cancel, EndReason, Log, State
 from tests.test_session import Sim, in_state, make, ready
 
 WHY = "the microphone 'mic' went away (the sound server switched to 'speaker.monitor')"

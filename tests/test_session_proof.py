@@ -3,10 +3,10 @@ user says stop, then pain; neither ends anything there; unheard, the coach refus
 
 from __future__ import annotations
 
-from coach import safety
-from coach.actions import Finish, Log
 from coach.intents import Intent
-from coach.session import HEAR_TRIES, HEAR_WAIT_S, EndReason, State
+from coach.session import safety
+from coach.session.actions import Finish, Log
+from coach.session.machine import HEAR_TRIES, HEAR_WAIT_S, EndReason, State
 from tests.test_session import Sim, in_state, make, ready
 
 
@@ -66,7 +66,7 @@ def test_without_prove_ready_goes_straight_to_the_briefing() -> None:
 
 
 def test_the_prompts_contain_no_command_but_the_word_they_ask_for() -> None:
-    from coach.langpack import load_langpack
+    from coach.listening.langpack import load_langpack
 
     pack = load_langpack("en")
     texts = {

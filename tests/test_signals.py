@@ -8,7 +8,7 @@ microphone (paplay into `micfeed`). The machinery is tests/signal_rig.py.
 
 Each case: exit 130, the session in history as `stopped`, and nothing on stderr but the coach's
 own lines (no traceback; PortAudio's ALSA poll errors, which a starved sound server brings at any
-moment, are kept off too since coach/alsa_quiet.py catches C's stderr stream — `report` still
+moment, are kept off too since coach/audio/alsa_quiet.py catches C's stderr stream — `report` still
 counts any that get through, XRUN_LINE). (A closed terminal shows nothing after the signal: there
 its exit code and history are the verdict.) The moment is checked too (the state the coach was in when the
 signal went out), so a case cannot quietly test another moment. The end must come within LOST_S,
@@ -35,9 +35,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from coach import safety
-from coach.history import History
-from coach.runner import ThreadedListener
+from coach.history.db import History
+from coach.listening.threaded import ThreadedListener
+from coach.session import safety
 from tests.conftest import ROOT
 from tests.signal_rig import (
     IGNORING_SIGINT,

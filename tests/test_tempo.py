@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from coach.audio_format import RATE
+from coach.audio.format import RATE
 from coach.errors import UsageError
-from coach.routine import Phase
-from coach.tempo import TEMPO_MAX, TEMPO_MIN, BreathGrid, Tempo
+from coach.exercise.routine import Phase
+from coach.exercise.tempo import TEMPO_MAX, TEMPO_MIN, BreathGrid, Tempo
 
 
 def test_default_is_six_breaths_four_in_six_out() -> None:

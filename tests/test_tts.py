@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from coach.audio_format import RATE
+from coach.audio.format import RATE
 from coach.errors import TTSError, UsageError
-from coach.tts import LEAD_S, SpeechRenderer, espeak_voice_ids
-from coach.voice import VoiceProfile, get_voice
+from coach.speech.tts import LEAD_S, SpeechRenderer, espeak_voice_ids
+from coach.speech.voice import VoiceProfile, get_voice
 
 ROOT = Path(__file__).resolve().parent.parent
 CUES = [
@@ -89,8 +89,8 @@ def test_back_to_back_in_a_fresh_process_lands_each_cue_in_its_own_clip(
     cache = tmp_path / "cache"
     code = (
         "import json, sys, numpy as np\n"
-        "from coach.tts import SpeechRenderer\n"
-        "from coach.voice import get_voice\n"
+        "from coach.speech.tts import SpeechRenderer\n"
+        "from coach.speech.voice import get_voice\n"
         "r = SpeechRenderer(cache_dir=sys.argv[1])\n"
         "cues = json.loads(sys.argv[2])\n"
         "out = r.render_many(cues, get_voice('calm'))\n"
@@ -173,7 +173,7 @@ def test_cache_is_shared_with_another_process(tmp_path: Path, calm: VoiceProfile
     a = SpeechRenderer(cache_dir=tmp_path).render("Rest for one breath.", calm)
     code = (
         "import sys, numpy as np\n"
-        "from coach.tts import SpeechRenderer\nfrom coach.voice import get_voice\n"
+        "from coach.speech.tts import SpeechRenderer\nfrom coach.speech.voice import get_voice\n"
         "r = SpeechRenderer(cache_dir=sys.argv[1])\n"
         "np.save(sys.argv[2], r.render('Rest for one breath.', get_voice('calm')))\n"
         "print(r.engine_calls, r.hits)\n"
@@ -272,7 +272,7 @@ def test_real_voice_list() -> None:
 def test_trim_silence_keeps_a_soft_onset_and_cuts_padding() -> None:
     """Synthetic: 300 ms silence, a soft 'fricative' at -34 dB of the peak, a loud vowel, 400 ms
     silence. The soft part is sound (kept); the padding is not."""
-    from coach.tts import TAIL_S, trim_silence
+    from coach.speech.tts import TAIL_S, trim_silence
 
     rng = np.random.default_rng(1)
     soft = (rng.standard_normal(1600) * 0.005).astype(np.float32)  # 100 ms, peak ~ 2 % of 1.0
@@ -290,7 +290,7 @@ def test_trim_silence_keeps_a_soft_onset_and_cuts_padding() -> None:
 def test_two_processes_filling_the_same_cache_entry(tmp_path: Path) -> None:
     """Several coach processes share the cache: racing on one entry leave one whole file."""
     code = (
-        "import sys\nfrom coach.tts import SpeechRenderer\nfrom coach.voice import get_voice\n"
+        "import sys\nfrom coach.speech.tts import SpeechRenderer\nfrom coach.speech.voice import get_voice\n"
         "a = SpeechRenderer(cache_dir=sys.argv[1]).render('Knees together, and rest.', get_voice())\n"
         "print(len(a))\n"
     )
@@ -318,7 +318,7 @@ def test_a_render_that_comes_back_silent_is_asked_for_again(
     """Once in CI the driver handed back an empty file for an ordinary cue (not reproducible on
     demand, so this fault is FAKED: the first engine answer is replaced by silence). The renderer
     must ask again and return the real speech, not fail the session."""
-    from coach import tts
+    from coach.speech import tts
 
     real = tts._TTSThread.synth
     answers: list[int] = []

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from coach.audio_format import BLOCK, RATE, read_wav
-from coach.vad import BLOCK_S, Vad, VadConfig
+from coach.audio.format import BLOCK, RATE, read_wav
+from coach.listening.vad import BLOCK_S, Vad, VadConfig
 from tests.conftest import clip
 
 
@@ -76,7 +76,7 @@ def test_voicing_tells_a_voice_from_noise() -> None:
     harmonics), a real person's "stop" (its vowel), against white and breath-band noise."""
     from scipy.signal import butter, sosfilt
 
-    from coach.vad import voicing
+    from coach.listening.vad import voicing
 
     t = np.arange(640) / RATE
     vowel = sum(np.sin(2 * np.pi * 120 * k * t) / k for k in range(1, 8))
@@ -97,8 +97,8 @@ def test_sibilance_tells_the_s_of_a_word_from_noise() -> None:
     the vowel, white noise (62 % by its flat spectrum) and breath-band noise do not."""
     from scipy.signal import butter, sosfilt
 
-    from coach.listener import SIBILANT
-    from coach.vad import sibilance
+    from coach.listening.listener import SIBILANT
+    from coach.listening.vad import sibilance
 
     assert SIBILANT is not None
     rng = np.random.default_rng(0)

@@ -15,11 +15,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from coach.audio_format import read_wav
+from coach.audio.format import read_wav
 from coach.cli import main
 from coach.errors import DataFileError, UsageError
-from coach.tts import SpeechRenderer
-from coach.voice import DEFAULT_VOICE, get_voice, load_voice, load_voices
+from coach.speech.tts import SpeechRenderer
+from coach.speech.voice import DEFAULT_VOICE, get_voice, load_voice, load_voices
 
 ROOT = Path(__file__).resolve().parent.parent
 GOOD = """description = "test voice"

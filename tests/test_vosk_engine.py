@@ -23,18 +23,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from coach.audio_format import RATE, read_wav, write_wav
-from coach.engines.base import Hypothesis
-from coach.engines.vosk_engine import (
+from coach.audio.format import RATE, read_wav, write_wav
+from coach.errors import ModelError
+from coach.intents import Intent
+from coach.listening.engines.base import Hypothesis
+from coach.listening.engines.vosk_engine import (
     DEFAULT_GARBAGE_WORDS,
     VoskEngine,
     load_model,
     model_vocabulary,
 )
-from coach.errors import ModelError
-from coach.intents import Intent
-from coach.langpack import LanguagePack, load_langpack
-from coach.models import _package_model
+from coach.listening.langpack import LanguagePack, load_langpack
+from coach.listening.models import _package_model
 from tests.conftest import espeak_wav
 
 

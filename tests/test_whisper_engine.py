@@ -7,12 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from coach.audio_format import BLOCK, RATE, read_wav
-from coach.engines.phoneme_engine import competitors_of
-from coach.engines.whisper_engine import WhisperEngine, normalize
+from coach.audio.format import BLOCK, RATE, read_wav
 from coach.intents import SAFETY_INTENTS, Intent
-from coach.langpack import load_langpack
-from coach.listener import make_listener
+from coach.listening.engines.phoneme_engine import competitors_of
+from coach.listening.engines.whisper_engine import WhisperEngine, normalize
+from coach.listening.langpack import load_langpack
+from coach.listening.listener import make_listener
 from tests.conftest import espeak_wav
 
 

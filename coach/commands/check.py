@@ -7,7 +7,7 @@ import argparse
 import json
 import sys
 
-from ..engines import ENGINES
+from coach.listening.engines import ENGINES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -38,8 +38,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..check import CheckOptions, CheckResult, run_checks
-    from ..errors import UsageError
+    from coach.app.check import run_checks
+    from coach.app.check_result import CheckOptions, CheckResult
+    from coach.errors import UsageError
 
     if not 1.0 <= args.listen_seconds <= 120.0:
         raise UsageError(f"--listen-seconds {args.listen_seconds:g} is out of range 1..120")

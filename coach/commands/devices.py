@@ -17,7 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
-    from ..audio_devices import (
+    from coach.audio.devices import (
         NO_DEVICE_HINT,
         explain_missing,
         goes_to_pulse,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..engines import ENGINES
+from coach.listening.engines import ENGINES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -19,10 +19,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", help="vosk model folder (implies vosk for --engine auto)")
     p.add_argument("--json", action="store_true", help="one JSON object per detection")
     p.set_defaults(func=run_hear)
-    try:
-        from .models import register_model
-    except ImportError:
-        return
+    from coach.commands.models import register_model
+
     register_model(sub)
 
 
@@ -32,9 +30,9 @@ def run_hear(args: argparse.Namespace) -> int:
 
     import numpy as np
 
-    from ..audio_format import BLOCK, RATE, read_wav
-    from ..errors import CoachError
-    from ..listener import make_listener
+    from coach.audio.format import BLOCK, RATE, read_wav
+    from coach.errors import CoachError
+    from coach.listening.listener import make_listener
 
     path = Path(args.file)
     audio = read_wav(path)  # clear errors: missing, folder, not a WAV; resamples, mixes stereo

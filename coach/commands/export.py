@@ -15,14 +15,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import CoachError, UsageError
+from coach.errors import CoachError, UsageError
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from ..audio_io import AudioIO
-    from ..choreography import PlannedCue
-    from ..player import Player
+    from coach.audio.io import AudioIO
+    from coach.exercise.choreography import PlannedCue
+    from coach.speech.player import Player
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -119,15 +119,15 @@ def perform(
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..audio_files import FileAudio
-    from ..choreography import plan, render_clips, render_pairs, renderings, script
-    from ..player import Player
-    from ..program import find_program
-    from ..program_flow import export_texts, plan_program
-    from ..routine import get_routine
-    from ..tempo import TEMPO_DEFAULT, Tempo
-    from ..tts import SpeechRenderer
-    from ..voice import get_voice
+    from coach.audio.files import FileAudio
+    from coach.exercise.choreography import plan, render_clips, render_pairs, renderings, script
+    from coach.exercise.program import find_program
+    from coach.exercise.routine import get_routine
+    from coach.exercise.tempo import TEMPO_DEFAULT, Tempo
+    from coach.session.program_flow import export_texts, plan_program
+    from coach.speech.player import Player
+    from coach.speech.tts import SpeechRenderer
+    from coach.speech.voice import get_voice
 
     out: Path = args.output
     check_output(out)
@@ -163,7 +163,7 @@ def run(args: argparse.Namespace) -> int:
             )
     extra = None
     if args.tones:
-        from ..tones import tone_track
+        from coach.exercise.tones import tone_track
 
         extra = tone_track(tone_phases, end)
     try:

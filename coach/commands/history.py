@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..history_report import Report
+    from coach.history.report import Report
 
 
 def _days(text: str) -> int:
@@ -52,14 +52,14 @@ def run(args: argparse.Namespace) -> int:
     import json
     import sys
 
-    from .. import paths
-    from ..errors import HistoryError
-    from ..history import History
-    from ..history_export import write_csv
-    from ..history_report import build_report, format_table, to_json
+    from coach import paths
+    from coach.errors import HistoryError
+    from coach.history.db import History
+    from coach.history.export import write_csv
+    from coach.history.report import build_report, format_table, to_json
 
     if args.chart is not None:
-        from ..history_chart import chart_format
+        from coach.history.chart import chart_format
 
         chart_format(args.chart)  # a bad extension fails before anything else
     db = args.db.expanduser() if args.db is not None else paths.db_path()
@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
         write_csv(args.export, report.sessions)
         print(f"coach: wrote {len(report.sessions)} sessions to {args.export}", file=sys.stderr)
     if args.chart is not None:
-        from ..history_chart import write_chart
+        from coach.history.chart import write_chart
 
         write_chart(report, args.chart)
         print(f"coach: wrote the chart to {args.chart}", file=sys.stderr)
@@ -95,8 +95,8 @@ def check_routine(routine: str, recorded: set[str]) -> None:
     """`--routine` must name a routine of the library or one the history has sessions of."""
     import difflib
 
-    from ..errors import UsageError
-    from ..history_report import _library
+    from coach.errors import UsageError
+    from coach.history.report import _library
 
     known = set(_library()) | recorded
     if routine in known:
@@ -111,7 +111,7 @@ def check_routine(routine: str, recorded: set[str]) -> None:
 def _empty_report(db: Path, days: int | None, routine: str | None) -> Report:
     from datetime import datetime
 
-    from ..history_report import DoseLine, Report, per_day_for, routine_name
+    from coach.history.report import DoseLine, Report, per_day_for, routine_name
 
     dose = [DoseLine(routine, 0, per_day_for(routine), routine_name(routine))] if routine else []
     return Report(db, datetime.now().astimezone(), days, routine, [], [], 0, dose)

@@ -19,8 +19,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from ..program import load_programs
-    from ..routine import load_library
+    from coach.exercise.program import load_programs
+    from coach.exercise.routine import load_library
 
     lib = load_library()
     programs = load_programs(lib)

@@ -37,7 +37,7 @@ def register_model(sub: argparse._SubParsersAction) -> None:
 
 
 def run_install(args: argparse.Namespace) -> int:
-    from ..models import install
+    from coach.listening.models import install
 
     info = install(
         args.source, args.lang, force=args.force, timeout=args.timeout, sha256=args.sha256
@@ -47,7 +47,7 @@ def run_install(args: argparse.Namespace) -> int:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from ..models import installed_models
+    from coach.listening.models import installed_models
 
     models = installed_models()
     if args.json:

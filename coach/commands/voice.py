@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .. import paths
-from ..errors import AudioDeviceError, UsageError
+from coach import paths
+from coach.errors import AudioDeviceError, UsageError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -31,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_voices(args: argparse.Namespace) -> int:
-    from ..voice import DEFAULT_VOICE, load_voices
+    from coach.speech.voice import DEFAULT_VOICE, load_voices
 
     voices = load_voices()
     if args.json:
@@ -54,8 +54,8 @@ def run_voices(args: argparse.Namespace) -> int:
 
 
 def run_say(args: argparse.Namespace) -> int:
-    from ..tts import SPEED_MAX, SPEED_MIN, SpeechRenderer
-    from ..voice import get_voice
+    from coach.speech.tts import SPEED_MAX, SPEED_MIN, SpeechRenderer
+    from coach.speech.voice import get_voice
 
     if not SPEED_MIN <= args.speed <= SPEED_MAX:
         raise UsageError(f"--speed {args.speed} is out of range {SPEED_MIN}..{SPEED_MAX}")
@@ -67,7 +67,7 @@ def run_say(args: argparse.Namespace) -> int:
     voice = get_voice(args.voice)
     clip = SpeechRenderer().render(args.text, voice, args.speed)
     if out is not None:
-        from ..audio_format import write_wav
+        from coach.audio.format import write_wav
 
         write_wav(out, clip)
         print(f"wrote {out} ({len(clip) / 16000:.2f} s, 16 kHz mono)", file=sys.stderr)
@@ -83,8 +83,8 @@ def _play(clip: np.ndarray) -> None:
     must not stutter on a busy machine. No device: AudioDeviceError saying to use -o (exit 1)."""
     import numpy as np
 
-    from ..audio_format import BLOCK, RATE
-    from ..player import Player
+    from coach.audio.format import BLOCK, RATE
+    from coach.speech.player import Player
 
     try:
         import sounddevice as sd

@@ -1,0 +1,491 @@
+"""The listener: microphone blocks in, command detections out.
+
+Per 20 ms block: remove the coach's own voice (echo.EchoCanceller, using what the player played in
+the same block), then voice-activity detection (vad.Vad). When a voiced segment ends, the engine
+decodes it against the phrases of the intents that count right now (stop and pain always), with a
+garbage path so ordinary words are rejected; then per-intent confidence thresholds, and the
+self-hearing checks: a phrase the coach is saying itself (`speaking`) is dropped unless the mic
+carries clearly more than the echo explains. A cascade engine in background mode answers some
+segments later (`late()`); those answers are judged with what the listener knew when it asked.
+
+Times in Detection are seconds on the listener's own sample count (blocks fed since reset).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from coach.audio.format import BLOCK, RATE
+from coach.errors import ModelError, UsageError
+from coach.intents import SAFETY_INTENTS, Intent
+from coach.listening.echo import EchoCanceller
+from coach.listening.engines import ENGINES
+from coach.listening.engines.base import Engine, Hypothesis, LateEngine
+from coach.listening.langpack import LanguagePack, load_langpack
+from coach.listening.vad import Segment, Vad, VadConfig, sibilance, voicing
+
+SPEAKING_TAIL_S = 1.0  # the coach's last words may still echo this long after the clip ends
+ECHO_MARGIN_DB = 10.0  # residual must exceed the echo's measured leak by this to be the user
+# who decides the non-safety intents in a cascade (README "Listening" has the measurements):
+# phonemes+whisper: the phoneme engine what it heard, Whisper where it heard nothing;
+# pocketsphinx+whisper: Whisper, which rejects ordinary words far better than pocketsphinx
+CASCADE_OTHERS = {"phonemes+whisper": "both", "pocketsphinx+whisper": "second"}
+VOICE_ONSET_S = 0.04  # loud this long (past the echo gate) before the user's voice counts as begun
+VOICED = 0.6  # ... and voiced (vad.voicing) in one 40 ms window: breath noise peaked at 0.46
+SIBILANT: float | None = 0.85  # ... or sibilant (vad.sibilance): an "s" before the vowel; white noise is 0.62
+LATE_WAIT_S = 30.0  # flush(): how long to wait for a background engine's last answers
+FIRED_KEEP = 64  # segments remembered as having given their one command
+
+
+@dataclass(frozen=True)
+class Detection:
+    intent: Intent
+    phrase: str
+    start: float  # seconds, listener sample count
+    end: float
+    confidence: float
+
+
+@dataclass(frozen=True)
+class VoiceActivity:
+    """The user's voice began (`began`) or ended, at `at` seconds on the listener's sample count.
+    What hushes the coach before any recognizer's verdict (session.voice_began)."""
+
+    began: bool
+    at: float
+    # an end: the verdict is in (every decode of the words answered). False: the words have
+    # ended but a decode is still running (a busy machine), so a stop may yet be in them
+    verdict: bool = True
+
+
+class Listens(Protocol):
+    """What the runner needs of a listener (Listener, or listening.threaded.ThreadedListener
+    around one)."""
+
+    engine_name: str
+
+    def feed(self, mic: np.ndarray, ref: np.ndarray | None = None) -> list[Detection]: ...
+
+    def heard_voice(self) -> list[VoiceActivity]: ...
+
+    def expect(self, intents: set[Intent]) -> None: ...
+
+    def speaking(self, text: str | None) -> None: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class _Asked:
+    """What the listener knew when it handed a segment to a background engine."""
+
+    seg_start: int
+    expected: frozenset[Intent]
+    own_voice: frozenset[str]  # phrases that would have been the coach's own voice then
+
+
+class Listener:
+    """Streaming command listener over one Engine and one LanguagePack."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        pack: LanguagePack,
+        vad: VadConfig | None = None,
+        thresholds: dict[Intent, float] | None = None,
+        use_reference: bool = True,
+    ) -> None:
+        self.engine = engine
+        # a cascade in background mode answers some segments later (engines/cascade_engine.py)
+        self._late_engine = engine if isinstance(engine, LateEngine) and engine.background else None
+        self.pack = pack
+        self.engine_name = engine.name
+        self.language = pack.code
+        self._vad = Vad(vad)
+        self._echo = EchoCanceller()
+        self._use_reference = use_reference
+        key = getattr(engine, "threshold_key", engine.name)  # a cascade uses its fast engine's
+        self._thresholds = {i: pack.threshold(i, key) for i in Intent}
+        self._thresholds.update(thresholds or {})
+        self._expected: set[Intent] = set(pack.intents)
+        self._grammar: tuple[str, ...] = ()
+        self._speaking: set[str] = set()
+        self._speaking_until = 0  # sample index until which `_speaking` still applies
+        self._echo_db: list[float] = []  # per block of the current VAD span
+        self._res_db: list[float] = []
+        self.segments = 0  # decoded segments (for benchmarks)
+        self._voice: list[VoiceActivity] = []
+        self._voice_on = False
+        self.reset()
+        self.expect(set(pack.intents))
+
+    # ------------------------------------------------------------------ control
+
+    def reset(self) -> None:
+        """Forget all audio state (a new session or a new file); the sample count restarts at 0."""
+        self._vad.reset()
+        self._echo.reset()
+        self._pos = 0
+        self._voice, self._voice_on, self._voiced = [], False, False
+        self._voice_quiet = False  # the voice's words ended and that was reported (verdict=False)
+        self._voice_seg: int | None = None  # the voice's segment, ended, its verdict awaited
+        self._last_res = np.zeros(BLOCK, np.float32)
+        self._echo_db, self._res_db = [], []
+        self._speaking_until = 0
+        # the early look at the open segment: (start, voiced_end, held detections); whether it
+        # already fired is `_fired`'s business
+        self._early: tuple[int, int, list[Detection]] | None = None
+        self._asked: dict[int, _Asked] = {}  # background engine: ticket -> what we knew
+        self._latest: dict[int, int] = {}  # segment start -> ticket of its latest decode
+        self._fired: dict[int, None] = {}  # segment starts that gave their one command
+        # (all three are bounded: FIRED_KEEP entries, or popped when the answer comes)
+        if self._late_engine is not None:
+            self._late_engine.wait(LATE_WAIT_S)
+            self._late_engine.late()  # about audio before the reset: dropped
+
+    def expect(self, intents: Iterable[Intent]) -> None:
+        """The intents that count now; stop and pain are always added."""
+        want = {Intent(i) for i in intents} | set(SAFETY_INTENTS)
+        self._expected = {i for i in want if i in self.pack.intents}
+        phrases = tuple(sorted(self.pack.phrases(self._expected)))
+        if phrases != self._grammar:
+            self.engine.set_grammar(list(phrases))
+            self._grammar = phrases
+
+    @property
+    def expected(self) -> set[Intent]:
+        return set(self._expected)
+
+    def speaking(self, text: str | None) -> None:
+        """The cue the coach is saying now (None when silent): its command phrases are suppressed."""
+        if text:
+            self._speaking = {p for p, _ in self.pack.command_phrases_in(text)}
+            self._speaking_until = 10**18
+        else:
+            self._speaking_until = self._pos + round(SPEAKING_TAIL_S * RATE)
+
+    def close(self) -> None:
+        """Stop a background engine's worker (a cascade's); other engines hold no thread."""
+        if isinstance(self.engine, LateEngine):
+            self.engine.close()
+
+    def threshold(self, intent: Intent) -> float:
+        return self._thresholds[intent]
+
+    # ------------------------------------------------------------------ audio
+
+    def feed(self, mic: np.ndarray, ref: np.ndarray | None = None) -> list[Detection]:
+        """One block (any length; 20 ms expected) of mic audio and what the coach played in it."""
+        mic = np.asarray(mic, dtype=np.float32).reshape(-1)
+        if self._use_reference:
+            res, echo_db = self._echo.process(mic, ref)
+        else:
+            res, echo_db = mic, None
+        gate = None
+        if echo_db is not None:
+            gate = echo_db + self._echo.leak_db + ECHO_MARGIN_DB
+        out: list[Detection] = []
+        active_before = self._vad.active
+        for seg in self._vad.feed(res, gate):
+            out += self._segment(seg)
+        if self._vad.active or active_before:
+            self._echo_db.append(-120.0 if echo_db is None else echo_db)
+            from coach.listening.vad import level_db
+
+            self._res_db.append(level_db(res))
+        if not self._vad.active:
+            self._echo_db, self._res_db = [], []
+        self._pos += len(mic)
+        self._track_voice(res)
+        return out + self._late()
+
+    def _track_voice(self, res: np.ndarray) -> None:
+        """A segment loud for VOICE_ONSET_S with a voiced window in it is the user's voice
+        beginning (the VAD's start level is raised above the coach's own echo while it speaks;
+        voicing keeps breath and hiss from counting). It has ended when the VAD's segment has
+        and every decode of it has answered (a background engine's too): the words' verdict
+        is in, so "no command" is a verdict, not a guess from the silence."""
+        if self._voice_on and self._vad.active and self._vad.seg_start != self._voice_seg:
+            # new words while the last ones' verdict is still awaited: those have ended
+            self._voice_on, self._voice_seg = False, None
+            self._voice.append(VoiceActivity(False, self._pos / RATE))
+        if self._vad.active and not self._voice_on and not self._voiced:
+            window = np.concatenate((self._last_res, res))
+            self._voiced = voicing(window) >= VOICED or (
+                SIBILANT is not None and sibilance(window) >= SIBILANT
+            )
+        self._last_res = res
+        if not self._voice_on and self._voiced and self._vad.loud_s >= VOICE_ONSET_S - 1e-9:
+            self._voice_on, self._voice_quiet = True, False
+            self._voice_seg = self._vad.seg_start
+            self._voice.append(VoiceActivity(True, self._vad.voiced_start / RATE))
+        elif not self._vad.active:
+            self._voiced = False
+            if not self._voice_on:
+                return
+            if not any(a.seg_start == self._voice_seg for a in self._asked.values()):
+                self._voice_on, self._voice_seg = False, None
+                self._voice.append(VoiceActivity(False, self._pos / RATE))
+            elif not self._voice_quiet:
+                self._voice_quiet = True  # told once per voice
+                self._voice.append(VoiceActivity(False, self._pos / RATE, verdict=False))
+
+    def heard_voice(self) -> list[VoiceActivity]:
+        """Voice onsets and ends since the last call (oldest first)."""
+        out, self._voice = self._voice, []
+        return out
+
+    def flush(self) -> list[Detection]:
+        """End of input: decode a segment still open (feeds a hangover of quiet blocks)."""
+        out: list[Detection] = []
+        quiet = np.zeros(BLOCK, np.float32)
+        for _ in range(round(self._vad.config.hangover_s * RATE / BLOCK) + 1):
+            if not self._vad.active:
+                break
+            out += self.feed(quiet + 1e-5 * np.random.default_rng(0).standard_normal(BLOCK))
+        if self._late_engine is not None:
+            self._late_engine.wait(LATE_WAIT_S)
+            out += self._late()
+        return out
+
+    def _segment(self, seg: Segment) -> list[Detection]:
+        """Decode once, early where possible.
+
+        At a pause (`seg.final` False, ~60 ms of quiet) the words so far are decoded as if the
+        pause had already lasted the whole hangover: the tail is padded to that length with the
+        room from before the onset (real noise, never zeros), because the decoder's verdict
+        depends on the trailing quiet (shorter tails measured 2x the false commands). Stop or
+        pain from that look acts at once; anything else is held. When the segment then ends
+        with no new speech, the held verdict is the segment's (no second decode: same CPU as
+        before, and the decoder's adaptive state sees each segment once); when speech resumed
+        ("slow ... down"), the whole segment is decoded as usual."""
+        if seg.start in self._fired:
+            if seg.final and self._early is not None and self._early[0] == seg.start:
+                self._early = None
+            return []  # this segment already gave its command (early look or a late answer)
+        if not seg.final:
+            hang = round(self._vad.config.hangover_s * RATE)
+            tail = seg.audio.size - (seg.voiced_end - seg.start)
+            pre = seg.voiced_start - seg.start
+            pad = seg.audio[: max(0, min(pre, hang - tail))]  # the room before the onset
+            got = self._decode(np.concatenate((seg.audio, pad)), seg.start)
+            self._early = (seg.start, seg.voiced_end, got)
+            return self._fire(seg.start, got) if got and got[0].intent in SAFETY_INTENTS else []
+        early, self._early = self._early, None
+        if early is not None and early[0] == seg.start:
+            _, voiced_end, held = early
+            if voiced_end == seg.voiced_end:
+                # nothing was said after the pause: that look was the segment
+                return self._fire(seg.start, held)
+        return self._fire(seg.start, self._decode(seg.audio, seg.start))
+
+    def _fire(self, seg_start: int, got: list[Detection]) -> list[Detection]:
+        """Pass on a segment's command, remembering that the segment has given it."""
+        if got:
+            _remember(self._fired, seg_start, None)
+        return got
+
+    def _late(self) -> list[Detection]:
+        """A background engine's answers (engines/cascade_engine.py), judged with what the
+        listener knew when it asked: stop/pain at once; another intent only from the segment's
+        latest decode, and held while the segment is still open, like an early look's."""
+        out: list[Detection] = []
+        if self._late_engine is None:
+            return out
+        for ticket, hyps in self._late_engine.late():
+            asked = self._asked.pop(ticket, None)
+            if asked is None or asked.seg_start in self._fired:
+                continue
+            got = self._accept(hyps, asked.seg_start, asked.expected, asked.own_voice)
+            if not got:
+                continue
+            if got[0].intent in SAFETY_INTENTS:
+                out += self._fire(asked.seg_start, got)
+            elif self._latest.get(asked.seg_start) == ticket:
+                early = self._early
+                if early is not None and early[0] == asked.seg_start:
+                    self._early = (early[0], early[1], got)  # held till the segment ends
+                else:
+                    out += self._fire(asked.seg_start, got)
+        return out
+
+    def _decode(self, audio: np.ndarray, seg_start: int) -> list[Detection]:
+        self.segments += 1
+        hyps = self.engine.recognize(audio)
+        if self._late_engine is not None:
+            ticket = self._late_engine.ticket
+            _remember(self._latest, seg_start, ticket)  # this decode supersedes earlier ones
+            if self._late_engine.deferred:
+                own = frozenset(p for p in self._grammar if self._own_voice(p))
+                self._asked[ticket] = _Asked(seg_start, frozenset(self._expected), own)
+        return self._accept(hyps, seg_start, self._expected, None)
+
+    def _accept(
+        self,
+        hyps: list[Hypothesis],
+        seg_start: int,
+        expected: Collection[Intent],
+        own_voice: Collection[str] | None,
+    ) -> list[Detection]:
+        """Per-intent thresholds, the intents that count, the coach's own voice: one command."""
+        out = []
+        for h in hyps:
+            intent = self.pack.intent_of(h.phrase)
+            if intent is None or intent not in expected:
+                continue
+            if h.confidence < self._thresholds[intent]:
+                continue
+            if own_voice is not None and h.phrase in own_voice:
+                continue
+            if own_voice is None and self._own_voice(h.phrase):
+                continue
+            start = (seg_start + round(h.start * RATE)) / RATE
+            end = (seg_start + round(h.end * RATE)) / RATE
+            out.append(Detection(intent, h.phrase, start, end, round(h.confidence, 3)))
+            break  # one command per segment
+        return out
+
+    def _own_voice(self, phrase: str) -> bool:
+        """The coach is (or just was) saying this phrase and the mic does not carry clearly more."""
+        if phrase not in self._speaking or self._pos > self._speaking_until:
+            return False
+        if not self._echo_db:
+            return True
+        echo = 10 * np.log10(np.mean(np.power(10.0, np.array(self._echo_db) / 10)) + 1e-12)
+        res = 10 * np.log10(np.mean(np.power(10.0, np.array(self._res_db) / 10)) + 1e-12)
+        return bool(res - echo < self._echo.leak_db + ECHO_MARGIN_DB)
+
+
+def _remember(d: dict[int, Any], key: int, value: object) -> None:
+    """Insert into a small dict that keeps only its FIRED_KEEP newest entries."""
+    d[key] = value
+    while len(d) > FIRED_KEEP:
+        del d[next(iter(d))]
+
+
+def make_listener(
+    engine: str = "auto",
+    lang: str = "en",
+    model: Path | str | None = None,
+    quiet: bool = True,
+    background: bool = False,
+    others: str | None = None,
+) -> Listener:
+    """A listener for `lang`. `auto`: vosk when a vosk model for it is found (or given); else, for
+    a pack with phoneme patterns, the phoneme spotter with Whisper tiny.en as its second opinion
+    (`phonemes+whisper`; the phoneme engine alone when Whisper cannot load); else pocketsphinx,
+    which is also the fallback when the phoneme model cannot load (said on stderr).
+
+    `background`: a cascade's second engine runs on its own thread (live use; see
+    engines/cascade_engine.py); files and benchmarks decode in line.
+
+    Raises ModelError / UsageError with a clear message when the choice cannot work.
+    """
+    pack = load_langpack(lang)
+    choice = engine
+    model_path: Path | None = None
+    if engine not in ENGINES:
+        raise UsageError(f"unknown engine '{engine}' (choose {', '.join(ENGINES)})")
+    if engine in ("auto", "vosk"):
+        from coach.listening import models
+
+        model_path = models.find_model(pack.code, model)
+        if engine == "vosk" and model_path is None:
+            raise ModelError(
+                f"no vosk model for language '{pack.code}'",
+                hint=f"coach model install {pack.code}  (or --model PATH, or --engine pocketsphinx)",
+            )
+        if model_path is not None:
+            choice = "vosk"
+        elif pack.phoneme_patterns():
+            choice = "phonemes+whisper"
+        else:
+            choice = "pocketsphinx"
+    notes: list[str] = []
+    who = others or CASCADE_OTHERS.get(choice, "second")
+    eng = _build_engine(choice, pack, model_path, who, background, auto=engine == "auto", notes=notes)
+    for note in notes:  # a fallback is always said: the person should know what is listening
+        print(f"coach: {note}", file=sys.stderr)
+    if not quiet:
+        where = f" ({model_path})" if model_path else ""
+        print(f"coach: listening with {eng.name}{where}, language {pack.code}", file=sys.stderr)
+    return Listener(eng, pack)
+
+
+def _build_engine(
+    choice: str,
+    pack: LanguagePack,
+    model_path: Path | None,
+    others: str,
+    background: bool,
+    auto: bool,
+    notes: list[str],
+) -> Engine:
+    """The engine named `choice`; with `auto`, a model that cannot load falls back (phonemes+whisper
+    -> phonemes -> pocketsphinx) and `notes` says so."""
+    safety = list(pack.phrases(SAFETY_INTENTS))
+    if choice in ("phonemes", "phonemes+whisper"):
+        from coach.listening.engines.phoneme_engine import PhonemeEngine
+
+        try:
+            fast = PhonemeEngine(pack)
+        except ModelError as e:
+            if not auto:
+                raise
+            notes.append(f"{e.message}; listening with pocketsphinx instead")
+            return _build_engine("pocketsphinx", pack, None, others, background, auto, notes)
+        if choice == "phonemes":
+            return fast
+        from coach.listening.engines.cascade_engine import CascadeEngine
+        from coach.listening.engines.phoneme_engine import competitors_of
+        from coach.listening.engines.whisper_engine import WhisperEngine
+
+        rivals = competitors_of(pack, safety)
+
+        def whisper() -> Engine:  # stop/pain scored before transcribing; their near words known
+            return WhisperEngine(pack.code, forced=safety, rivals=rivals)
+
+        floor = min(pack.threshold(i, "whisper") for i in SAFETY_INTENTS)
+        if background:  # live: Whisper loads on its worker while the coach starts speaking
+            return CascadeEngine(
+                fast, None, safety, floor, others, True, load_second=whisper, second_name="whisper"
+            )
+        try:
+            second = whisper()
+        except ModelError as e:
+            if not auto:
+                raise
+            notes.append(f"{e.message}; listening with the phoneme engine alone")
+            return fast
+        return CascadeEngine(fast, second, safety, floor, others=others)
+    if choice == "pocketsphinx+whisper":  # recall first (English only)
+        from coach.listening.engines.cascade_engine import CascadeEngine
+        from coach.listening.engines.pocketsphinx_engine import PocketsphinxEngine
+        from coach.listening.engines.whisper_engine import WhisperEngine
+
+        return CascadeEngine(
+            PocketsphinxEngine(pack.code, recall_phrases=safety),
+            WhisperEngine(pack.code, forced=safety),  # stop/pain scored before transcribing
+            safety,
+            min(pack.threshold(i, "whisper") for i in SAFETY_INTENTS),
+            others=others,
+            background=background,
+        )
+    if choice == "whisper":  # English only
+        from coach.listening.engines.whisper_engine import WhisperEngine
+
+        return WhisperEngine(pack.code)
+    if choice == "vosk":
+        from coach.listening.engines.vosk_engine import VoskEngine
+
+        assert model_path is not None
+        return VoskEngine(model_path, pack.code)
+    from coach.listening.engines.pocketsphinx_engine import PocketsphinxEngine
+
+    return PocketsphinxEngine(pack.code, recall_phrases=safety)

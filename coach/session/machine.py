@@ -1,0 +1,559 @@
+"""The session state machine: events in, actions out; no audio, no threads, an injected clock.
+
+    checking-mic [-> proving-words] -> briefing -> positioning -> exercising <-> paused -> ended
+                                      (any state) --pain--> offering --yes--> positioning (new routine)
+
+The runner feeds it `tick(now, speaking)` once per audio block, `command(now, intent, phrase)` for
+each detection, `voice_began(now, speaking)` / `voice_ended(now)` when the listener hears the user's
+voice start and end, `mic_lost(now, why)` / `mic_back(now)` from the watchdog or the audio back end
+(coach/session/mic_outage.py: a muted or an unplugged microphone); it answers with actions (Say, Cancel,
+Hush, Unhush, Expect, Log, Finish, Started) for the runner to carry out. Stop and pain
+pre-empt everything: their first action is always Cancel, so the player is cut in the same block.
+
+Hush on voice: the user's voice beginning while the coach speaks hushes it at once (Hush), before
+any recognizer's verdict; the verdict then decides: stop/pain end as always (already silent), a
+command acts, and words that were no command (or no verdict within HUSH_MAX_S) carry on (Unhush:
+what was held is said again from its start where it still fits its breath phase). The breath grid
+never moves for a hush. Because it is pure, every path is unit-tested with a ManualClock
+(tests/test_session.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+
+from coach.exercise.choreography import Beat, Section, cue_seconds, script
+from coach.exercise.routine import Cue, Phase, Routine
+from coach.exercise.tempo import Tempo
+from coach.intents import SAFETY_INTENTS, Intent
+from coach.session import phrasebook, safety
+from coach.session.actions import (
+    Action,
+    Cancel,
+    EndReason,
+    Expect,
+    Finish,
+    Hush,
+    Log,
+    Reps,
+    Say,
+    Started,
+    Unhush,
+)
+from coach.session.dose import Dose
+from coach.session.mic_outage import MIC_WAIT_S, MicOutage
+
+HEAR_WAIT_S = 8.0  # after the "say ready" prompt ends, how long to listen before asking again
+HEAR_TRIES = 3  # prompts before refusing to start
+OFFER_WAIT_S = 10.0  # after "say yes or no", silence this long means no
+PAUSE_LIMIT_S = 600.0  # paused this long with no word: the session ends (no-response)
+RESUME_LEAD_S = 1.2  # after "carrying on", time before the breath restarts
+ADVICE_GAP_S = 0.6  # silence between the cut-off and the pain advice
+STOP_GAP_S = 0.5  # silence between the cut-off and "Stopping." (the cut is heard as such)
+HUSH_GRACE_S = 0.1  # after the user's words were no command (their verdict is in), then carry on
+HUSH_MAX_S = 1.5  # a hush with no verdict this long after it began ends (the coach carries on)
+# ... unless the words have ended and only their decode is still running: a busy machine took
+# 2.3-4 s for a "stop" (measured live), and carrying on first talks over it; a stop may be in
+# them, so the coach stays quiet until the verdict, for at most this long
+HUSH_VERDICT_MAX_S = 6.0
+# Those bounds count the audio the listener has heard: on a loaded machine its thread lags the
+# speaker (a backlog of blocks, seconds at load 9), and a hush must not end before the words were
+# even heard. At most this much lag is allowed for, so a stuck listener cannot hold it forever.
+HUSH_BACKLOG_MAX_S = 3.0
+
+
+class State(StrEnum):
+    CHECKING = "checking-mic"
+    PROVING = "proving-words"  # first use of a microphone: the user says stop, then pain
+    BRIEFING = "briefing"
+    POSITIONING = "positioning"
+    EXERCISING = "exercising"
+    PAUSED = "paused"
+    OFFERING = "offering"
+    ENDED = "ended"
+    RESTING = "resting"  # a program between two exercises (coach/session/program_session.py)
+    GETTING_READY = "getting-ready"  # ... the next one needs another position: "say ready"
+
+
+# where the user's voice hushes the coach; not while it gives the pain advice (which must be heard
+# whole) or after the end
+HUSHABLE = frozenset(
+    {
+        State.CHECKING,
+        State.PROVING,
+        State.BRIEFING,
+        State.POSITIONING,
+        State.EXERCISING,
+        State.PAUSED,
+        State.RESTING,
+        State.GETTING_READY,
+    }
+)
+
+EXPECT: dict[State, frozenset[Intent]] = {
+    State.CHECKING: frozenset({Intent.READY, Intent.REPEAT}),
+    State.PROVING: frozenset({Intent.REPEAT}),  # stop and pain are its answers
+    State.BRIEFING: frozenset({Intent.PAUSE, Intent.REPEAT}),
+    State.POSITIONING: frozenset({Intent.SLOWER, Intent.FASTER, Intent.PAUSE, Intent.REPEAT}),
+    State.EXERCISING: frozenset({Intent.SLOWER, Intent.FASTER, Intent.PAUSE, Intent.REPEAT}),
+    State.PAUSED: frozenset({Intent.RESUME, Intent.READY, Intent.REPEAT}),
+    State.OFFERING: frozenset({Intent.YES, Intent.NO, Intent.REPEAT}),
+    State.ENDED: frozenset(),
+    State.RESTING: frozenset({Intent.PAUSE, Intent.REPEAT}),
+    State.GETTING_READY: frozenset({Intent.READY, Intent.REPEAT}),
+}
+
+
+class Session:
+    """One coached session (possibly continuing into a suggested alternative after pain)."""
+
+    def __init__(
+        self,
+        routine: Routine,
+        reps: int,
+        tempo: Tempo,
+        library: Mapping[str, Routine],
+        listen: bool = True,
+        dose: Dose | None = None,
+        hush: bool = True,
+        prove: bool = False,
+        mic_wait_s: float = MIC_WAIT_S,
+    ) -> None:
+        self.routine = routine
+        self.reps = reps
+        self.tempo = tempo
+        self.library = library
+        self.listen = listen
+        self.dose = dose
+        self.hush = hush and listen  # --no-hush turns it off
+        # after "ready", the user says stop and pain once each before anything begins (the
+        # first live session on a microphone, or --check-words); `proven` when both were heard
+        self.prove = prove
+        self.proven = False
+        self._proof: set[str] = set()
+        self.state = State.CHECKING
+        self.reason: EndReason | None = None
+        self.left = self.right = 0
+        self.hurt: list[Routine] = []  # routines that hurt this session
+        self.offer: Routine | None = None
+        self.last_said: Say | None = None
+        self._beats: list[Beat] = []
+        self._i = 0  # next beat to start
+        self._cur: int | None = None  # beat playing now
+        self._next_at: float | None = None  # when beat _i starts
+        self._pending_tempo: Tempo | None = None
+        self._wait_from: float | None = None  # listening window start (after speech ended)
+        self._tries = 0
+        self._after_speech: str | None = None  # what to do once the coach stops speaking
+        self._paused_at = 0.0
+        self.mic = MicOutage(mic_wait_s)
+        self._resume_state = State.POSITIONING
+        self._hushed_at: float | None = None  # a hush under way: when it began
+        self._voice_ended_at: float | None = None  # ... and when the user's voice ended
+        self._awaiting_verdict = False  # ... their words ended, a decode is still running
+        self._unheard_s = 0.0  # the listener's lag (listener_lag)
+
+    # --- what may be said (coach/session/phrasebook.py) ---------------------------------------------------
+    def alternatives(self) -> list[Routine]:
+        """The chain of routines pain could lead to (each one's own alternative, and so on)."""
+        return phrasebook.alternatives(self.library, self.routine)
+
+    def phrasebook(self) -> list[tuple[str, float]]:
+        """Every (text, speed) this session may say: rendered before the first word."""
+        return phrasebook.phrasebook(self.routine, self.library, self.dose)
+
+    # --- events ---------------------------------------------------------------------------------
+    def start(self, now: float) -> list[Action]:
+        acts: list[Action] = []
+        if not self.listen:
+            acts += self._say(safety.NOT_LISTENING)
+            return acts + self._brief(now)
+        acts += self._enter(State.CHECKING)
+        acts += self._say(safety.HEARING_PROMPT)
+        self._after_speech = "listen"
+        return acts
+
+    def listener_lag(self, unheard_s: float) -> None:
+        """How far the listener lags behind the speaker now (the audio it has not yet heard)."""
+        self._unheard_s = max(unheard_s, 0.0)
+
+    def tick(self, now: float, speaking: bool) -> list[Action]:
+        """Called once per audio block; `speaking` is True while the player has something queued."""
+        if self.state == State.ENDED:
+            return []
+        acts: list[Action] = []
+        if self._hushed_at is not None:
+            ended = self._voice_ended_at
+            heard = now - self._hushed_at - min(self._unheard_s, HUSH_BACKLOG_MAX_S)
+            if ended is not None and now - ended >= HUSH_GRACE_S:
+                acts += [Unhush(), *self._unhush(now, "nothing")]
+            elif heard >= (HUSH_VERDICT_MAX_S if self._awaiting_verdict else HUSH_MAX_S):
+                acts += [Unhush(), *self._unhush(now, "timeout")]
+            speaking = True  # what was held is not said yet (after an Unhush: from the next block)
+        if self._after_speech and not speaking:
+            todo, self._after_speech = self._after_speech, None
+            if todo == "listen":
+                self._wait_from = now
+            elif todo == "exercise":
+                acts += self._begin_routine(now)
+        if self.state == State.CHECKING and self._wait_from is not None:
+            if now - self._wait_from >= HEAR_WAIT_S:
+                self._wait_from = None
+                self._tries += 1
+                if self._tries >= HEAR_TRIES:
+                    acts += self._say(safety.HEARING_REFUSE)
+                    acts += self._finish(EndReason.NO_RESPONSE)
+                else:
+                    acts += self._say(safety.HEARING_RETRY)
+                    self._after_speech = "listen"
+        elif self.state == State.PROVING and self._wait_from is not None:
+            if now - self._wait_from >= HEAR_WAIT_S:
+                self._wait_from = None
+                self._tries += 1
+                word = self._unproven()
+                if self._tries >= HEAR_TRIES:
+                    acts += self._say(safety.PROVE_REFUSE[word])
+                    acts += self._finish(EndReason.NO_RESPONSE)
+                else:
+                    acts += self._say(safety.PROVE_ASK_AGAIN[word])
+                    self._after_speech = "listen"
+        elif self.state == State.OFFERING and self._wait_from is not None:
+            if now - self._wait_from >= OFFER_WAIT_S:
+                acts += self._decline()
+        elif self.state == State.PAUSED:
+            if self.mic.paused and self.mic.given_up(now):
+                acts += self._say(safety.MIC_GAVE_UP)
+                acts += self._finish(EndReason.FAULT)
+            elif now - self._paused_at >= PAUSE_LIMIT_S:
+                acts += self._say(safety.PAUSE_TIMEOUT)
+                acts += self._finish(EndReason.NO_RESPONSE)
+        elif self.state in (State.POSITIONING, State.EXERCISING):
+            acts += self._run_beats(now)
+        return acts
+
+    def command(self, now: float, intent: Intent, phrase: str = "") -> list[Action]:
+        """A detection from the listener. Intents that do not count in this state are ignored."""
+        intent = Intent(intent)
+        if self.state == State.ENDED and not (
+            intent == Intent.PAIN and self.reason == EndReason.STOPPED
+        ):
+            return []  # (pain always wins: "stop ... it hurts" still gets the advice)
+        if intent not in SAFETY_INTENTS and intent not in EXPECT[self.state]:
+            return []
+        if intent == Intent.READY and self.state == State.PAUSED and not self.mic.paused:
+            return []
+        proof = self.state == State.PROVING and intent in SAFETY_INTENTS
+        kind = "proof" if proof else "command"  # a proof ends nothing: not a command in history
+        acts: list[Action] = [Log(kind, {"intent": str(intent), "phrase": phrase})]
+        over = self._unhush(now, str(intent)) if self._hushed_at is not None else []
+        out: list[Action] = (
+            self._on_proof(now, intent) if proof else getattr(self, f"_on_{intent.value}")(now)
+        )
+        if over and not any(isinstance(a, Cancel) for a in out):
+            over.insert(0, Unhush())  # (stop, pain, pause ... cut what was held with their Cancel)
+        return acts + over + out
+
+    def voice_began(self, now: float, speaking: bool) -> list[Action]:
+        """The listener heard the user's voice start (not the coach's own: the echo gate). While
+        the coach speaks, it hushes at once; the verdict comes later (command or voice_ended)."""
+        if not self.hush or not speaking or self.state not in HUSHABLE:
+            return []
+        if self._hushed_at is not None:
+            self._voice_ended_at = None  # more words: the hush lasts (up to HUSH_MAX_S)
+            return []
+        self._hushed_at, self._voice_ended_at = now, None
+        return [Hush(), Log("hush", {})]
+
+    def voice_ended(self, now: float, verdict: bool = True) -> None:
+        """The user's voice ended with its verdict in: with no command within HUSH_GRACE_S the
+        coach carries on. Without the verdict yet (`verdict=False`: the words are over, their
+        decode is not) the hush may last up to HUSH_VERDICT_MAX_S."""
+        if self._hushed_at is None:
+            return
+        if verdict:
+            self._voice_ended_at = now
+        else:
+            self._awaiting_verdict = True
+
+    @property
+    def hushed(self) -> bool:
+        return self._hushed_at is not None
+
+    def mic_lost(self, now: float, why: str = "") -> list[Action]:
+        """The mic cannot hear: the watchdog (no frames or a dead-flat signal for a few seconds)
+        or, with `why`, the back end (the device went away: waited for up to mic.wait_s)."""
+        acts = self.mic.gone(now, why) if why and self.state != State.ENDED else []
+        if why and self.state == State.PAUSED:  # paused already: now it is the mic's pause
+            acts.append(Cancel())
+        elif self.state in (State.BRIEFING, State.POSITIONING, State.EXERCISING):
+            acts += self._pause(now)[:-1]
+        else:  # (the hearing check or an offer: an unheard answer ends them as always)
+            return acts
+        self.mic.paused = True
+        return acts + self._say(safety.MIC_UNPLUGGED if why else safety.MIC_LOST)
+
+    def mic_back(self, now: float) -> list[Action]:
+        """The back end has the microphone again: said, and "resume" carries on."""
+        acts = self.mic.back(now) if self.state != State.ENDED else []
+        if acts and self.state == State.PAUSED and self.mic.paused:
+            acts += [Cancel(), *self._say(safety.MIC_BACK)]
+        return acts
+
+    def interrupt(self, now: float, reason: EndReason = EndReason.STOPPED) -> list[Action]:
+        """SIGINT/SIGTERM or a fault: silence and an ending, with no further speech."""
+        if self.state == State.ENDED:
+            return []
+        return [Cancel(), *self._finish(reason)]
+
+    # --- command handlers ------------------------------------------------------------------------
+    def _on_stop(self, now: float) -> list[Action]:
+        acts: list[Action] = [Cancel(), *self._say(safety.STOPPING, gap_s=STOP_GAP_S)]
+        if self.left or self.right:
+            for t in safety.summary_texts(self.routine.sides, self.left, self.right):
+                acts += self._say(t)
+        reason = EndReason.PAIN if self.state == State.OFFERING else EndReason.STOPPED
+        return acts + self._finish(reason, self.offer.id if self.offer else None)
+
+    def _on_pain(self, now: float) -> list[Action]:
+        acts: list[Action] = [Cancel()]
+        self._next_at = self._cur = None
+        if self.state == State.OFFERING and self.offer is not None:
+            self.hurt.append(self.routine)  # pain while considering: offer nothing more
+            acts += self._say(safety.NO_ALTERNATIVE)
+            return acts + self._finish(EndReason.PAIN, self.offer.id)
+        self.hurt.append(self.routine)
+        first, *rest = safety.PAIN_ADVICE
+        acts += self._enter(State.OFFERING)
+        acts += self._say(first, gap_s=ADVICE_GAP_S)
+        for t in (*rest, safety.RED_FLAGS):
+            acts += self._say(t)
+        self.offer = safety.choose_alternative(self.library, self.routine, self.hurt[:-1])
+        if self.offer is None:
+            return acts + self._pain_end(safety.NO_ALTERNATIVE, None)
+        acts += self._say(safety.offer_text(self.offer, self.routine))
+        acts += self._say(safety.OFFER_QUESTION)
+        self._wait_from = None
+        self._after_speech = "listen"
+        return acts
+
+    def _on_yes(self, now: float) -> list[Action]:
+        alt = self.offer
+        assert alt is not None
+        acts: list[Action] = [Cancel(), *self._finish(EndReason.PAIN, alt.id, final=False)]
+        self.routine, self.reps, self.offer = alt, alt.reps_default, None
+        self.left = self.right = 0
+        acts.append(Started(alt, self.reps))
+        acts += self._enter(State.POSITIONING)
+        acts += self._say(phrasebook.start_text(alt))
+        self._after_speech = "exercise"
+        self._beats = []
+        return acts
+
+    def _on_no(self, now: float) -> list[Action]:
+        return self._decline()
+
+    def _on_ready(self, now: float) -> list[Action]:
+        if self.state == State.CHECKING:
+            acts: list[Action] = [Cancel(), *self._say(safety.HEARING_OK)]
+            self._wait_from = None
+            if self.prove:
+                self._tries = 0
+                acts += self._enter(State.PROVING)
+                acts += self._say(safety.PROVE_ASK["stop"])
+                self._after_speech = "listen"
+                return acts
+            return acts + self._brief(now)
+        return self._on_resume(now)  # paused for the mic: "ready" works like "resume"
+
+    def _on_proof(self, now: float, intent: Intent) -> list[Action]:
+        """Stop or pain heard while proving the safety words: one more proven; both: begin."""
+        self._proof.add(intent.value)
+        acts: list[Action] = [Cancel()]
+        self._tries, self._wait_from = 0, None
+        if self._unproven() == "":
+            self.proven = True
+            acts += self._say(safety.PROVE_OK)
+            return acts + self._brief(now)
+        ask = safety.PROVE_ASK["pain"] if intent == Intent.STOP else safety.PROVE_OTHER_FIRST
+        acts += self._say(ask)
+        self._after_speech = "listen"
+        return acts
+
+    def _unproven(self) -> str:
+        """The safety word not heard yet ("stop" first), or "" when both were."""
+        return next((w for w in ("stop", "pain") if w not in self._proof), "")
+
+    def _on_pause(self, now: float) -> list[Action]:
+        return self._pause(now)
+
+    def _on_resume(self, now: float) -> list[Action]:
+        acts: list[Action] = [Cancel(), *self._enter(self._resume_state)]
+        self.mic.resumed()
+        acts += self._say(safety.RESUMED)
+        if self._resume_state == State.BRIEFING or not self._beats:
+            return acts + self._brief(now)
+        # restart the interrupted breath from its inhale; reps count only when a phase completes
+        i = self._i - 1 if self._cur is not None else self._i
+        while i > 0 and self._beats[i].phase != Phase.INHALE:
+            i -= 1
+        while i > 0 and self._beats[i].cue is None:  # a cue-less breath: back to its instruction
+            i -= 1
+        self._i, self._cur, self._next_at = max(0, i), None, now + RESUME_LEAD_S
+        return acts
+
+    def _on_slower(self, now: float) -> list[Action]:
+        base = self._pending_tempo or self.tempo
+        if base.at_slowest:
+            return self._say(safety.SLOWER_LIMIT, until=self._next_at)
+        self._pending_tempo = base.slower()
+        return self._say(safety.SLOWER_OK, until=self._next_at)
+
+    def _on_faster(self, now: float) -> list[Action]:
+        base = self._pending_tempo or self.tempo
+        if base.at_fastest:
+            return self._say(safety.FASTER_LIMIT, until=self._next_at)
+        self._pending_tempo = base.faster()
+        return self._say(safety.FASTER_OK, until=self._next_at)
+
+    def _on_repeat(self, now: float) -> list[Action]:
+        if self.last_said is None:
+            return []
+        last = self.last_said
+        if last.cue is not None and self._next_at is not None:
+            # the whole cue again, in the rendering that fits before the next breath
+            return self._say(last.cue.text, last.cue, self._next_at - now, until=self._next_at)
+        return self._say(last.cue.text if last.cue else last.text, until=self._next_at)
+
+    # --- helpers ---------------------------------------------------------------------------------
+    def _say(
+        self,
+        text: str,
+        cue: Cue | None = None,
+        seconds: float | None = None,
+        gap_s: float = 0.0,
+        until: float | None = None,
+        on_grid: bool = False,
+    ) -> list[Action]:
+        s = Say(text, cue, seconds, gap_s, until, on_grid)
+        if text not in (
+            safety.SLOWER_OK,
+            safety.FASTER_OK,
+            safety.SLOWER_LIMIT,
+            safety.FASTER_LIMIT,
+        ):
+            self.last_said = s
+        return [s]
+
+    def _unhush(self, now: float, then: str) -> list[Action]:
+        """The hush's end, recorded; the tick's own ends carry on (Unhush) at once."""
+        assert self._hushed_at is not None
+        held_s = round(now - self._hushed_at, 3)
+        self._hushed_at = self._voice_ended_at = None
+        self._awaiting_verdict = False
+        return [Log("hush-over", {"after_s": held_s, "then": then})]
+
+    def _enter(self, state: State) -> list[Action]:
+        if state == self.state and state != State.CHECKING:
+            return []
+        self.state = state
+        acts: list[Action] = [Log("state", {"state": str(state)})]
+        if self.listen:
+            acts.append(Expect(EXPECT[state]))
+        return acts
+
+    def _brief(self, now: float) -> list[Action]:
+        acts = self._enter(State.BRIEFING)
+        if self.dose and self.dose.warning:
+            acts += self._say(self.dose.warning)
+        acts += self._say(safety.GREEN_LIGHT)
+        if self.listen:
+            acts += self._say(safety.COMMANDS_BRIEF)
+            acts += self._say(safety.COMMANDS_MORE)
+        self._after_speech = "exercise"
+        return acts
+
+    def _begin_routine(self, now: float) -> list[Action]:
+        if not self._beats:
+            self._beats = script(self.routine, self.reps)
+            self._i, self._cur = 0, None
+        self._next_at = now
+        return self._run_beats(now)
+
+    def _run_beats(self, now: float) -> list[Action]:
+        acts: list[Action] = []
+        while self._next_at is not None and now >= self._next_at:
+            if self._cur is not None:
+                acts += self._complete_beat(self._beats[self._cur])
+            if self._i >= len(self._beats):
+                self._next_at = None
+                return acts + self._routine_done(now)
+            beat = self._beats[self._i]
+            if beat.phase == Phase.INHALE and self._pending_tempo is not None:
+                self.tempo, self._pending_tempo = self._pending_tempo, None
+                acts.append(Log("tempo", {"bpm": self.tempo.bpm}))
+            state = State.POSITIONING if beat.section == Section.INTRO else State.EXERCISING
+            acts += self._enter(state)
+            self._resume_state = state
+            if beat.cue is not None:
+                secs = cue_seconds(self._beats, self._i, self.tempo)
+                start = self._next_at
+                acts += self._say(beat.cue.text, beat.cue, secs, until=start + secs, on_grid=True)
+            self._cur = self._i
+            self._i += 1
+            self._next_at += self.tempo.phase_seconds(beat.phase)
+        return acts
+
+    def _complete_beat(self, beat: Beat) -> list[Action]:
+        if beat.counts == "right" or beat.counts == "rep":
+            self.right += 1
+        if beat.counts == "left" or beat.counts == "rep":
+            self.left += 1
+        return [Reps(self.left, self.right)] if beat.counts else []
+
+    def _pause(self, now: float) -> list[Action]:
+        if self.state in (State.POSITIONING, State.EXERCISING, State.BRIEFING):
+            self._resume_state = self.state
+        acts: list[Action] = [Cancel(), *self._enter(State.PAUSED)]
+        self._hushed_at = self._voice_ended_at = None  # (its Cancel drops what a hush held)
+        self._awaiting_verdict = False
+        self._paused_at = now
+        self._next_at = None
+        self._after_speech = None
+        return acts + self._say(safety.PAUSED)
+
+    def _decline(self) -> list[Action]:
+        return self._pain_end(safety.OFFER_DECLINED, self.offer.id if self.offer else None)
+
+    # hooks a program overrides (coach/session/program_session.py): what follows a routine's last breath,
+    # and the end of a pain (no alternative, or none taken)
+    def _routine_done(self, now: float) -> list[Action]:
+        return self._finish(EndReason.COMPLETED)
+
+    def _pain_end(self, goodbye: str, suggestion: str | None) -> list[Action]:
+        return self._say(goodbye) + self._finish(EndReason.PAIN, suggestion)
+
+    def _finish(
+        self, reason: EndReason, suggestion: str | None = None, final: bool = True
+    ) -> list[Action]:
+        self.reason = reason
+        self._next_at = None
+        self._wait_from = None
+        self._after_speech = None
+        self._hushed_at = self._voice_ended_at = None
+        self._awaiting_verdict = False
+        acts: list[Action] = [Finish(reason, self.left, self.right, suggestion)]
+        if final:
+            acts += self._enter(State.ENDED)
+        return acts
+
+    @property
+    def current(self) -> Beat | None:
+        """The beat (breath phase) under way, for the display; None outside the exercise."""
+        if self._cur is None or self.state not in (State.POSITIONING, State.EXERCISING):
+            return None
+        return self._beats[self._cur]
+
+    @property
+    def done(self) -> bool:
+        return self.state == State.ENDED

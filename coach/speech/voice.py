@@ -1,0 +1,148 @@
+"""Voice profiles: how the coach sounds (espeak-ng voice, speaking rate, loudness, pitch).
+
+A profile is data — one TOML file per voice in voices/ (built in) or the user's config voices/
+folder, the file name being the voice's name. Everything is checked on load, because pyttsx3
+silently ignores what it does not understand: an unknown voice id would just speak in the default
+voice, and a wild rate would make cues that no longer fit their breath.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from coach import paths
+from coach.datafile import TomlDoc
+from coach.errors import DataFileError, UsageError
+from coach.skipped import warn_skipped
+
+DEFAULT_VOICE = "calm"
+RATE_MIN, RATE_MAX = 80, 300  # words per minute; outside this espeak-ng is mush or a gabble
+PITCH_MIN, PITCH_MAX = 0, 99  # espeak-ng's own pitch scale (50 = the voice's normal pitch)
+FIELDS = ("description", "voice", "rate", "volume", "pitch")
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+
+@dataclass(frozen=True)
+class VoiceProfile:
+    """One way the coach can sound. `espeak` is the espeak-ng voice id pyttsx3 uses (gmw/en-us)."""
+
+    name: str
+    espeak: str
+    rate: int  # words per minute at speed 1.0
+    volume: float  # 0..1 (espeak-ng amplitude 0..100)
+    pitch: int  # 0..99, espeak-ng's scale
+    description: str
+    path: Path
+
+    def fingerprint(self) -> dict[str, object]:
+        """What changes the sound (not the name or file): part of the speech cache key."""
+        return {
+            "espeak": self.espeak,
+            "rate": self.rate,
+            "volume": self.volume,
+            "pitch": self.pitch,
+        }
+
+
+def default_dirs() -> list[Path]:
+    """Built-in voices first, then the user's (a user voice with the same name wins)."""
+    return [paths.BUILTIN_VOICES, paths.user_voices_dir()]
+
+
+def load_voice(path: Path | str, known_ids: Iterable[str] | None = None) -> VoiceProfile:
+    """Load and validate one voice file. Raises DataFileError naming file, line and field."""
+    p = Path(path)
+    if not _NAME.match(p.stem):
+        raise DataFileError(
+            p,
+            "a voice file name must be lowercase letters, digits, '-' or '_' (it is the voice's name)",
+        )
+    doc = TomlDoc(p)
+    t = doc.root()
+    t.only(FIELDS)
+    espeak = t.get("voice", str).strip()
+    ids = set(known_ids) if known_ids is not None else _espeak_ids()
+    if espeak not in ids:
+        close = difflib.get_close_matches(espeak.lower(), sorted(ids), n=3, cutoff=0.6)
+        hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+        raise t.err(
+            f"unknown espeak-ng voice {espeak!r}{hint} (`espeak-ng --voices` lists them; "
+            "the id is the file column, e.g. 'gmw/en-us')",
+            "voice",
+        )
+    return VoiceProfile(
+        name=p.stem,
+        espeak=espeak,
+        rate=t.get("rate", int, lo=RATE_MIN, hi=RATE_MAX),
+        volume=t.get("volume", float, lo=0.0, hi=1.0),
+        pitch=t.get("pitch", int, lo=PITCH_MIN, hi=PITCH_MAX),
+        description=t.get("description", str).strip(),
+        path=p,
+    )
+
+
+def scan_voices(
+    dirs: Iterable[Path | str] | None = None,
+) -> tuple[dict[str, VoiceProfile], dict[str, DataFileError]]:
+    """The voices that load, and the files that do not, both by name (the file name). A later
+    folder overrides an earlier one, also with a broken file (the user's own `calm` is meant)."""
+    out: dict[str, VoiceProfile] = {}
+    broken: dict[str, DataFileError] = {}
+    ids: set[str] | None = None
+    for d in default_dirs() if dirs is None else dirs:
+        d = Path(d)
+        if not d.is_dir():
+            continue
+        for f in sorted(d.glob("*.toml")):
+            if ids is None:
+                ids = _espeak_ids()
+            out.pop(f.stem, None)
+            broken.pop(f.stem, None)
+            try:
+                out[f.stem] = load_voice(f, ids)
+            except DataFileError as e:
+                broken[f.stem] = e
+    return out, broken
+
+
+def load_voices(dirs: Iterable[Path | str] | None = None) -> dict[str, VoiceProfile]:
+    """All voice profiles by name from `dirs` (default: built-in, then the user's folder).
+    A later folder overrides an earlier one; a missing folder is simply empty. A broken file
+    is skipped with a warning (coach/skipped.py); asking for it fails (get_voice)."""
+    out, broken = scan_voices(dirs)
+    warn_skipped("voice", broken.values())
+    return out
+
+
+def get_voice(
+    name: str | None = None, voices: dict[str, VoiceProfile] | None = None
+) -> VoiceProfile:
+    """The profile called `name` (default "calm"); UsageError listing the known names. If its
+    file is broken, that file's DataFileError (exit 2); other broken files are only warned of."""
+    key = name or DEFAULT_VOICE
+    if voices is None:
+        vs, broken = scan_voices()
+        if key in broken:
+            raise broken[key]
+        warn_skipped("voice", broken.values())
+    else:
+        vs = voices
+    if key not in vs:
+        known = ", ".join(sorted(vs)) or "none"
+        raise UsageError(
+            f"unknown voice {key!r} (known: {known})",
+            hint=f"add {paths.user_voices_dir() / (key + '.toml')} or run `coach voices`",
+        )
+    return vs[key]
+
+
+def _espeak_ids() -> set[str]:
+    from coach.speech.tts import (
+        espeak_voice_ids,  # lazy: only loading voices needs the speech engine
+    )
+
+    return espeak_voice_ids()
