@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests import ROOT
 
 
 def virtual_audio_env(audio_dir: str | None = None) -> dict[str, str]:

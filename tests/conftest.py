@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import shutil
 import subprocess
 import sys
@@ -9,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from tests import ROOT
 from tests.audio_rig import start_virtual_audio
 
-ROOT = Path(__file__).resolve().parent.parent
 SPEECH = ROOT / "tests" / "data" / "speech"  # human recordings, CC-BY-4.0: LICENSE, SOURCES.txt
 # clips per folder: tests pick files by position (`sorted(glob)[5::13]`), so a changed folder
 # would silently change what they test; it fails here instead
@@ -19,14 +21,18 @@ SPEECH_COUNTS = {"stop": 5, "yes": 5, "no": 6, "_none": 132}
 SPEECH_CACHE = ROOT / ".pytest_cache" / "espeak"
 
 
-def coach_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    """`coach ARGS...` in a fresh process from the repo (what a user types), output captured."""
+def coach_cli(
+    *args: str, timeout: float = 300, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`coach ARGS...` in a fresh process from the repo (what a user types), output captured;
+    `env` adds to (or overrides) this process's environment."""
     return subprocess.run(
         [sys.executable, "-m", "coach", *args],
         capture_output=True,
         text=True,
         timeout=timeout,
         cwd=ROOT,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -79,16 +85,20 @@ def espeak_wav(text: str, voice: str = "en-us", rate: int = 160, pitch: int = 50
     """Synthesize `text` with the espeak-ng command (a real TTS voice, made at test time)."""
     SPEECH_CACHE.mkdir(parents=True, exist_ok=True)
     safe = "".join(c if c.isalnum() else "_" for c in text)[:40]
+    # a stable key (hash() changes per process, so the cache never hit across runs)
+    digest = hashlib.sha256(text.encode()).hexdigest()[:12]
     out = (
         SPEECH_CACHE
-        / f"{safe}-{voice.replace('/', '_')}-{rate}-{pitch}-{abs(hash(text)) % 10**8}.wav"
+        / f"{safe}-{voice.replace('/', '_')}-{rate}-{pitch}-{digest}.wav"
     )
     if not out.exists():
         exe = shutil.which("espeak-ng")
         assert exe, "espeak-ng is not installed (scripts/setup)"
+        part = out.with_suffix(f".{os.getpid()}.part")  # a cut-off run leaves no half file
         subprocess.run(
-            [exe, "-v", voice, "-s", str(rate), "-p", str(pitch), "-w", str(out), text], check=True
+            [exe, "-v", voice, "-s", str(rate), "-p", str(pitch), "-w", str(part), text], check=True
         )
+        part.replace(out)
     return out
 
 

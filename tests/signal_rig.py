@@ -28,10 +28,10 @@ from pathlib import Path
 from coach.audio.format import RATE, write_wav
 from coach.history.db import History
 from coach.session import safety
+from tests import ROOT
 from tests.audio_rig import PrivateAudio, passed_safety_words, play_into_mic, pointing_at
 from tests.conftest import espeak_wav
 
-ROOT = Path(__file__).resolve().parent.parent
 TTS_CACHE = ROOT / ".pytest_cache" / "tts"  # the speech cache the other tests share (conftest)
 LOST_S = 10.0  # no end within this of the signal: it was lost (the target, 1 s, is measured)
 OWN_LINE = re.compile(r"^(\[coach\] |coach: )")

@@ -12,7 +12,7 @@ import textwrap
 
 import pytest
 
-from tests.conftest import ROOT
+from tests import ROOT
 
 OPEN_MISSING_PCM = """
 import ctypes

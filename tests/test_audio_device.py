@@ -19,7 +19,8 @@ import pytest
 from coach.audio.device import MAX_RESTARTS, DeviceAudio
 from coach.audio.format import BLOCK, RATE
 from coach.speech.player import Player
-from tests.audio_rig import ROOT, PrivateAudio, Recorder, play_into_mic, rms
+from tests import ROOT
+from tests.audio_rig import PrivateAudio, Recorder, play_into_mic, rms
 
 pytestmark = pytest.mark.audio
 

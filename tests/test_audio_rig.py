@@ -58,7 +58,7 @@ def test_wav_played_into_mic_is_heard_by_input_stream(
     with sd.InputStream(samplerate=RATE, channels=1, dtype="float32", callback=callback):
         deadline = time.monotonic() + 5
         while not first and time.monotonic() < deadline:
-            time.sleep(0.01)  # wait for the first input callback before feeding (DESIGN.md)
+            time.sleep(0.01)  # wait for the first input callback before feeding (docs/design-facts.md)
         assert first, "the input stream never delivered audio"
         play_into_mic(wav_path)
         time.sleep(0.3)

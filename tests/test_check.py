@@ -22,8 +22,6 @@ from coach.app.check import check_database, check_recognizer, check_speech, tone
 from coach.history.db import History
 from tests.audio_rig import play_into_mic
 
-ROOT = Path(__file__).resolve().parent.parent
-
 
 def _check_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "coach", "check", *args]

@@ -28,9 +28,9 @@ import pytest
 
 from coach.audio.format import read_wav, write_wav
 from coach.history.db import History
-from tests.audio_rig import Recorder, pactl, private_server
+from tests import ROOT
+from tests.audio_rig import Recorder, pactl, private_server, rms
 
-ROOT = Path(__file__).resolve().parent.parent
 SILENT_RMS = 1e-3
 LIVE_DIR = os.environ.get("COACH_AUDIO_DIR", "/tmp/coach-virtual-audio") + "-faults"
 
@@ -49,8 +49,6 @@ def _mic(tmp_path: Path, espeak: object, at_s: float = 2.5) -> Path:
     return p
 
 
-def _rms(x: np.ndarray) -> float:
-    return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if len(x) else 0.0
 
 
 def _file_run(
@@ -123,9 +121,9 @@ def test_recognizer_crash_mid_cue_ends_as_fault(tmp_path: Path, espeak: object) 
     t = float([e for e in _events(tmp_path / "events.jsonl") if e["type"] == "ended"][-1]["t"])  # type: ignore[arg-type]
     out = read_wav(tmp_path / "speaker.wav")
     at = int(t * 16000)
-    assert _rms(out[at - 4800 : at]) > 0.005, "the fault did not come mid-cue"
-    assert _rms(out[at + 400 : at + 4000]) < SILENT_RMS  # silent within 25 ms, for 0.2 s
-    assert len(out) > at + 16000 and _rms(out[at + 4800 :]) > 0.005  # "Something went wrong…"
+    assert rms(out[at - 4800 : at]) > 0.005, "the fault did not come mid-cue"
+    assert rms(out[at + 400 : at + 4000]) < SILENT_RMS  # silent within 25 ms, for 0.2 s
+    assert len(out) > at + 16000 and rms(out[at + 4800 :]) > 0.005  # "Something went wrong…"
 
 
 def test_corrupt_model_folder_is_refused_cleanly(tmp_path: Path, espeak: object) -> None:
@@ -232,7 +230,7 @@ def test_disk_full_during_the_session_ends_as_fault(
     )
     at = int(float(ended[-1]["t"]) * 16000)  # type: ignore[arg-type]
     out = read_wav(tmp_path / "speaker.wav")
-    assert _rms(out[at + 400 : at + 4000]) < SILENT_RMS  # the cue is cut at once
+    assert rms(out[at + 400 : at + 4000]) < SILENT_RMS  # the cue is cut at once
 
 
 # --- live faults on our own PulseAudio server ---------------------------------------------------

@@ -21,8 +21,7 @@ import pytest
 from coach import paths
 from coach.errors import HistoryError
 from coach.history.db import MIGRATIONS, SCHEMA_VERSION, History, explain
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests import ROOT
 
 
 class FixedClock:

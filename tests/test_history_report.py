@@ -17,10 +17,10 @@ from coach.errors import DataFileError
 from coach.history.db import History
 from coach.history.export import CSV_COLUMNS, read_csv, sessions_from_json, write_csv
 from coach.history.report import build_report, dumps_json, format_table, streak
+from tests import ROOT
 
 TZ = timezone(timedelta(hours=2))
 NOW = datetime(2026, 3, 10, 9, 0, tzinfo=TZ)
-ROOT = Path(__file__).resolve().parent.parent
 
 
 class Clock:

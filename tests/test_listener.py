@@ -139,7 +139,7 @@ def test_make_listener_auto_picks_the_phoneme_cascade_without_an_english_vosk_mo
 def _blocks_until_detection(lis: Listener, x: np.ndarray) -> tuple[int, int, list[Detection]]:
     """Feed 0.5 s of room, the clip, 1 s of room: (block of the word's end, block of the
     detection, detections)."""
-    from coach.listening.vad import level_db
+    from coach.audio.levels import level_db
 
     noise = (np.random.default_rng(0).standard_normal(RATE) * 1e-3).astype(np.float32)
     x = np.concatenate((noise[: RATE // 2], x, noise))

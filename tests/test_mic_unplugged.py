@@ -30,10 +30,10 @@ from coach.history.db import History
 from coach.session import safety
 from coach.speech.tts import SpeechRenderer
 from coach.speech.voice import get_voice
+from tests import ROOT
 from tests.audio_rig import Recorder, pactl, passed_safety_words, play_into_mic, private_server
 from tests.conftest import clip, espeak_wav
 
-ROOT = Path(__file__).resolve().parent.parent
 AUDIO_DIR = os.environ.get("COACH_AUDIO_DIR", "/tmp/coach-virtual-audio") + "-unplug"
 MIC_MODULE = (
     "module-remap-source master=micfeed.monitor source_name=mic channels=1 "

@@ -30,7 +30,6 @@ from coach.listening.models import (
 )
 from tests.conftest import coach_cli
 
-ROOT = Path(__file__).resolve().parent.parent
 LAYOUT = [
     "am/final.mdl",
     "conf/mfcc.conf",
@@ -305,7 +304,7 @@ def test_install_from_a_url_with_progress_and_checksum(http_dir: tuple[str, Path
 
 
 def test_cli_install_en_without_network_is_a_clear_error() -> None:
-    """Real: the model host is unreachable from these machines (DESIGN.md)."""
+    """Real: the model host is unreachable from these machines (docs/design-facts.md)."""
     r = coach_cli("model", "install", "en", "--timeout", "10")
     assert r.returncode == 1, r.stderr
     assert "coach: cannot download https://alphacephei.com/" in r.stderr

@@ -24,7 +24,6 @@ import pytest
 from coach import netguard
 from coach.audio.format import read_wav, write_wav
 
-ROOT = Path(__file__).resolve().parent.parent
 INET = re.compile(r"\b(AF_INET6?|AF_PACKET|PF_INET6?)\b")
 
 

@@ -28,9 +28,9 @@ from coach.session.machine import EndReason, Session
 from coach.speech.player import Player
 from coach.speech.tts import SpeechRenderer
 from coach.speech.voice import get_voice
+from tests import ROOT
 from tests.conftest import coach_cli
 
-ROOT = Path(__file__).resolve().parent.parent
 LIB = load_library()
 
 

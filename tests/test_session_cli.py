@@ -25,10 +25,10 @@ from coach.audio.format import RATE, read_wav, write_wav
 from coach.exercise.routine import load_library
 from coach.history.records import EndReason
 from coach.session import safety
+from tests import ROOT
 from tests.audio_rig import Recorder, passed_safety_words, play_into_mic, rms
 from tests.conftest import clip, coach_cli, espeak_wav
 
-ROOT = Path(__file__).resolve().parent.parent
 LIB = load_library()
 TR = LIB["trunk-rotation"]
 EXHALE_LEFT = TR.cycle[3].cue.text  # the full text: about 5 s long, said whole at 6 breaths/min

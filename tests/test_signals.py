@@ -38,7 +38,7 @@ import pytest
 from coach.history.db import History
 from coach.listening.threaded import ThreadedListener
 from coach.session import safety
-from tests.conftest import ROOT
+from tests import ROOT
 from tests.signal_rig import (
     IGNORING_SIGINT,
     LOST_S,

@@ -19,8 +19,9 @@ from coach.audio.format import RATE
 from coach.errors import TTSError, UsageError
 from coach.speech.tts import LEAD_S, SpeechRenderer, espeak_voice_ids
 from coach.speech.voice import VoiceProfile, get_voice
+from tests import ROOT
+from tests.audio_rig import rms
 
-ROOT = Path(__file__).resolve().parent.parent
 CUES = [
     "Rest.",
     "Breathe in slowly.",
@@ -61,8 +62,6 @@ def dtw_distance(a: np.ndarray, b: np.ndarray) -> float:
     return float(d[n, m] / (n + m))
 
 
-def rms(x: np.ndarray) -> float:
-    return float(np.sqrt(np.mean(np.square(x, dtype=np.float64))))
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +82,7 @@ def solo(tmp_path_factory: pytest.TempPathFactory, calm: VoiceProfile) -> dict[s
 def test_back_to_back_in_a_fresh_process_lands_each_cue_in_its_own_clip(
     tmp_path: Path, solo: dict[str, np.ndarray]
 ) -> None:
-    """DESIGN.md bug 1: right after init the first runAndWait returned early and the audio went
+    """docs/design-facts.md, TTS bug 1: right after init the first runAndWait returned early and the audio went
     into the next file. Render all cues back to back in a NEW process (so the first one is the
     first after init) and compare each with its solo rendering from this process."""
     cache = tmp_path / "cache"

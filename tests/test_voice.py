@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import threading
 import time
 import wave
@@ -20,8 +19,8 @@ from coach.cli import main
 from coach.errors import DataFileError, UsageError
 from coach.speech.tts import SpeechRenderer
 from coach.speech.voice import DEFAULT_VOICE, get_voice, load_voice, load_voices
+from tests.conftest import coach_cli
 
-ROOT = Path(__file__).resolve().parent.parent
 GOOD = """description = "test voice"
 voice = "gmw/en-us"
 rate = 150
@@ -92,20 +91,15 @@ def test_bad_file_name(tmp_path: Path) -> None:
         load_voice(write(tmp_path, "My Voice", GOOD))
 
 
+def run_cli(args: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return coach_cli(*args, timeout=60, env=env)
+
+
 def test_get_voice_unknown_lists_known() -> None:
     with pytest.raises(UsageError, match="known: calm, clear, slow"):
         get_voice("shouty")
 
 
-def run_cli(args: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "coach", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={**os.environ, **(env or {})},
-        timeout=60,
-    )
 
 
 def test_coach_voices_lists_the_three(capsys: pytest.CaptureFixture[str]) -> None:
@@ -124,7 +118,7 @@ def test_coach_voices_with_a_broken_user_voice(coach_dirs: Path) -> None:
     bad = write(
         coach_dirs / "config" / "voices", "broken", GOOD.replace("rate = 150", "rate = 999")
     )
-    p = run_cli(["voices"])
+    p = coach_cli("voices", timeout=60)
     assert p.returncode == 0 and "calm" in p.stdout and "broken" not in p.stdout
     assert f"coach: warning: skipped a broken voice file: {bad}:3: field 'rate'" in p.stderr
     assert "Traceback" not in p.stderr
@@ -153,7 +147,7 @@ def test_a_broken_voice_fails_only_when_asked_for(
 
 def test_coach_say_writes_a_16k_wav(tmp_path: Path) -> None:
     out = tmp_path / "hello.wav"
-    p = run_cli(["say", "Lie on your back, knees bent.", "--voice", "clear", "-o", str(out)])
+    p = coach_cli("say", "Lie on your back, knees bent.", "--voice", "clear", "-o", str(out), timeout=60)
     assert p.returncode == 0, p.stderr
     with wave.open(str(out)) as w:
         assert (w.getframerate(), w.getnchannels(), w.getsampwidth()) == (16000, 1, 2)

@@ -26,17 +26,13 @@ import numpy as np
 
 from coach import paths
 from coach.app.check_result import CheckOptions, CheckResult, failed, open_device
+from coach.audio.levels import level_db
 
 TONE_HZ = 880.0
 TONE_S = 0.5
 TONE_DB = -12.0
 HEARD_DB = -50.0  # the tone counts as heard on the monitor above this level at TONE_HZ
 FLAT = 1e-7  # a block whose peak is below this is digital silence (muted or dead input)
-
-
-def db_dbfs(x: np.ndarray) -> float:
-    r = float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if len(x) else 0.0
-    return 20 * np.log10(max(r, 1e-10))
 
 
 # --- database ---------------------------------------------------------------------------------
@@ -101,7 +97,7 @@ def check_speech(voice_name: str | None = None) -> tuple[CheckResult, np.ndarray
             audio = SpeechRenderer(cache_dir=tmp).render("The coach can speak.", voice)
     except Exception as e:
         return failed("speech", e, "run ./scripts/setup (it installs espeak-ng)"), None
-    level = db_dbfs(audio)
+    level = level_db(audio)
     if len(audio) < 1600 or level < -50:
         return (
             CheckResult(
@@ -263,7 +259,7 @@ def check_microphone(
             mic = io.exchange(zeros)
             blocks += 1
             peak = max(peak, float(np.max(np.abs(mic))))
-            levels.append(db_dbfs(mic))
+            levels.append(level_db(mic))
             if i % 25 == 24 and sys.stdout.isatty():
                 bar = "#" * max(0, int((max(levels[-25:]) + 70) / 2))
                 print(

@@ -23,6 +23,7 @@ import numpy as np
 from coach.audio.files import FileAudio
 from coach.audio.format import RATE, read_wav, write_wav
 from coach.audio.io import AudioIO
+from coach.audio.levels import room_noise
 from coach.errors import CoachError
 from coach.session import safety
 
@@ -62,7 +63,7 @@ def mic_track(
     n = max(
         round(seconds * RATE), max((round(t * RATE) + len(a) for t, a in placements), default=0)
     )
-    x = np.random.default_rng(seed).standard_normal(n).astype(np.float32) * 10 ** (noise_db / 20)
+    x = room_noise(n, noise_db, seed)
     for t, a in placements:
         i = round(t * RATE)
         x[i : i + len(a)] += a

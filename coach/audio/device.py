@@ -29,6 +29,7 @@ from coach.audio.alsa_quiet import quiet_alsa
 from coach.audio.buffers import SampleFifo, WallLock
 from coach.audio.devices import NO_DEVICE_HINT
 from coach.audio.io import AudioIO
+from coach.audio.levels import RoomNoise
 from coach.audio.pulse_watch import StreamWatch
 from coach.audio.stream_close import STREAM_HUNG, exit_now_if_hung, let_go
 from coach.errors import AudioDeviceError
@@ -95,7 +96,7 @@ class DeviceAudio(AudioIO):
         self._gen = 0  # which stream is current (finished callbacks of old ones are ignored)
         self.restarts = 0
         self._tries: deque[float] = deque()  # when recent reopen tries started
-        self._noise = np.random.default_rng(0)
+        self._room = RoomNoise(-60.0)  # fills a mic gap after lost time
         # notices PulseAudio moving our mic or speaker stream (see pulse_watch.py)
         self._watch: StreamWatch | None = None
         self._mic_gone: str | None = None  # why the mic is gone (an output-only stream meanwhile)
@@ -133,7 +134,7 @@ class DeviceAudio(AudioIO):
         if behind:  # lost time: fill the mic gap with a quiet floor, skip the speaker ahead
             self.status["resyncs"] += 1
             self.status["resync_samples"] += behind
-            gap = self._noise.standard_normal(behind).astype(np.float32) * 1e-3
+            gap = self._room.take(behind)
             self._in.write(gap)
             with self._debt_lock:
                 self._debt += behind

@@ -3,7 +3,7 @@
 Runs as fast as the CPU allows, so a 20-minute session is tested in seconds and `coach export`
 renders without waiting. After the mic WAV ends the microphone continues as a quiet seeded noise
 floor, never digital zeros: a dead-flat signal is what a dead microphone looks like to the watchdog
-(and zero padding hurts recognizers, DESIGN.md). The optional room echo mixes what the speaker
+(and zero padding hurts recognizers, docs/design-facts.md). The optional room echo mixes what the speaker
 played back into the mic after a delay, so "the coach hears itself" is testable offline.
 """
 
@@ -15,6 +15,7 @@ import numpy as np
 
 from coach.audio.format import WavInfo, read_wav, wav_info, write_wav
 from coach.audio.io import AudioIO
+from coach.audio.levels import RoomNoise
 from coach.errors import CoachError, UsageError
 
 MIC_FILE_HINT = "give --mic-file a WAV recording of the microphone (PCM integer or float, any rate)"
@@ -69,11 +70,10 @@ class FileAudio(AudioIO):
         self.speaker_wav = Path(speaker_wav) if speaker_wav is not None else None
         self.echo_gain = float(echo_gain)
         self.echo_delay = round(echo_delay_s * self.rate)
-        self.noise_sigma = float(10.0 ** (noise_floor_db / 20.0))
         self.seed = seed
         self._mic = np.zeros(0, np.float32)
         self._mic_pos = 0
-        self._rng = np.random.default_rng(seed)
+        self._room = RoomNoise(noise_floor_db, seed)  # the mic after its WAV ends
         self._echo = np.zeros(self.echo_delay, np.float32)  # delay line: played, not yet heard
         self._speaker: list[np.ndarray] = []
         self._open = False
@@ -101,7 +101,7 @@ class FileAudio(AudioIO):
             raise CoachError("FileAudio.exchange() before open()")
         out = np.asarray(out, dtype=np.float32)
         n = len(out)
-        mic = self._rng.standard_normal(n).astype(np.float32) * self.noise_sigma
+        mic = self._room.take(n)
         take = self._mic[self._mic_pos : self._mic_pos + n]
         if len(take):
             mic[: len(take)] = take  # the recording as it is; the noise floor only after it ends

@@ -31,6 +31,7 @@ def run_hear(args: argparse.Namespace) -> int:
     import numpy as np
 
     from coach.audio.format import BLOCK, RATE, read_wav
+    from coach.audio.levels import room_noise
     from coach.errors import CoachError
     from coach.listening.listener import make_listener
 
@@ -40,8 +41,7 @@ def run_hear(args: argparse.Namespace) -> int:
         raise CoachError(f"{path}: the WAV file holds no audio")
     listener = make_listener(args.engine, args.lang, args.model, quiet=args.json)
     # a little quiet room noise before and after, so a command right at either edge is heard
-    lead = (np.random.default_rng(0).standard_normal(RATE // 4) * 1e-3).astype(np.float32)
-    tail = (np.random.default_rng(1).standard_normal(RATE // 2) * 1e-3).astype(np.float32)
+    lead, tail = room_noise(RATE // 4, -60.0, seed=0), room_noise(RATE // 2, -60.0, seed=1)
     x = np.concatenate((lead, audio, tail))
     offset = len(lead) / RATE
     x = np.pad(x, (0, -len(x) % BLOCK))

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from coach.audio.format import BLOCK, RATE
-from coach.listening.vad import level_db
+from coach.audio.levels import level_db
 
 MIN_COUPLING_BLOCKS = 15  # blocks of the coach playing before the mic/reference ratio is trusted
 UNKNOWN_MARGIN_DB = -4.0  # see process(): with the listener's +10 dB, speech 6 dB over the echo

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from coach.audio.format import BLOCK, RATE
+from coach.audio.levels import RoomNoise
 from coach.errors import ModelError, UsageError
 from coach.intents import SAFETY_INTENTS, Intent
 from coach.listening.echo import EchoCanceller
@@ -196,7 +197,7 @@ class Listener:
             out += self._segment(seg)
         if self._vad.active or active_before:
             self._echo_db.append(-120.0 if echo_db is None else echo_db)
-            from coach.listening.vad import level_db
+            from coach.audio.levels import level_db
 
             self._res_db.append(level_db(res))
         if not self._vad.active:
@@ -244,11 +245,11 @@ class Listener:
     def flush(self) -> list[Detection]:
         """End of input: decode a segment still open (feeds a hangover of quiet blocks)."""
         out: list[Detection] = []
-        quiet = np.zeros(BLOCK, np.float32)
+        quiet = RoomNoise(-100.0)  # a near-silent room, one noise for the whole hangover
         for _ in range(round(self._vad.config.hangover_s * RATE / BLOCK) + 1):
             if not self._vad.active:
                 break
-            out += self.feed(quiet + 1e-5 * np.random.default_rng(0).standard_normal(BLOCK))
+            out += self.feed(quiet.take(BLOCK))
         if self._late_engine is not None:
             self._late_engine.wait(LATE_WAIT_S)
             out += self._late()

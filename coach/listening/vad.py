@@ -1,7 +1,7 @@
 """Streaming voice-activity detection over 20 ms blocks: energy against an adaptive noise floor.
 
 Cheap on purpose (one mean-square per block) so the listener can run on every block in real time.
-A segment carries real pre-roll audio from before the onset (never digital zeros: DESIGN.md says
+A segment carries real pre-roll audio from before the onset (never digital zeros: docs/design-facts.md says
 zero padding hurts the recognizer badly) and ends after a hangover of quiet blocks.
 """
 
@@ -13,14 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from coach.audio.format import BLOCK, RATE
+from coach.audio.levels import level_db
 
 BLOCK_S = BLOCK / RATE
 DIGITAL_SILENCE_DB = -100.0  # no microphone delivers this: digital zeros, not a quiet room
-
-
-def level_db(x: np.ndarray) -> float:
-    """Block level in dB full scale (mean square)."""
-    return float(10.0 * np.log10(float(np.mean(np.square(x, dtype=np.float64))) + 1e-12))
 
 
 @dataclass(frozen=True)

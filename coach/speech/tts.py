@@ -1,6 +1,6 @@
 """Text to speech: render the coach's cues to 16 kHz PCM before a session, cached on disk.
 
-pyttsx3 2.99 with espeak-ng has sharp edges (DESIGN.md), so every call into it runs on ONE
+pyttsx3 2.99 with espeak-ng has sharp edges (docs/design-facts.md), so every call into it runs on ONE
 dedicated thread in the process (`_TTSThread`: a queue and a daemon worker; pyttsx3 is not
 thread-safe and espeak-ng can only be initialized once per process). On that thread:
 
@@ -118,7 +118,7 @@ class _TTSThread:
                 raise
             except Exception as e:  # OSError (no libespeak-ng), RuntimeError (cannot init)
                 raise TTSError(f"cannot start the speech engine: {e}", hint=INSTALL_HINT) from None
-            eng.runAndWait()  # prime: the first run after init returns too early (DESIGN.md bug 1)
+            eng.runAndWait()  # prime: the first run after init returns too early (docs/design-facts.md, TTS bug 1)
             self._engine = eng
         return self._engine
 
@@ -200,7 +200,7 @@ def _wait_idle(espeak_lib: Any, timeout: float = 10.0) -> None:
 
 def _current_parameter(espeak_lib: Any, param: int) -> int:
     """espeak_GetParameter(param, current=1). pyttsx3's binding drops the `current` argument, so
-    it returns garbage or defaults (DESIGN.md: "getProperty('rate') often returns 175")."""
+    it returns garbage or defaults (docs/design-facts.md, TTS bug 4: "getProperty('rate') often returns 175")."""
     import ctypes
 
     fn = espeak_lib.dll.espeak_GetParameter

@@ -2,7 +2,7 @@
 word-level garbage path so that ordinary speech is NOT forced onto a command.
 
 Why garbage words: a grammar of only the command phrases maps almost every sound to a command
-(DESIGN.md: 96 % of ordinary words). A phone loop is the textbook filler, but in pocketsphinx 5 an
+(docs/design-facts.md: 96 % of ordinary words). A phone loop is the textbook filler, but in pocketsphinx 5 an
 FSG phone loop decodes ~100x slower than real time and the allphone search's scores are not
 comparable with the grammar's. So the grammar is `command | garbage-word+`, where the garbage words
 are a fixed, deterministic sample of the bundled dictionary's short words, minus any word that

@@ -222,7 +222,7 @@ class VoskEngine:
             raise ModelError("the grammar needs at least one phrase")
         self._phrases = {self.spell(p): p for p in phrases}
         words = {w for seq in self._phrases for w in seq}
-        # "[unk]" always (DESIGN.md); vosk ignores it for models without the word.
+        # "[unk]" always (docs/design-facts.md); vosk ignores it for models without the word.
         grammar = [" ".join(seq) for seq in self._phrases] + [UNK]
         grammar += self.garbage(words)
         self._grammar_json = json.dumps(grammar, ensure_ascii=False)

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from coach.audio.levels import room_noise
 from coach.errors import ModelError
 from coach.listening.engines.base import Hypothesis
 
@@ -56,7 +57,7 @@ FULL_FRAMES = 3000  # the encoder's 30 s window, in 10 ms feature frames
 # written forms on the *tune* espeak-ng voices; -2.0 kept their 204 non-commands clean (README)
 FORCED_FORM = " {}."
 FORCED_FLOOR = -2.0  # confidence exp(floor/3) = 0.51: keep it above the pack's whisper 0.5
-LEAD_LEVEL = 10 ** (-60 / 20)  # -60 dBFS noise, not digital zeros
+LEAD_DB = -60.0  # a quiet room, not digital zeros
 
 _model_cache: dict[str, Any] = {}
 
@@ -236,7 +237,7 @@ class WhisperEngine:
     def _lead_in(segment: np.ndarray) -> np.ndarray:
         # tiny.en misreads speech that starts at the very first frame (measured: a listener
         # segment of human "stop" -> "dup"); 0.3 s of a quiet room in front fixes it
-        lead = (LEAD_LEVEL * np.random.default_rng(0).standard_normal(LEAD)).astype(np.float32)
+        lead = room_noise(LEAD, LEAD_DB)  # the same room before every segment
         return np.concatenate((lead, np.asarray(segment, dtype=np.float32)))
 
     def prefers_rival(self, segment: np.ndarray, phrases: Collection[str]) -> bool:
