@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from coach.errors import CoachError
+from coach.session.events import SessionEvent
 
 
 class EventsFile:
@@ -24,6 +25,9 @@ class EventsFile:
                 self._f = open(self._part, "w", encoding="utf-8")  # noqa: SIM115
             except OSError as e:
                 raise CoachError(f"{path}: cannot write ({e.strerror or e})") from None
+
+    def event(self, e: SessionEvent) -> None:
+        self.write(e.record())
 
     def write(self, obj: dict[str, Any]) -> None:
         if self._f is not None:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from coach.app.events_file import EventsFile
+from coach.app.history_recorder import HistoryRecorder
 from coach.app.interrupts import StopSignals, within
 from coach.app.mic_watchdog import MicWatchdog
 from coach.audio.format import BLOCK, RATE
@@ -32,6 +33,7 @@ from coach.exercise.choreography import fit, render_pairs
 from coach.listening.listener import Listens
 from coach.listening.threaded import ThreadedListener
 from coach.session import safety
+from coach.session.events import EventSink, EventType, SessionEvent
 from coach.session.machine import (
     Action,
     Cancel,
@@ -76,6 +78,16 @@ class RunResult:
 BLOCK_S = BLOCK / RATE
 
 
+class _Call:
+    """A function of (t, type, detail) as an EventSink (the display, an observer)."""
+
+    def __init__(self, fn: Observer) -> None:
+        self.fn = fn
+
+    def event(self, e: SessionEvent) -> None:
+        self.fn(e.t, str(e.type), dict(e.detail))
+
+
 class Runner:
     """One run of a session on an AudioIO. `clips` maps (text, speed) -> 16 kHz audio for every
     entry of session.phrasebook(); `renderer` (optional) fills any gap."""
@@ -100,11 +112,19 @@ class Runner:
         self.signals = signals or StopSignals()  # not installed: inert
         self.clips = dict(clips)
         self.listener = listener
-        self.history = history
         self.events = events or EventsFile(None)
         self.display = display
         self.voice_name, self.engine_name = voice_name, engine_name
-        self.observer = observer
+        self.recorder = HistoryRecorder(history, engine_name, voice_name) if history else None
+        # every event goes to each of these, in this order (the events file first: it is the
+        # record a person or a test reads when everything else failed)
+        self.sinks: list[EventSink] = [self.events]
+        if self.recorder is not None:
+            self.sinks.append(self.recorder)
+        if display is not None:
+            self.sinks.append(_Call(display.event))
+        if observer is not None:
+            self.sinks.append(_Call(observer))
         self.watchdog = watchdog or MicWatchdog()
         self.log: list[dict[str, Any]] = []
         self._labels: dict[str, str] = {}
@@ -118,11 +138,6 @@ class Runner:
         self._deferred: list[tuple[Say, int]] = []  # (say, times deferred): after the next cue
         self._cancelled = False
         self._mic_gone: str | None = None  # the back end's microphone is gone: why
-        self._sid: int | None = None
-        # the session that just ended: what is said and heard while its last words play (a late
-        # "pain" after "stop", the goodbye cues) still belongs to it
-        self._ended_sid: int | None = None
-        self._t0_hist = 0.0
         self._last_finish: Finish | None = None
         self._routines = [session.routine.id]
 
@@ -130,25 +145,15 @@ class Runner:
     def now(self) -> float:
         return self.io.clock.now()
 
-    def _event(self, type: str, detail: dict[str, Any], delay_s: float = 0.0) -> None:
-        t = round(self.now() + delay_s, 3)
-        rec = {"t": t, "type": type, **detail}
-        self.log.append(rec)
-        self.events.write(rec)
-        sid = self._sid if self._sid is not None else self._ended_sid
-        if self.history is not None and sid is not None:
-            self.history.log_event(sid, t - self._t0_hist, type, detail)
-        if self.display is not None:
-            self.display.event(t, type, detail)
-        if self.observer is not None:
-            self.observer(t, type, detail)
+    def _event(self, type: EventType, detail: dict[str, Any], delay_s: float = 0.0) -> None:
+        e = SessionEvent(round(self.now() + delay_s, 3), type, detail)
+        self.log.append(e.record())
+        for sink in self.sinks:
+            sink.event(e)
 
     def _start_history(self, routine_id: str, reps: int) -> None:
-        if self.history is not None:
-            self._sid = self.history.start_session(
-                routine_id, self.session.tempo.bpm, self.engine_name, self.voice_name, reps
-            )
-            self._t0_hist = self.now()
+        if self.recorder is not None:
+            self.recorder.start(routine_id, self.session.tempo.bpm, reps, self.now())
 
     # --- actions ------------------------------------------------------------------------------------
     def apply(self, acts: list[Action]) -> None:
@@ -180,14 +185,14 @@ class Runner:
             elif isinstance(a, Log):
                 self._event(a.type, a.detail)
             elif isinstance(a, Reps):
-                if self.history is not None and self._sid is not None:
-                    self.history.set_reps(self._sid, a.left, a.right)
+                if self.recorder is not None:
+                    self.recorder.reps(a.left, a.right)
             elif isinstance(a, Finish):
                 self._finish(a)
             elif isinstance(a, Started):
                 self._routines.append(a.routine.id)
                 self._start_history(a.routine.id, a.reps)
-                self._event("started", {"routine": a.routine.id, **a.detail})
+                self._event(EventType.STARTED, {"routine": a.routine.id, **a.detail})
 
     def _cut(self) -> None:
         """Cut the player within the block. What the device still holds must not play out
@@ -219,7 +224,7 @@ class Runner:
             if say.cue is None and deferred < MAX_DEFERRALS:  # (a repeat would be stale)
                 self._deferred.append((say, deferred + 1))
             else:
-                self._event("skipped", {"text": say.text, "left_s": round(left, 3)})
+                self._event(EventType.SKIPPED, {"text": say.text, "left_s": round(left, 3)})
             return
         self._say(say, grid)
         if say.on_grid and self._deferred:
@@ -238,17 +243,15 @@ class Runner:
     def _finish(self, f: Finish) -> None:
         self._last_finish = f
         self._event(
-            "ended",
+            EventType.ENDED,
             {
                 "reason": str(f.reason),
                 "reps": {"left": f.left, "right": f.right},
                 "suggestion": f.suggestion,
             },
         )
-        sid = self._sid if self._sid is not None else self._ended_sid  # or amend the last end
-        if self.history is not None and sid is not None:
-            self.history.end_session(sid, str(f.reason), f.left, f.right, self.session.tempo.bpm)
-        self._sid, self._ended_sid = None, sid
+        if self.recorder is not None:
+            self.recorder.end(str(f.reason), f.left, f.right, self.session.tempo.bpm)
 
     def _clip(self, say: Say) -> tuple[str, np.ndarray]:
         if say.cue is not None and say.seconds is not None:
@@ -301,7 +304,7 @@ class Runner:
                 grid = self._grid.pop(label, None)
                 if grid is not None:  # a breath cue: how far its first sample is from the grid
                     detail["late_ms"] = round((self.now() + gap - grid) * 1000, 1)
-                self._event("cue", detail, gap)
+                self._event(EventType.CUE, detail, gap)
             if self.listener is not None:
                 self.listener.speaking(text)
         mic = self._exchange(out)
@@ -435,10 +438,12 @@ class Runner:
                 acts = self.session.interrupt(self.now(), reason)
                 self.apply([a for a in acts if not isinstance(a, Cancel)])
         except Exception:
-            self.history = None  # the history itself failed: the events file still gets the end
+            if self.recorder is not None:  # the history itself failed: the events file still
+                self.sinks.remove(self.recorder)  # gets the end
+                self.recorder = None
             with contextlib.suppress(Exception):
                 reps = {"left": self.session.left, "right": self.session.right}
-                self._event("ended", {"reason": str(reason), "reps": reps, "suggestion": None})
+                self._event(EventType.ENDED, {"reason": str(reason), "reps": reps, "suggestion": None})
 
     def _result(self) -> RunResult:
         f = self._last_finish or Finish(EndReason.FAULT, self.session.left, self.session.right)

@@ -14,6 +14,7 @@ from typing import Any
 from coach.exercise.routine import Cue, Routine
 from coach.intents import Intent
 from coach.outcomes import EndReason
+from coach.session.events import EventType
 
 
 # --- actions -------------------------------------------------------------------------------------
@@ -60,7 +61,7 @@ class Expect:
 class Log:
     """An event for the events file and history: state, command, tempo (see README)."""
 
-    type: str
+    type: EventType
     detail: dict[str, Any] = field(default_factory=dict)
 
 

@@ -42,6 +42,7 @@ from coach.session.actions import (
     Unhush,
 )
 from coach.session.dose import Dose
+from coach.session.events import EventType
 from coach.session.mic_outage import MIC_WAIT_S, MicOutage
 
 HEAR_WAIT_S = 8.0  # after the "say ready" prompt ends, how long to listen before asking again
@@ -244,7 +245,7 @@ class Session:
         if intent == Intent.READY and self.state == State.PAUSED and not self.mic.paused:
             return []
         proof = self.state == State.PROVING and intent in SAFETY_INTENTS
-        kind = "proof" if proof else "command"  # a proof ends nothing: not a command in history
+        kind = EventType.PROOF if proof else EventType.COMMAND  # a proof ends nothing
         acts: list[Action] = [Log(kind, {"intent": str(intent), "phrase": phrase})]
         over = self._unhush(now, str(intent)) if self._hushed_at is not None else []
         out: list[Action] = (
@@ -263,7 +264,7 @@ class Session:
             self._voice_ended_at = None  # more words: the hush lasts (up to HUSH_MAX_S)
             return []
         self._hushed_at, self._voice_ended_at = now, None
-        return [Hush(), Log("hush", {})]
+        return [Hush(), Log(EventType.HUSH, {})]
 
     def voice_ended(self, now: float, verdict: bool = True) -> None:
         """The user's voice ended with its verdict in: with no command within HUSH_GRACE_S the
@@ -451,13 +452,13 @@ class Session:
         held_s = round(now - self._hushed_at, 3)
         self._hushed_at = self._voice_ended_at = None
         self._awaiting_verdict = False
-        return [Log("hush-over", {"after_s": held_s, "then": then})]
+        return [Log(EventType.HUSH_OVER, {"after_s": held_s, "then": then})]
 
     def _enter(self, state: State) -> list[Action]:
         if state == self.state and state != State.CHECKING:
             return []
         self.state = state
-        acts: list[Action] = [Log("state", {"state": str(state)})]
+        acts: list[Action] = [Log(EventType.STATE, {"state": str(state)})]
         if self.listen:
             acts.append(Expect(EXPECT[state]))
         return acts
@@ -491,7 +492,7 @@ class Session:
             beat = self._beats[self._i]
             if beat.phase == Phase.INHALE and self._pending_tempo is not None:
                 self.tempo, self._pending_tempo = self._pending_tempo, None
-                acts.append(Log("tempo", {"bpm": self.tempo.bpm}))
+                acts.append(Log(EventType.TEMPO, {"bpm": self.tempo.bpm}))
             state = State.POSITIONING if beat.section == Section.INTRO else State.EXERCISING
             acts += self._enter(state)
             self._resume_state = state

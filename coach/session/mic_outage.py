@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from coach.session.actions import Action, Log
+from coach.session.events import EventType
 
 MIC_WAIT_S = 120.0  # an unplugged microphone is waited for this long, then the session ends
 
@@ -30,14 +31,14 @@ class MicOutage:
         """The device went away: the event (the session decides what is said)."""
         if self.gone_at is None:
             self.gone_at = now
-        return [Log("mic-lost", {"why": why, "wait_s": self.wait_s})]
+        return [Log(EventType.MIC_LOST, {"why": why, "wait_s": self.wait_s})]
 
     def back(self, now: float) -> list[Action]:
         """The device is there again: the event, with how long it was away."""
         if self.gone_at is None:
             return []
         away, self.gone_at = round(now - self.gone_at, 3), None
-        return [Log("mic-back", {"after_s": away})]
+        return [Log(EventType.MIC_BACK, {"after_s": away})]
 
     def given_up(self, now: float) -> bool:
         """Still gone `wait_s` after it went: time to end the session."""

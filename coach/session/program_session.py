@@ -40,6 +40,7 @@ from coach.exercise.routine import Routine
 from coach.exercise.tempo import TEMPO_MAX, TEMPO_MIN, Tempo
 from coach.session import safety
 from coach.session.actions import Action, Cancel, EndReason, Finish, Log, Started
+from coach.session.events import EventType
 from coach.session.machine import Session, State
 from coach.session.program_flow import Rest, avoided, next_index, program_phrasebook, remaining
 
@@ -104,7 +105,7 @@ class ProgramSession(Session):
         acts: list[Action] = []
         if not self.ran:  # the first exercise: its record began with the session
             self.ran.append(self.routine.id)
-            acts.append(Log("started", {"routine": self.routine.id, **self._where(0)}))
+            acts.append(Log(EventType.STARTED, {"routine": self.routine.id, **self._where(0)}))
         return acts + super()._begin_routine(now)
 
     def _routine_done(self, now: float) -> list[Action]:
@@ -152,7 +153,7 @@ class ProgramSession(Session):
         self._pending_tempo = None
         if bpm != self.tempo.bpm:
             self.tempo = Tempo(bpm)
-            acts.append(Log("tempo", {"bpm": bpm}))
+            acts.append(Log(EventType.TEMPO, {"bpm": bpm}))
         acts += self._enter(State.POSITIONING) + self._say(begin_text(e.routine))
         self._after_speech = "exercise"
         return acts
@@ -192,7 +193,7 @@ class ProgramSession(Session):
         if final:
             self._rest_until = self._pending = None
             self._asking = self._resume_next = False
-            acts.append(Log("program", {"program": self.program.id, "reason": str(reason),
+            acts.append(Log(EventType.PROGRAM, {"program": self.program.id, "reason": str(reason),
                                         "ran": list(self.ran), "left_out": list(self.left_out)}))  # fmt: skip
         return acts
 
@@ -220,7 +221,7 @@ class ProgramSession(Session):
             r = self.program.exercises[j].routine
             self._skip.add(j)
             self.left_out.append(r.id)
-            acts += [Log("left-out", {"routine": r.id, "because": list(shared)})]
+            acts += [Log(EventType.LEFT_OUT, {"routine": r.id, "because": list(shared)})]
             acts += self._say(skip_text(r, shared))
         return acts + self._advance(now)
 
