@@ -268,7 +268,7 @@ def ordinary_over_speech(listener, clips, speech: Path = SPEECH, n: int = 44) ->
     """Ordinary words (`speech`/_none: not commands) said over the coach at equal level: how many
     hushed it, and how long each hush lasted — from the voice onset to its verdict (the words'
     end, once decoded) plus session.HUSH_GRACE_S — against the 1.5 s in which it must carry on."""
-    from coach.session.machine import HUSH_GRACE_S
+    from coach.session.hush import HUSH_GRACE_S
 
     words = sorted((speech / "_none").glob("*.wav"))
     words = words[:: max(1, len(words) // n)][:n]

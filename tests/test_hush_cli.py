@@ -13,7 +13,7 @@ import numpy as np
 from coach.app.demo import Reaction
 from coach.audio.format import RATE
 from coach.session import safety
-from coach.session.machine import HUSH_MAX_S
+from coach.session.hush import HUSH_MAX_S
 from tests.audio_rig import rms
 from tests.test_session_cli import (
     EXHALE_LEFT,

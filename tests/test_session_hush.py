@@ -4,13 +4,8 @@ from __future__ import annotations
 
 from coach.intents import Intent
 from coach.session.actions import Cancel, Hush, Log, Say, Unhush
-from coach.session.machine import (
-    HUSH_BACKLOG_MAX_S,
-    HUSH_GRACE_S,
-    HUSH_MAX_S,
-    HUSH_VERDICT_MAX_S,
-    State,
-)
+from coach.session.hush import HUSH_BACKLOG_MAX_S, HUSH_GRACE_S, HUSH_MAX_S, HUSH_VERDICT_MAX_S
+from coach.session.states import State
 from tests.test_session import STEP, Sim, in_state, make, ready
 
 

@@ -20,8 +20,7 @@ never moves for a hush. Because it is pure, every path is unit-tested with a Man
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from enum import StrEnum
+from collections.abc import Callable, Mapping
 
 from coach.exercise.choreography import Beat, Section, cue_seconds, script
 from coach.exercise.routine import Cue, Phase, Routine
@@ -43,7 +42,9 @@ from coach.session.actions import (
 )
 from coach.session.dose import Dose
 from coach.session.events import EventType
+from coach.session.hush import HushState
 from coach.session.mic_outage import MIC_WAIT_S, MicOutage
+from coach.session.states import EXPECT, HUSHABLE, AfterSpeech, State
 
 HEAR_WAIT_S = 8.0  # after the "say ready" prompt ends, how long to listen before asking again
 HEAR_TRIES = 3  # prompts before refusing to start
@@ -52,59 +53,6 @@ PAUSE_LIMIT_S = 600.0  # paused this long with no word: the session ends (no-res
 RESUME_LEAD_S = 1.2  # after "carrying on", time before the breath restarts
 ADVICE_GAP_S = 0.6  # silence between the cut-off and the pain advice
 STOP_GAP_S = 0.5  # silence between the cut-off and "Stopping." (the cut is heard as such)
-HUSH_GRACE_S = 0.1  # after the user's words were no command (their verdict is in), then carry on
-HUSH_MAX_S = 1.5  # a hush with no verdict this long after it began ends (the coach carries on)
-# ... unless the words have ended and only their decode is still running: a busy machine took
-# 2.3-4 s for a "stop" (measured live), and carrying on first talks over it; a stop may be in
-# them, so the coach stays quiet until the verdict, for at most this long
-HUSH_VERDICT_MAX_S = 6.0
-# Those bounds count the audio the listener has heard: on a loaded machine its thread lags the
-# speaker (a backlog of blocks, seconds at load 9), and a hush must not end before the words were
-# even heard. At most this much lag is allowed for, so a stuck listener cannot hold it forever.
-HUSH_BACKLOG_MAX_S = 3.0
-
-
-class State(StrEnum):
-    CHECKING = "checking-mic"
-    PROVING = "proving-words"  # first use of a microphone: the user says stop, then pain
-    BRIEFING = "briefing"
-    POSITIONING = "positioning"
-    EXERCISING = "exercising"
-    PAUSED = "paused"
-    OFFERING = "offering"
-    ENDED = "ended"
-    RESTING = "resting"  # a program between two exercises (coach/session/program_session.py)
-    GETTING_READY = "getting-ready"  # ... the next one needs another position: "say ready"
-
-
-# where the user's voice hushes the coach; not while it gives the pain advice (which must be heard
-# whole) or after the end
-HUSHABLE = frozenset(
-    {
-        State.CHECKING,
-        State.PROVING,
-        State.BRIEFING,
-        State.POSITIONING,
-        State.EXERCISING,
-        State.PAUSED,
-        State.RESTING,
-        State.GETTING_READY,
-    }
-)
-
-EXPECT: dict[State, frozenset[Intent]] = {
-    State.CHECKING: frozenset({Intent.READY, Intent.REPEAT}),
-    State.PROVING: frozenset({Intent.REPEAT}),  # stop and pain are its answers
-    State.BRIEFING: frozenset({Intent.PAUSE, Intent.REPEAT}),
-    State.POSITIONING: frozenset({Intent.SLOWER, Intent.FASTER, Intent.PAUSE, Intent.REPEAT}),
-    State.EXERCISING: frozenset({Intent.SLOWER, Intent.FASTER, Intent.PAUSE, Intent.REPEAT}),
-    State.PAUSED: frozenset({Intent.RESUME, Intent.READY, Intent.REPEAT}),
-    State.OFFERING: frozenset({Intent.YES, Intent.NO, Intent.REPEAT}),
-    State.ENDED: frozenset(),
-    State.RESTING: frozenset({Intent.PAUSE, Intent.REPEAT}),
-    State.GETTING_READY: frozenset({Intent.READY, Intent.REPEAT}),
-}
-
 
 class Session:
     """One coached session (possibly continuing into a suggested alternative after pain)."""
@@ -146,14 +94,23 @@ class Session:
         self._pending_tempo: Tempo | None = None
         self._wait_from: float | None = None  # listening window start (after speech ended)
         self._tries = 0
-        self._after_speech: str | None = None  # what to do once the coach stops speaking
+        self._after_speech: AfterSpeech | None = None  # what to do once the coach stops speaking
         self._paused_at = 0.0
         self.mic = MicOutage(mic_wait_s)
         self._resume_state = State.POSITIONING
-        self._hushed_at: float | None = None  # a hush under way: when it began
-        self._voice_ended_at: float | None = None  # ... and when the user's voice ended
-        self._awaiting_verdict = False  # ... their words ended, a decode is still running
-        self._unheard_s = 0.0  # the listener's lag (listener_lag)
+        self._hush = HushState()
+        self._handlers: dict[Intent, Callable[[float], list[Action]]] = {
+            Intent.STOP: self._on_stop,
+            Intent.PAIN: self._on_pain,
+            Intent.YES: self._on_yes,
+            Intent.NO: self._on_no,
+            Intent.READY: self._on_ready,
+            Intent.PAUSE: self._on_pause,
+            Intent.RESUME: self._on_resume,
+            Intent.SLOWER: self._on_slower,
+            Intent.FASTER: self._on_faster,
+            Intent.REPEAT: self._on_repeat,
+        }
 
     # --- what may be said (coach/session/phrasebook.py) ---------------------------------------------------
     def alternatives(self) -> list[Routine]:
@@ -172,53 +129,40 @@ class Session:
             return acts + self._brief(now)
         acts += self._enter(State.CHECKING)
         acts += self._say(safety.HEARING_PROMPT)
-        self._after_speech = "listen"
+        self._after_speech = AfterSpeech.LISTEN
         return acts
 
     def listener_lag(self, unheard_s: float) -> None:
         """How far the listener lags behind the speaker now (the audio it has not yet heard)."""
-        self._unheard_s = max(unheard_s, 0.0)
+        self._hush.lag(unheard_s)
 
     def tick(self, now: float, speaking: bool) -> list[Action]:
         """Called once per audio block; `speaking` is True while the player has something queued."""
         if self.state == State.ENDED:
             return []
         acts: list[Action] = []
-        if self._hushed_at is not None:
-            ended = self._voice_ended_at
-            heard = now - self._hushed_at - min(self._unheard_s, HUSH_BACKLOG_MAX_S)
-            if ended is not None and now - ended >= HUSH_GRACE_S:
-                acts += [Unhush(), *self._unhush(now, "nothing")]
-            elif heard >= (HUSH_VERDICT_MAX_S if self._awaiting_verdict else HUSH_MAX_S):
-                acts += [Unhush(), *self._unhush(now, "timeout")]
+        if self._hush.active:
+            why = self._hush.due(now)
+            if why is not None:
+                acts += [Unhush(), *self._unhush(now, why)]
             speaking = True  # what was held is not said yet (after an Unhush: from the next block)
         if self._after_speech and not speaking:
             todo, self._after_speech = self._after_speech, None
-            if todo == "listen":
+            if todo == AfterSpeech.LISTEN:
                 self._wait_from = now
-            elif todo == "exercise":
+            elif todo == AfterSpeech.EXERCISE:
                 acts += self._begin_routine(now)
-        if self.state == State.CHECKING and self._wait_from is not None:
-            if now - self._wait_from >= HEAR_WAIT_S:
+        if self.state in (State.CHECKING, State.PROVING) and self._wait_from is not None:
+            if now - self._wait_from >= HEAR_WAIT_S:  # nothing heard: ask again, or refuse
                 self._wait_from = None
                 self._tries += 1
+                checking, word = self.state == State.CHECKING, self._unproven()
                 if self._tries >= HEAR_TRIES:
-                    acts += self._say(safety.HEARING_REFUSE)
+                    acts += self._say(safety.HEARING_REFUSE if checking else safety.PROVE_REFUSE[word])
                     acts += self._finish(EndReason.NO_RESPONSE)
                 else:
-                    acts += self._say(safety.HEARING_RETRY)
-                    self._after_speech = "listen"
-        elif self.state == State.PROVING and self._wait_from is not None:
-            if now - self._wait_from >= HEAR_WAIT_S:
-                self._wait_from = None
-                self._tries += 1
-                word = self._unproven()
-                if self._tries >= HEAR_TRIES:
-                    acts += self._say(safety.PROVE_REFUSE[word])
-                    acts += self._finish(EndReason.NO_RESPONSE)
-                else:
-                    acts += self._say(safety.PROVE_ASK_AGAIN[word])
-                    self._after_speech = "listen"
+                    acts += self._say(safety.HEARING_RETRY if checking else safety.PROVE_ASK_AGAIN[word])
+                    self._after_speech = AfterSpeech.LISTEN
         elif self.state == State.OFFERING and self._wait_from is not None:
             if now - self._wait_from >= OFFER_WAIT_S:
                 acts += self._decline()
@@ -247,10 +191,8 @@ class Session:
         proof = self.state == State.PROVING and intent in SAFETY_INTENTS
         kind = EventType.PROOF if proof else EventType.COMMAND  # a proof ends nothing
         acts: list[Action] = [Log(kind, {"intent": str(intent), "phrase": phrase})]
-        over = self._unhush(now, str(intent)) if self._hushed_at is not None else []
-        out: list[Action] = (
-            self._on_proof(now, intent) if proof else getattr(self, f"_on_{intent.value}")(now)
-        )
+        over = self._unhush(now, str(intent)) if self._hush.active else []
+        out: list[Action] = self._on_proof(now, intent) if proof else self._handlers[intent](now)
         if over and not any(isinstance(a, Cancel) for a in out):
             over.insert(0, Unhush())  # (stop, pain, pause ... cut what was held with their Cancel)
         return acts + over + out
@@ -260,26 +202,19 @@ class Session:
         the coach speaks, it hushes at once; the verdict comes later (command or voice_ended)."""
         if not self.hush or not speaking or self.state not in HUSHABLE:
             return []
-        if self._hushed_at is not None:
-            self._voice_ended_at = None  # more words: the hush lasts (up to HUSH_MAX_S)
-            return []
-        self._hushed_at, self._voice_ended_at = now, None
+        if not self._hush.begin(now):
+            return []  # more words of the same hush
         return [Hush(), Log(EventType.HUSH, {})]
 
     def voice_ended(self, now: float, verdict: bool = True) -> None:
         """The user's voice ended with its verdict in: with no command within HUSH_GRACE_S the
         coach carries on. Without the verdict yet (`verdict=False`: the words are over, their
         decode is not) the hush may last up to HUSH_VERDICT_MAX_S."""
-        if self._hushed_at is None:
-            return
-        if verdict:
-            self._voice_ended_at = now
-        else:
-            self._awaiting_verdict = True
+        self._hush.voice_ended(now, verdict)
 
     @property
     def hushed(self) -> bool:
-        return self._hushed_at is not None
+        return self._hush.active
 
     def mic_lost(self, now: float, why: str = "") -> list[Action]:
         """The mic cannot hear: the watchdog (no frames or a dead-flat signal for a few seconds)
@@ -335,7 +270,7 @@ class Session:
         acts += self._say(safety.offer_text(self.offer, self.routine))
         acts += self._say(safety.OFFER_QUESTION)
         self._wait_from = None
-        self._after_speech = "listen"
+        self._after_speech = AfterSpeech.LISTEN
         return acts
 
     def _on_yes(self, now: float) -> list[Action]:
@@ -347,7 +282,7 @@ class Session:
         acts.append(Started(alt, self.reps))
         acts += self._enter(State.POSITIONING)
         acts += self._say(phrasebook.start_text(alt))
-        self._after_speech = "exercise"
+        self._after_speech = AfterSpeech.EXERCISE
         self._beats = []
         return acts
 
@@ -362,7 +297,7 @@ class Session:
                 self._tries = 0
                 acts += self._enter(State.PROVING)
                 acts += self._say(safety.PROVE_ASK["stop"])
-                self._after_speech = "listen"
+                self._after_speech = AfterSpeech.LISTEN
                 return acts
             return acts + self._brief(now)
         return self._on_resume(now)  # paused for the mic: "ready" works like "resume"
@@ -378,7 +313,7 @@ class Session:
             return acts + self._brief(now)
         ask = safety.PROVE_ASK["pain"] if intent == Intent.STOP else safety.PROVE_OTHER_FIRST
         acts += self._say(ask)
-        self._after_speech = "listen"
+        self._after_speech = AfterSpeech.LISTEN
         return acts
 
     def _unproven(self) -> str:
@@ -448,10 +383,7 @@ class Session:
 
     def _unhush(self, now: float, then: str) -> list[Action]:
         """The hush's end, recorded; the tick's own ends carry on (Unhush) at once."""
-        assert self._hushed_at is not None
-        held_s = round(now - self._hushed_at, 3)
-        self._hushed_at = self._voice_ended_at = None
-        self._awaiting_verdict = False
+        held_s = self._hush.end(now)
         return [Log(EventType.HUSH_OVER, {"after_s": held_s, "then": then})]
 
     def _enter(self, state: State) -> list[Action]:
@@ -471,7 +403,7 @@ class Session:
         if self.listen:
             acts += self._say(safety.COMMANDS_BRIEF)
             acts += self._say(safety.COMMANDS_MORE)
-        self._after_speech = "exercise"
+        self._after_speech = AfterSpeech.EXERCISE
         return acts
 
     def _begin_routine(self, now: float) -> list[Action]:
@@ -516,8 +448,7 @@ class Session:
         if self.state in (State.POSITIONING, State.EXERCISING, State.BRIEFING):
             self._resume_state = self.state
         acts: list[Action] = [Cancel(), *self._enter(State.PAUSED)]
-        self._hushed_at = self._voice_ended_at = None  # (its Cancel drops what a hush held)
-        self._awaiting_verdict = False
+        self._hush.clear()  # (its Cancel drops what a hush held)
         self._paused_at = now
         self._next_at = None
         self._after_speech = None
@@ -541,8 +472,7 @@ class Session:
         self._next_at = None
         self._wait_from = None
         self._after_speech = None
-        self._hushed_at = self._voice_ended_at = None
-        self._awaiting_verdict = False
+        self._hush.clear()
         acts: list[Action] = [Finish(reason, self.left, self.right, suggestion)]
         if final:
             acts += self._enter(State.ENDED)

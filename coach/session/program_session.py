@@ -41,7 +41,7 @@ from coach.exercise.tempo import TEMPO_MAX, TEMPO_MIN, Tempo
 from coach.session import safety
 from coach.session.actions import Action, Cancel, EndReason, Finish, Log, Started
 from coach.session.events import EventType
-from coach.session.machine import Session, State
+from coach.session.machine import AfterSpeech, Session, State
 from coach.session.program_flow import Rest, avoided, next_index, program_phrasebook, remaining
 
 READY_WAIT_S = 20.0  # after "say ready when you're in position", before asking again
@@ -95,7 +95,7 @@ class ProgramSession(Session):
         self._ready_tries += 1
         if self._ready_tries >= READY_TRIES:
             return self._say(READY_GAVE_UP) + self._finish(EndReason.NO_RESPONSE)
-        self._after_speech = "listen"
+        self._after_speech = AfterSpeech.LISTEN
         return self._say(READY_RETRY)
 
     def _brief(self, now: float) -> list[Action]:
@@ -133,7 +133,7 @@ class ProgramSession(Session):
         self._pending, self._ready_tries = j, 0
         acts = self._enter(State.GETTING_READY)
         acts += self._say(position_text(nxt)) + self._say(READY_PROMPT)
-        self._wait_from, self._after_speech = None, "listen"
+        self._wait_from, self._after_speech = None, AfterSpeech.LISTEN
         return acts
 
     def _start(self, j: int) -> list[Action]:
@@ -155,7 +155,7 @@ class ProgramSession(Session):
             self.tempo = Tempo(bpm)
             acts.append(Log(EventType.TEMPO, {"bpm": bpm}))
         acts += self._enter(State.POSITIONING) + self._say(begin_text(e.routine))
-        self._after_speech = "exercise"
+        self._after_speech = AfterSpeech.EXERCISE
         return acts
 
     def _where(self, j: int) -> dict[str, Any]:
@@ -174,7 +174,7 @@ class ProgramSession(Session):
         self._asking = True
         kept = [self.program.exercises[j].routine for j in rest.kept]
         acts = self._enter(State.OFFERING) + self._say(go_on_text(kept)) + self._say(GO_ON_PROMPT)
-        self._wait_from, self._after_speech = None, "listen"
+        self._wait_from, self._after_speech = None, AfterSpeech.LISTEN
         return acts
 
     # --- endings -----------------------------------------------------------------------------------
