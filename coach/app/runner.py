@@ -30,6 +30,7 @@ from coach.app.mic_watchdog import MicWatchdog
 from coach.audio.format import BLOCK, RATE
 from coach.errors import AudioDeviceError, CoachError
 from coach.exercise.choreography import fit, render_pairs
+from coach.exercise.routine import Counts
 from coach.listening.listener import Listens
 from coach.listening.threaded import ThreadedListener
 from coach.session import safety
@@ -330,7 +331,7 @@ class Runner:
         if self.display is not None:
             b = self.session.current
             if b is not None:
-                side = b.counts if b.counts in ("right", "left") else None
+                side = None if b.counts in (None, Counts.REP) else str(b.counts)
                 self.display.beat(side, b.rep, self.session.reps, str(b.phase))
 
     def _listens_after_stop(self) -> bool:

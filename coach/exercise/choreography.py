@@ -23,7 +23,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from coach.audio.format import RATE
-from coach.exercise.routine import Cue, IntroStep, Phase, Routine
+from coach.exercise.routine import Counts, Cue, IntroStep, Phase, Routine
 from coach.exercise.tempo import BreathGrid, Tempo
 
 FIT_SPEEDS = (1.0, 1.2, 1.4)  # faster renderings tried when even the short form is too long
@@ -45,7 +45,7 @@ class Beat:
     index: int
     phase: Phase
     cue: Cue | None
-    counts: str | None
+    counts: Counts | None
     rep: int
 
 

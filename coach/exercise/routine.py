@@ -29,6 +29,22 @@ class Phase(StrEnum):
     EXHALE = "exhale"
 
 
+class Counts(StrEnum):
+    """What a completed cycle step counts: a rep on one side, or an unsided rep (both fields)."""
+
+    RIGHT = "right"
+    LEFT = "left"
+    REP = "rep"
+
+    @property
+    def right(self) -> bool:
+        return self in (Counts.RIGHT, Counts.REP)
+
+    @property
+    def left(self) -> bool:
+        return self in (Counts.LEFT, Counts.REP)
+
+
 POSITIONS = ("supine", "prone", "side-lying", "hands-and-knees", "kneeling", "seated", "standing")
 MOTIONS = ("rotation", "flexion", "extension", "side-bend", "hip", "breathing", "none")
 INTENSITIES = ("very-gentle", "gentle", "moderate")
@@ -76,7 +92,7 @@ class IntroStep:
 class CycleStep:
     phase: Phase
     cue: Cue
-    counts: str | None  # "right" | "left" | "rep" (an unsided rep) | None
+    counts: Counts | None  # None: the step counts nothing
 
 
 @dataclass(frozen=True)
@@ -192,7 +208,7 @@ def load_routine(path: Path | str) -> Routine:
                 f"step {i + 1} must be '{want}': breaths alternate, starting with inhale", "phase"
             )
         counts = t.get("counts", str, None, choices=sides or ("rep",))
-        cycle.append(CycleStep(phase, _cue(t), counts))
+        cycle.append(CycleStep(phase, _cue(t), Counts(counts) if counts else None))
     if not cycle or len(cycle) % 2:
         raise r.err("needs an even number of steps (inhale, exhale, ...)", "cycle")
     counted = [s.counts for s in cycle if s.counts]

@@ -438,11 +438,11 @@ class Session:
         return acts
 
     def _complete_beat(self, beat: Beat) -> list[Action]:
-        if beat.counts == "right" or beat.counts == "rep":
-            self.right += 1
-        if beat.counts == "left" or beat.counts == "rep":
-            self.left += 1
-        return [Reps(self.left, self.right)] if beat.counts else []
+        if beat.counts is None:
+            return []
+        self.right += beat.counts.right
+        self.left += beat.counts.left
+        return [Reps(self.left, self.right)]
 
     def _pause(self, now: float) -> list[Action]:
         if self.state in (State.POSITIONING, State.EXERCISING, State.BRIEFING):

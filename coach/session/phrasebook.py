@@ -65,8 +65,8 @@ def summaries(r: Routine) -> list[str]:
         for step in r.cycle:
             if step.counts is None:
                 continue
-            right += step.counts in ("right", "rep")
-            left += step.counts in ("left", "rep")
+            right += step.counts.right
+            left += step.counts.left
             out.update(dict.fromkeys(safety.summary_texts(r.sides, left, right)))
     return list(out)
 
