@@ -20,7 +20,8 @@ import pytest
 
 from coach import paths
 from coach.errors import HistoryError
-from coach.history.db import MIGRATIONS, SCHEMA_VERSION, History, explain
+from coach.history.db import MIGRATIONS, SCHEMA_VERSION, History
+from coach.history.explain import explain
 from tests import ROOT
 
 

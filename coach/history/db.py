@@ -24,82 +24,14 @@ from typing import Any
 
 from coach import paths
 from coach.errors import HistoryError
+from coach.history.explain import BUSY_TIMEOUT_S, explain
+from coach.history.owners import owner_alive, process_identity
 from coach.history.records import EndReason, EventRecord, SessionRecord, parse_iso, utc_iso
 from coach.history.schema import MIGRATIONS, OUR_TABLES, SCHEMA_VERSION, SQLITE_MAGIC
-
-BUSY_TIMEOUT_S = 3.0  # how long a write waits for another process holding the database
 
 
 def _local_now() -> datetime:
     return datetime.now().astimezone()
-
-
-def _process_identity(pid: int) -> str | None:
-    """boot id + pid + process start time: unique for a live process (None if it is gone)."""
-    try:
-        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        start = stat.rsplit(")", 1)[1].split()[19]  # field 22: starttime
-        return f"{boot}:{pid}:{start}"
-    except (OSError, IndexError):
-        pass
-    try:  # no /proc: pid only
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return None
-    except PermissionError:
-        pass
-    return f"pid:{pid}"
-
-
-def _owner_alive(owner: str | None) -> bool:
-    if not owner:
-        return False
-    try:
-        pid = int(owner.split(":")[-2] if owner.count(":") >= 2 else owner.split(":")[-1])
-    except ValueError:
-        return False
-    return _process_identity(pid) == owner
-
-
-def explain(e: sqlite3.Error, path: Path) -> HistoryError:
-    """Turn an sqlite3 error into a message that says what happened and what to do."""
-    code = (getattr(e, "sqlite_errorcode", 0) or 0) & 0xFF  # the primary result code
-    text = str(e).lower()
-    if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) or "locked" in text or "busy" in text:
-        return HistoryError(
-            f"history database {path} is locked by another program (waited {BUSY_TIMEOUT_S:.0f} s)",
-            hint="close the other coach (or sqlite tool) using it, then try again",
-        )
-    if code == sqlite3.SQLITE_FULL or "disk is full" in text:
-        return HistoryError(
-            f"cannot write the history database {path}: the disk is full",
-            hint="free some space on that disk, or move the database with COACH_DB / --db",
-        )
-    if code == sqlite3.SQLITE_READONLY or "readonly" in text or "read-only" in text:
-        return HistoryError(
-            f"cannot write the history database {path}: it is read-only",
-            hint="check the permissions of the file and its folder, or use COACH_DB / --db",
-        )
-    if code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB) or "not a database" in text or "malformed" in text:
-        return HistoryError(
-            f"{path} is not a readable coach history database (corrupt or another kind of file)",
-            hint=f"it was left untouched; move it aside (e.g. mv {path} {path}.broken) "
-            "and the coach will start a new history",
-        )
-    if code == sqlite3.SQLITE_CANTOPEN or "unable to open" in text:
-        return HistoryError(
-            f"cannot open the history database {path}",
-            hint="check that its folder exists and is writable, or choose another with --db",
-        )
-    if code == sqlite3.SQLITE_IOERR or "i/o error" in text:
-        return HistoryError(
-            f"cannot write the history database {path}: the disk refused the write ({e})",
-            hint="check free space and file size limits on that disk, or use COACH_DB / --db",
-        )
-    if code == sqlite3.SQLITE_CONSTRAINT and "foreign key" in text:
-        return HistoryError(f"history database {path}: no such session ({e})")
-    return HistoryError(f"history database {path}: {e}")
 
 
 class History:
@@ -205,7 +137,7 @@ class History:
         are shown them as `interrupted` (what the next writable open will record)."""
         owner = "owner" if version >= 2 else "NULL"
         rows = self._db.execute(f"SELECT id, {owner} FROM sessions WHERE ended IS NULL").fetchall()
-        return {sid for sid, who in rows if not _owner_alive(who)}
+        return {sid for sid, who in rows if not owner_alive(who)}
 
     def _check_schema(self, readonly: bool = False) -> tuple[int, set[str]]:
         c = self._db
@@ -284,7 +216,7 @@ class History:
         c = self._db
         rows = c.execute("SELECT id, owner FROM sessions WHERE ended IS NULL").fetchall()
         for sid, owner in rows:
-            if _owner_alive(owner):
+            if owner_alive(owner):
                 continue
             c.execute(
                 "UPDATE sessions SET end_reason = ?, owner = NULL, ended = COALESCE("
@@ -322,7 +254,7 @@ class History:
                 tempo_bpm,
                 engine,
                 voice,
-                _process_identity(os.getpid()),
+                process_identity(os.getpid()),
             ),
         )
         assert cur.lastrowid is not None
