@@ -16,6 +16,7 @@ import pytest
 
 from coach import paths
 from coach.errors import ModelError, UsageError
+from coach.listening.model_install import install
 from coach.listening.models import (
     KNOWN_MODELS,
     ModelSource,
@@ -23,7 +24,6 @@ from coach.listening.models import (
     find_model,
     folder_size,
     guess_lang,
-    install,
     installed_models,
     locate_model,
     validate_model_dir,

@@ -37,7 +37,7 @@ def register_model(sub: argparse._SubParsersAction) -> None:
 
 
 def run_install(args: argparse.Namespace) -> int:
-    from coach.listening.models import install
+    from coach.listening.model_install import install
 
     info = install(
         args.source, args.lang, force=args.force, timeout=args.timeout, sha256=args.sha256
