@@ -183,6 +183,7 @@ def test_json_round_trips(demo: tuple[History, Clock]) -> None:
         "today",
         "sessions",
         "pain_reports",
+        "programs",
     }
     assert sessions_from_json(obj) == r.sessions
     assert obj["streak_days"] == 4

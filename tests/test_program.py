@@ -57,6 +57,7 @@ def test_a_user_program_loads_with_its_defaults(coach_dirs: Path) -> None:
     write(GOOD)
     p = find_program("mine")
     assert p is not None and p.path.parent == paths.user_routines_dir()
+    assert p.per_day == 2  # the default: once or twice a day
     pt, tr = p.exercises
     assert (pt.reps, pt.tempo, pt.rest_s) == (6, 7.0, 30.0)
     assert (tr.reps, tr.tempo, tr.rest_s) == (LIB["trunk-rotation"].reps_default, None, 0.0)
@@ -78,6 +79,7 @@ def test_a_user_program_loads_with_its_defaults(coach_dirs: Path) -> None:
         ('id = "mine"', 'id = "yours"', "id", "must match the file name"),
         ('name = "My program"', 'name = "My program, again"', "name", "sounds like 'pain'"),
         ("reps = 6", 'reps = "six"', "exercise[0].reps", "must be int"),
+        ('name = "My program"', 'name = "My program"\nper_day = 11', "per_day", "out of range 1..10"),
     ],
 )  # fmt: skip
 def test_mistakes_name_file_line_and_field(

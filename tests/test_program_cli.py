@@ -31,6 +31,7 @@ from coach.exercise.program import (
 )
 from coach.exercise.routine import load_library
 from coach.history.db import History
+from coach.history.program_runs import program_runs
 from coach.session import safety
 from tests.conftest import coach_cli
 from tests.test_session_cli import (
@@ -112,6 +113,12 @@ def test_daily_back_through_the_cli_nobody_speaks_between_the_exercises(tmp_path
     assert of(events, "program")[-1]["reason"] == "completed"
     assert "coach: session ended: completed" in r.stderr
     assert records(db) == [(ex.routine.id, "completed", ex.reps, ex.reps) for ex in DAILY.exercises]
+    with History(db) as h:  # and one program run holding them, in order
+        (run,) = program_runs(h)
+    assert (run.program, run.end_reason, run.left_out) == ("daily-back", "completed", ())
+    assert [(s.routine, s.reps_right) for s in run.exercises] == [
+        (ex.routine.id, ex.reps) for ex in DAILY.exercises
+    ]
 
 
 def pain_in_pelvic_tilt() -> list[Reaction]:
@@ -138,6 +145,12 @@ def test_pain_in_pelvic_tilt_then_yes_leaves_out_what_bends_forward(tmp_path: Pa
     t_yes = first(ev, "command", intent="yes")["t"]
     assert cues(ev, t_yes)[:2] == [skip_text(SK, ["flexion"]), begin_text(DB)]
     assert [e["reason"] for e in of(ev, "ended")] == ["completed", "pain", "completed"]
+    with History(tmp_path / "h.sqlite3") as h:
+        (run,) = program_runs(h)
+    assert run.left_out == (SK.id,)
+    assert [(s.routine, s.end_reason) for s in run.exercises] == [
+        (TR.id, "completed"), (PT.id, "pain"), (DB.id, "completed"),
+    ]  # fmt: skip
     assert result.reason == "completed" and result.routines == [TR.id, PT.id, DB.id]
     recs = records(tmp_path / "h.sqlite3")
     assert [(r[0], r[1]) for r in recs] == [(TR.id, "completed"), (PT.id, "pain"),

@@ -30,6 +30,7 @@ from coach.exercise.routine import load_library
 from coach.exercise.tempo import Tempo
 from coach.intents import Intent
 from coach.session import safety
+from coach.session.dose import Dose, check_program_dose
 from coach.session.machine import OFFER_WAIT_S, EndReason, Finish, Log, Say, Started, State
 from coach.session.mic_outage import MIC_WAIT_S
 from coach.session.program_flow import (
@@ -372,3 +373,13 @@ def test_plan_program_places_the_rest_and_the_next_exercise(tmp_path: Path) -> N
     assert cues[i + 1].onset == rest_at + 10 * RATE  # the rest, then the change of position
     assert said[i + 1 : i + 3] == [position_text(cc), begin_text(cc)]
     assert end == phases[-1][2]
+
+
+def test_a_program_past_its_daily_dose_says_so_in_the_briefing() -> None:
+    dose = check_program_dose(DAILY, None)
+    assert dose.warning is None  # no history: nothing counted
+    over = Dose(DAILY.id, DAILY.name, 2, DAILY.per_day)  # two runs today already
+    sim = make(dose=over)
+    assert over.warning is not None and "session 3 of Daily back care today" in over.warning
+    assert over.warning in [a.text for _, a in sim.actions if isinstance(a, Say)]
+    in_book(sim)  # the warning too was rendered before the first word

@@ -116,7 +116,11 @@ class Runner:
         self.events = events or EventsFile(None)
         self.display = display
         self.voice_name, self.engine_name = voice_name, engine_name
-        self.recorder = HistoryRecorder(history, engine_name, voice_name) if history else None
+        self.recorder = (
+            HistoryRecorder(history, engine_name, voice_name, session.program_id)
+            if history is not None
+            else None
+        )
         # every event goes to each of these, in this order (the events file first: it is the
         # record a person or a test reads when everything else failed)
         self.sinks: list[EventSink] = [self.events]

@@ -121,7 +121,7 @@ def _run_session(
     from coach.history.db import History
     from coach.listening.listener import make_listener
     from coach.listening.threaded import ThreadedListener
-    from coach.session.dose import check_dose
+    from coach.session.dose import check_dose, check_program_dose
     from coach.session.machine import Session
     from coach.session.program_session import ProgramSession
     from coach.speech.player import Player
@@ -174,7 +174,7 @@ def _run_session(
     runner: Runner | None = None
     engine = str(opts.engine) if listen else "none"
     try:
-        dose = None if program else check_dose(routine, history)  # (a program's dose: #16 item 5)
+        dose = check_program_dose(program, history) if program else check_dose(routine, history)
         if dose and dose.warning:
             print(f"coach: warning: {dose.warning}", file=sys.stderr)
         kw: dict[str, Any] = dict(listen=listen, dose=dose, hush=opts.hush,

@@ -50,6 +50,7 @@ READY_RETRY = "I didn't catch that. Say ready when you're in position."
 READY_GAVE_UP = "I haven't heard from you, so I'm ending the session here. Take care."
 GO_ON_PROMPT = "Say yes or no."
 PROMPTS = (READY_PROMPT, READY_RETRY, GO_ON_PROMPT)
+PER_DAY_DEFAULT = 2  # a therapist's sequence: once or twice a day
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ class Program:
     summary: str
     exercises: tuple[Exercise, ...]
     path: Path
+    per_day: int = PER_DAY_DEFAULT  # runs a day before the dose warning
 
     @property
     def routines(self) -> list[Routine]:
@@ -137,7 +139,7 @@ def load_program(path: Path | str, routines: Mapping[str, Routine] | None = None
     lib = load_library() if routines is None else routines
     doc = TomlDoc(p)
     r = doc.root()
-    r.only(("id", "name", "summary", "exercise"))
+    r.only(("id", "name", "summary", "per_day", "exercise"))
     pid = r.get("id", str)
     stem = p.name[: -len(SUFFIX)] if is_program_file(p) else p.stem
     if pid != stem:
@@ -164,7 +166,8 @@ def load_program(path: Path | str, routines: Mapping[str, Routine] | None = None
         lo, hi = REST_LIMITS_S
         rest = 0.0 if last else t.get("rest", float, REST_DEFAULT_S, lo=lo, hi=hi)
         exercises.append(Exercise(rt, reps, tempo, rest))
-    prog = Program(pid, r.get("name", str), r.get("summary", str, ""), tuple(exercises), p)
+    per_day = r.get("per_day", int, PER_DAY_DEFAULT, lo=1, hi=10)
+    prog = Program(pid, r.get("name", str), r.get("summary", str, ""), tuple(exercises), p, per_day)
     for key, text in own_phrases(prog):
         if bad := command_words_in(text):
             raise doc.error(f"makes the coach say {text!r}, which contains a command word the "

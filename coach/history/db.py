@@ -56,6 +56,7 @@ class History:
         self.now = now or _local_now
         self.readonly = readonly
         self._orphans: set[int] = set()  # read-only: sessions shown as interrupted
+        self.version = SCHEMA_VERSION  # the file's schema (an older one when opened read-only)
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
         self._opened = False  # checks and migrations passed: only then may close() checkpoint
@@ -113,6 +114,7 @@ class History:
                     uri, uri=True, timeout=busy_timeout_s, check_same_thread=False
                 )
                 version, _tables = self._check_schema(readonly=True)
+                self.version = version  # not migrated: what a reader may ask of it
                 self._orphans = self._find_orphans(version)
                 return
             except sqlite3.Error as e:
@@ -193,6 +195,7 @@ class History:
         c.execute("PRAGMA wal_autocheckpoint = 0")
         if version < SCHEMA_VERSION:
             self._migrate(version)
+        self.version = SCHEMA_VERSION
         self._close_orphans()
 
     def _migrate(self, version: int) -> None:
@@ -214,6 +217,15 @@ class History:
         """Sessions left running by a process that is gone end as `interrupted`, at their last
         event (or their start if they logged none)."""
         c = self._db
+        runs = c.execute("SELECT id, owner FROM programs WHERE ended IS NULL").fetchall()
+        for run, owner in runs:  # a program run: at the end of its last exercise
+            if not owner_alive(owner):
+                c.execute(
+                    "UPDATE programs SET end_reason = ?, owner = NULL, ended = COALESCE((SELECT"
+                    " MAX(COALESCE(ended, started)) FROM sessions WHERE program_run = programs.id),"
+                    " started) WHERE id = ? AND ended IS NULL",
+                    (EndReason.INTERRUPTED.value, run),
+                )
         rows = c.execute("SELECT id, owner FROM sessions WHERE ended IS NULL").fetchall()
         for sid, owner in rows:
             if owner_alive(owner):
@@ -233,7 +245,8 @@ class History:
 
     # --- writing (each call is committed at once) -----------------------------------------------
 
-    def _write(self, sql: str, params: tuple[Any, ...]) -> sqlite3.Cursor:
+    def write(self, sql: str, params: tuple[Any, ...]) -> sqlite3.Cursor:
+        """One statement, committed at once (for this package's modules: program_runs)."""
         with self._lock:
             try:
                 return self._db.execute(sql, params)
@@ -241,11 +254,17 @@ class History:
                 raise explain(e, self.path) from None
 
     def start_session(
-        self, routine: str, tempo_bpm: float, engine: str, voice: str, reps_target: int
+        self,
+        routine: str,
+        tempo_bpm: float,
+        engine: str,
+        voice: str,
+        reps_target: int,
+        program_run: int | None = None,
     ) -> int:
-        cur = self._write(
+        cur = self.write(
             "INSERT INTO sessions (routine, started, reps_target, tempo_start, tempo_end, engine,"
-            " voice, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            " voice, owner, program_run) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 routine,
                 utc_iso(self.now()),
@@ -255,6 +274,7 @@ class History:
                 engine,
                 voice,
                 process_identity(os.getpid()),
+                program_run,
             ),
         )
         assert cur.lastrowid is not None
@@ -265,13 +285,13 @@ class History:
             text = json.dumps(detail, ensure_ascii=False, default=str)
         except (TypeError, ValueError) as e:
             raise HistoryError(f"event {type!r} has a detail that is not JSON: {e}") from None
-        self._write(
+        self.write(
             "INSERT INTO events (session_id, t, wall, type, detail) VALUES (?, ?, ?, ?, ?)",
             (session_id, float(t), utc_iso(self.now()), type, text),
         )
 
     def set_reps(self, session_id: int, left: int, right: int) -> None:
-        self._write(
+        self.write(
             "UPDATE sessions SET reps_left = ?, reps_right = ? WHERE id = ?",
             (left, right, session_id),
         )
@@ -279,7 +299,7 @@ class History:
     def end_session(
         self, session_id: int, reason: str, left: int, right: int, tempo_bpm: float
     ) -> None:
-        self._write(
+        self.write(
             "UPDATE sessions SET ended = ?, end_reason = ?, reps_left = ?, reps_right = ?,"
             " tempo_end = ?, owner = NULL WHERE id = ?",
             (utc_iso(self.now()), str(reason), left, right, tempo_bpm, session_id),
@@ -291,6 +311,17 @@ class History:
             self._db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
     # --- reading -----------------------------------------------------------------------------
+
+    def programs_today(self, program: str) -> int:
+        """Runs of `program` begun today (local day of `now`) that count toward its dose."""
+        from coach.history.program_runs import program_runs
+
+        today, tz = self.now().date(), self.now().tzinfo
+        return sum(
+            1
+            for run in program_runs(self, program=program, since=_day_start_utc(self.now()))
+            if run.started.astimezone(tz).date() == today and run.counts_for_dose
+        )
 
     def sessions_today(self, routine: str) -> int:
         """Sessions of `routine` done today (local day of `now`) that count toward the dose:
@@ -306,7 +337,7 @@ class History:
     def pain_sessions(self) -> set[int]:
         """Ids of sessions that ended by pain or logged a pain report (`pain` event, or a
         `command` event whose intent is pain)."""
-        rows = self._read(
+        rows = self.read(
             "SELECT id FROM sessions WHERE end_reason = 'pain' UNION SELECT session_id FROM events"
             " WHERE type = 'pain' OR (type = 'command' AND json_valid(detail)"
             " AND json_extract(detail, '$.intent') = 'pain')",
@@ -316,7 +347,7 @@ class History:
 
     def routines(self) -> set[str]:
         """Every routine id with at least one session."""
-        return {r[0] for r in self._read("SELECT DISTINCT routine FROM sessions", ())}
+        return {r[0] for r in self.read("SELECT DISTINCT routine FROM sessions", ())}
 
     def sessions(
         self, routine: str | None = None, since: datetime | None = None
@@ -324,7 +355,8 @@ class History:
         """Sessions, oldest first; `since` is an aware datetime."""
         sql = (
             "SELECT id, routine, started, ended, end_reason, reps_left, reps_right, reps_target,"
-            " tempo_start, tempo_end, engine, voice FROM sessions WHERE 1=1"
+            " tempo_start, tempo_end, engine, voice,"
+            f" {'program_run' if self.version >= 3 else 'NULL'} FROM sessions WHERE 1=1"
         )
         params: list[Any] = []
         if routine is not None:
@@ -333,7 +365,7 @@ class History:
         if since is not None:
             sql += " AND started >= ?"
             params.append(utc_iso(since))
-        rows = self._read(sql + " ORDER BY started, id", tuple(params))
+        rows = self.read(sql + " ORDER BY started, id", tuple(params))
         out = [
             SessionRecord(r[0], r[1], parse_iso(r[2]), parse_iso(r[3]) if r[3] else None, *r[4:])
             for r in rows
@@ -356,7 +388,7 @@ class History:
         if type is not None:
             sql += " AND type = ?"
             params.append(type)
-        rows = self._read(sql + " ORDER BY session_id, t, id", tuple(params))
+        rows = self.read(sql + " ORDER BY session_id, t, id", tuple(params))
         out = []
         for sid, t, wall, typ, detail in rows:
             try:
@@ -366,7 +398,8 @@ class History:
             out.append(EventRecord(sid, t, parse_iso(wall), typ, d if isinstance(d, dict) else {}))
         return out
 
-    def _read(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    def read(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        """One query's rows (for this package's modules: program_runs)."""
         with self._lock:
             try:
                 return self._db.execute(sql, params).fetchall()

@@ -45,6 +45,7 @@ def session_to_dict(s: SessionRecord) -> dict[str, Any]:
         "tempo_end": s.tempo_end,
         "engine": s.engine,
         "voice": s.voice,
+        "program_run": s.program_run,
     }
 
 
@@ -62,6 +63,7 @@ def session_from_dict(d: dict[str, Any]) -> SessionRecord:
         tempo_end=None if d.get("tempo_end") is None else float(d["tempo_end"]),
         engine=d.get("engine"),
         voice=d.get("voice"),
+        program_run=None if d.get("program_run") is None else int(d["program_run"]),
     )
 
 

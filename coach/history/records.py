@@ -28,11 +28,33 @@ class SessionRecord:
     tempo_end: float | None
     engine: str | None
     voice: str | None
+    program_run: int | None = None  # the program run this exercise belongs to
 
     @property
     def counts_for_dose(self) -> bool:
         """A session counts toward the day's dose if it completed or did at least one rep."""
         return self.end_reason == EndReason.COMPLETED or self.reps_left + self.reps_right > 0
+
+
+@dataclass(frozen=True)
+class ProgramRun:
+    """One run of a program: its exercises in the order they began (each a SessionRecord with
+    its own reps and end), how the run ended, and what a pain left out."""
+
+    id: int
+    program: str
+    started: datetime  # aware, UTC
+    ended: datetime | None
+    end_reason: str | None
+    left_out: tuple[str, ...]
+    exercises: tuple[SessionRecord, ...]
+
+    @property
+    def counts_for_dose(self) -> bool:
+        """A run counts toward the program's daily dose if it completed or any exercise did."""
+        return self.end_reason == EndReason.COMPLETED or any(
+            s.counts_for_dose for s in self.exercises
+        )
 
 
 @dataclass(frozen=True)

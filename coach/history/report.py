@@ -1,4 +1,4 @@
-"""What the history says: the sessions table, the streak, today's dose, pain reports, and the same
+"""What the history says: the sessions table, program runs, the streak, today's dose, pain reports, and the same
 as JSON (for tools; the session records and CSV are coach/history/export.py). Pure functions over
 History queries, so tests can give explicit dates; times are shown in the local time zone of
 `History.now()`.
@@ -7,7 +7,7 @@ History queries, so tests can give explicit dates; times are shown in the local 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,15 @@ from typing import Any
 from coach.errors import CoachError
 from coach.history.db import History
 from coach.history.export import session_to_dict
-from coach.history.records import EndReason, EventRecord, SessionRecord, utc_iso
+from coach.history.program_report import (
+    program_library,
+    program_lines,
+    program_name,
+    program_per_day,
+    run_to_dict,
+)
+from coach.history.program_runs import program_runs
+from coach.history.records import EndReason, EventRecord, ProgramRun, SessionRecord, utc_iso
 
 DEFAULT_PER_DAY = 2  # the seed: "once or twice a day"
 JSON_VERSION = 1
@@ -106,6 +114,9 @@ class Report:
     streak: int
     dose: list[DoseLine]
     unsided: frozenset[str] = frozenset()  # routines without sides: one rep count, not L/R
+    programs: list[ProgramRun] = field(default_factory=list)  # runs in the window, oldest first
+    program_dose: list[DoseLine] = field(default_factory=list)  # programs run today
+    program_names: dict[str, Any] = field(default_factory=dict)  # the program library, by id
 
     def reps_text(self, s: SessionRecord) -> str:
         if s.routine in self.unsided:
@@ -170,6 +181,10 @@ def streak(days_done: set[date], today: date) -> int:
     return n
 
 
+def _midnight(now: datetime) -> datetime:
+    return now.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 def build_report(h: History, days: int | None = None, routine: str | None = None) -> Report:
     now = h.now()
     tz = now.tzinfo
@@ -192,6 +207,18 @@ def build_report(h: History, days: int | None = None, routine: str | None = None
     dose = [
         DoseLine(r, n, per_day_for(r, lib), routine_name(r, lib)) for r, n in sorted(counts.items())
     ]
+    runs = program_runs(h, since=since)
+    if routine is not None:  # the runs that hold this routine
+        runs = [run for run in runs if any(s.routine == routine for s in run.exercises)]
+    progs = program_library()
+    runs_today: dict[str, int] = {}
+    for run in program_runs(h, since=_midnight(now)):
+        if run.started.astimezone(tz).date() == today and run.counts_for_dose:
+            runs_today[run.program] = runs_today.get(run.program, 0) + 1
+    program_dose = [
+        DoseLine(p, n, program_per_day(p, progs), program_name(p, progs))
+        for p, n in sorted(runs_today.items())
+    ]
     return Report(
         database=h.path,
         now=now,
@@ -202,6 +229,9 @@ def build_report(h: History, days: int | None = None, routine: str | None = None
         streak=streak(done_days, today),
         dose=dose,
         unsided=frozenset(k for k, v in lib.items() if not v.sides),
+        programs=runs,
+        program_dose=program_dose,
+        program_names=progs,
     )
 
 
@@ -256,6 +286,8 @@ def format_table(r: Report) -> str:
             for row in (head, *rows)
         ]
         lines.insert(1, "  ".join("-" * w for w in widths))
+    if r.programs:
+        lines += ["", *program_lines(r.programs, tz, r.program_names, r.unsided)]
     lines.append("")
     if r.streak:
         lines.append(
@@ -264,6 +296,7 @@ def format_table(r: Report) -> str:
         )
     else:
         lines.append("Streak: none yet; complete a session today to start one.")
+    lines.extend(d.sentence() for d in r.program_dose)
     if r.dose:
         lines.extend(d.sentence() for d in r.dose)
     else:
@@ -313,7 +346,12 @@ def to_json(r: Report) -> dict[str, Any]:
                 }
                 for d in r.dose
             ],
+            "program_dose": [
+                {"program": d.routine, "runs": d.sessions, "per_day": d.per_day, "status": d.status}
+                for d in r.program_dose
+            ],
         },
+        "programs": [run_to_dict(run, tz) for run in r.programs],
         "sessions": [
             {
                 **session_to_dict(s),

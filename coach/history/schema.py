@@ -40,6 +40,21 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX sessions_started ON sessions(started);
     ALTER TABLE sessions ADD COLUMN owner TEXT;
     """,
+    # 3: program runs: one row per run of a program, its exercises the sessions that point to it
+    # (in order of their start), what a pain left out, and who owns a run under way.
+    """
+    CREATE TABLE programs (
+        id INTEGER PRIMARY KEY,
+        program TEXT NOT NULL,
+        started TEXT NOT NULL,          -- UTC ISO-8601
+        ended TEXT,                     -- NULL while running
+        end_reason TEXT,
+        left_out TEXT NOT NULL DEFAULT '[]',  -- JSON list of routine ids
+        owner TEXT
+    );
+    ALTER TABLE sessions ADD COLUMN program_run INTEGER REFERENCES programs(id);
+    CREATE INDEX sessions_program ON sessions(program_run);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
-OUR_TABLES = {"sessions", "events"}
+OUR_TABLES = {"sessions", "events"}  # what every version has (an older file has no programs)

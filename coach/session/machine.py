@@ -486,5 +486,10 @@ class Session:
         return self._beats[self._cur]
 
     @property
+    def program_id(self) -> str | None:
+        """The program this session runs (None: one routine); its history is one program run."""
+        return None
+
+    @property
     def done(self) -> bool:
         return self.state == State.ENDED

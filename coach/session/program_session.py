@@ -76,6 +76,10 @@ class ProgramSession(Session):
     def phrasebook(self) -> list[tuple[str, float]]:
         return program_phrasebook(self.program, self.library, self.dose)
 
+    @property
+    def program_id(self) -> str | None:
+        return self.program.id
+
     # --- the flow between exercises --------------------------------------------------------------
     def tick(self, now: float, speaking: bool) -> list[Action]:
         acts = super().tick(now, speaking)

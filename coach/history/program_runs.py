@@ -1,0 +1,82 @@
+"""Program runs in the history: one row per run of a program; its exercises are the sessions that
+point to it (`sessions.program_run`), each with its own reps and end.
+
+A run is begun with its first exercise and ended by the session's `program` event (whatever the
+ending: completed, stopped, pain, a signal). A run left open by a process that is gone is shown
+as `interrupted` (and closed so by the next writable open, coach/history/db.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from coach.history.owners import owner_alive, process_identity
+from coach.history.records import EndReason, ProgramRun, SessionRecord, parse_iso, utc_iso
+
+if TYPE_CHECKING:
+    from coach.history.db import History
+
+
+def start_program(h: History, program: str) -> int:
+    cur = h.write(
+        "INSERT INTO programs (program, started, owner) VALUES (?, ?, ?)",
+        (program, utc_iso(h.now()), process_identity(os.getpid())),
+    )
+    assert cur.lastrowid is not None
+    return cur.lastrowid
+
+
+def end_program(h: History, run: int, reason: str, left_out: Iterable[str] = ()) -> None:
+    """The run's end (said again, e.g. a pain right after a stop: the later end stands)."""
+    h.write(
+        "UPDATE programs SET ended = ?, end_reason = ?, left_out = ?, owner = NULL WHERE id = ?",
+        (utc_iso(h.now()), str(reason), json.dumps(list(left_out)), run),
+    )
+
+
+def program_runs(
+    h: History, program: str | None = None, since: datetime | None = None
+) -> list[ProgramRun]:
+    """Program runs, oldest first, each with its exercises in the order they began."""
+    if h.version < 3:  # an older file, read as it is: it has no program runs
+        return []
+    sql = "SELECT id, program, started, ended, end_reason, left_out, owner FROM programs WHERE 1=1"
+    params: list[Any] = []
+    if program is not None:
+        sql += " AND program = ?"
+        params.append(program)
+    if since is not None:
+        sql += " AND started >= ?"
+        params.append(utc_iso(since))
+    rows = h.read(sql + " ORDER BY started, id", tuple(params))
+    if not rows:
+        return []
+    by_run: dict[int, list[SessionRecord]] = {}
+    first = min(parse_iso(r[2]) for r in rows)
+    for s in h.sessions(since=first):
+        if s.program_run is not None:
+            by_run.setdefault(s.program_run, []).append(s)
+    out = []
+    for run, prog, started, ended, reason, left_out, owner in rows:
+        if ended is None and not owner_alive(owner):
+            reason = EndReason.INTERRUPTED.value  # cut off: what the next open records
+        try:
+            left = tuple(str(x) for x in json.loads(left_out))
+        except (TypeError, ValueError):
+            left = ()
+        out.append(
+            ProgramRun(
+                run,
+                prog,
+                parse_iso(started),
+                parse_iso(ended) if ended else None,
+                reason,
+                left,
+                tuple(by_run.get(run, [])),
+            )
+        )
+    return out
