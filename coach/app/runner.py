@@ -3,7 +3,10 @@
     speech for every phrase the session may say is rendered first (nothing waits on TTS later);
     then, one 20 ms block at a time:
         out = player.next_block() -> mic = io.exchange(out) -> listener.feed(mic, ref=out)
-            -> session.command / session.tick -> actions -> player, history, events, display
+            -> session.command / session.tick -> actions -> speech queue, history, events, display
+
+What is said and when (the breath grid, cuts, hushes) is the speech queue's
+(coach/app/speech_queue.py); every event goes to a list of sinks (coach/session/events.py).
 
 The same loop runs on real devices (DeviceAudio, paced by the sound card) and on files (FileAudio,
 simulated time). On devices the listener decodes on its own thread (ThreadedListener), so a slow
@@ -18,7 +21,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -27,9 +30,10 @@ from coach.app.events_file import EventsFile
 from coach.app.history_recorder import HistoryRecorder
 from coach.app.interrupts import StopSignals, within
 from coach.app.mic_watchdog import MicWatchdog
+from coach.app.speech_queue import SpeechQueue
 from coach.audio.format import BLOCK, RATE
 from coach.errors import AudioDeviceError, CoachError
-from coach.exercise.choreography import fit, render_pairs
+from coach.exercise.choreography import render_pairs
 from coach.exercise.routine import Counts
 from coach.listening.listener import Listens
 from coach.listening.threaded import ThreadedListener
@@ -58,7 +62,6 @@ if TYPE_CHECKING:
 
 TAIL_S = 0.3  # silence written after the last word
 LATE_PAIN_S = 2.0  # after a stop's last word the coach still listens this long ("stop ... ouch")
-MAX_DEFERRALS = 2  # an acknowledgement waits for the gap after at most this many breath cues
 CLOSE_AFTER_SIGNAL_S = 0.3  # after a signal the sound device's close is waited for this long
 MAX_SESSION_S = 4 * 3600.0  # a guard for the file back end: simulated time never runs away
 
@@ -132,16 +135,7 @@ class Runner:
             self.sinks.append(_Call(observer))
         self.watchdog = watchdog or MicWatchdog()
         self.log: list[dict[str, Any]] = []
-        self._labels: dict[str, str] = {}
-        self._gaps: dict[str, float] = {}
-        self._grid: dict[str, float] = {}  # label -> the breath grid time its cue belongs to
-        self._n = 0
-        self._playing: str | None = None
-        self._held: list[Say] = []  # Says issued right after a Cancel: queued after it takes effect
-        self._says: dict[str, Say] = {}  # player label -> the Say it plays (a hush holds them)
-        self._hushed: list[Say] | None = None  # a hush: what it held, said again on Unhush
-        self._deferred: list[tuple[Say, int]] = []  # (say, times deferred): after the next cue
-        self._cancelled = False
+        self.speech = SpeechQueue(io, player, self.clips, self._event)
         self._mic_gone: str | None = None  # the back end's microphone is gone: why
         self._last_finish: Finish | None = None
         self._routines = [session.routine.id]
@@ -164,26 +158,13 @@ class Runner:
     def apply(self, acts: list[Action]) -> None:
         for a in acts:
             if isinstance(a, Cancel):
-                self._cut()
-                self._held.clear()
-                self._hushed = None  # what a hush held goes too
-                self._deferred.clear()
+                self.speech.cancel()
             elif isinstance(a, Hush):
-                held = [self._says[k] for k in self.player.queued_labels if k in self._says]
-                self._cut()
-                self._hushed = held + self._held
-                self._held = []
+                self.speech.hush()
             elif isinstance(a, Unhush):
-                held, self._hushed = self._hushed or [], None
-                for s in held:
-                    self._say_in_time(s, again=True)
+                self.speech.unhush()
             elif isinstance(a, Say):
-                if self._hushed is not None:
-                    self._hushed.append(a)
-                elif self._cancelled:
-                    self._held.append(a)
-                else:
-                    self._say_in_time(a)
+                self.speech.say(a)
             elif isinstance(a, Expect):
                 if self.listener is not None:
                     self.listener.expect(set(a.intents))
@@ -199,52 +180,6 @@ class Runner:
                 self._start_history(a.routine.id, a.reps)
                 self._event(EventType.STARTED, {"routine": a.routine.id, **a.detail})
 
-    def _cut(self) -> None:
-        """Cut the player within the block. What the device still holds must not play out
-        either: it fades that out, and the player then stops without a fade of its own."""
-        self.player.cancel(hard=self.io.silence_queued() > 0)
-        self._cancelled = self.player.busy
-
-    def _say_in_time(self, say: Say, deferred: int = 0, again: bool = False) -> None:
-        """Queue a Say, keeping the breath grid. A breath cue (`on_grid`) starts on time: it cuts
-        whatever else still plays, and is shortened to the time its phase has left, or skipped
-        when nothing fits. A repeat (a Say with a cue, off the grid) does the same (skipped when
-        nothing fits: after the next cue it would be stale). An acknowledgement that does not
-        fit before `until` waits for the gap after the next breath cue (up to MAX_DEFERRALS
-        cues), then is skipped: it never pushes a cue late."""
-        if say.until is None:
-            self._say(say)
-            return
-        now = self.now()
-        if say.cue is not None and self.player.busy:  # a breath cue, or a repeat of one
-            self.player.cut_to_next()
-        else:
-            now += self.player.remaining_samples() / RATE
-        left = say.until - now
-        on_grid = say.on_grid and not again  # (said again after a hush: late by design)
-        grid = say.until - say.seconds if on_grid and say.seconds is not None else None
-        if say.cue is not None:
-            say = replace(say, seconds=left)
-        if not self._fits(say, left):
-            if say.cue is None and deferred < MAX_DEFERRALS:  # (a repeat would be stale)
-                self._deferred.append((say, deferred + 1))
-            else:
-                self._event(EventType.SKIPPED, {"text": say.text, "left_s": round(left, 3)})
-            return
-        self._say(say, grid)
-        if say.on_grid and self._deferred:
-            waiting, self._deferred = self._deferred, []
-            for s, n in waiting:
-                self._say_in_time(replace(s, until=say.until), n)
-
-    def _fits(self, say: Say, seconds: float) -> bool:
-        if say.cue is not None:
-            try:
-                return fit(say.cue, seconds, self.clips).fits
-            except KeyError:  # no fitted renderings: the full text (see _clip)
-                pass
-        return len(self.clips.get((say.text, 1.0), ())) / RATE <= seconds
-
     def _finish(self, f: Finish) -> None:
         self._last_finish = f
         self._event(
@@ -258,32 +193,6 @@ class Runner:
         if self.recorder is not None:
             self.recorder.end(str(f.reason), f.left, f.right, self.session.tempo.bpm)
 
-    def _clip(self, say: Say) -> tuple[str, np.ndarray]:
-        if say.cue is not None and say.seconds is not None:
-            try:
-                fitted = fit(say.cue, say.seconds, self.clips)
-                return fitted.text, fitted.clip
-            except KeyError:
-                pass
-        clip = self.clips.get((say.text, 1.0))
-        if clip is None:
-            raise CoachError(f"internal error: no speech rendered for {say.text!r}")
-        return say.text, clip
-
-    def _say(self, say: Say, grid: float | None = None) -> None:
-        text, clip = self._clip(say)
-        self._n += 1
-        label = f"{self._n}"
-        self._labels[label] = text
-        self._says[label] = say
-        self._says.pop(str(self._n - 64), None)  # labels count up: keep the last 64
-        self._grid.pop(str(self._n - 64), None)  # (a cue a hush dropped before it began)
-        if say.gap_s:
-            self._gaps[label] = say.gap_s
-        if grid is not None:
-            self._grid[label] = grid
-        self.player.play(clip, label, delay=round(say.gap_s * RATE))
-
     # --- the loop -----------------------------------------------------------------------------------
     def _exchange(self, out: np.ndarray) -> np.ndarray:
         """The one wait of a block (the sound card paces it; a stalled stream waits seconds):
@@ -293,25 +202,9 @@ class Runner:
 
     def _step(self) -> None:
         self.signals.check()  # a signal is taken here, between blocks
-        out = self.player.next_block()
-        if self._cancelled:  # the cancel took effect in this block: now queue what follows it
-            self._cancelled = False
-            held, self._held = self._held, []
-            for s in held:
-                self._say(s)
-        label = self.player.current_label
-        if label != self._playing:
-            self._playing = label
-            text = self._labels.get(label) if label else None
-            if label is not None and text is not None:  # its first sample plays now, after any gap
-                gap = self._gaps.pop(label, 0.0)
-                detail: dict[str, Any] = {"text": text}
-                grid = self._grid.pop(label, None)
-                if grid is not None:  # a breath cue: how far its first sample is from the grid
-                    detail["late_ms"] = round((self.now() + gap - grid) * 1000, 1)
-                self._event(EventType.CUE, detail, gap)
-            if self.listener is not None:
-                self.listener.speaking(text)
+        out, changed, text = self.speech.next_block()
+        if changed and self.listener is not None:
+            self.listener.speaking(text)
         mic = self._exchange(out)
         now = self.now()
         if self.listener is not None:
@@ -319,7 +212,7 @@ class Runner:
                 self.apply(self.session.command(now, d.intent, d.phrase))
             for v in self.listener.heard_voice():
                 if v.began:
-                    speaking = self.player.busy or self._hushed is not None
+                    speaking = self.player.busy or self.speech.hushed
                     self.apply(self.session.voice_began(now, speaking))
                 else:
                     self.session.voice_ended(now, verdict=v.verdict)
