@@ -26,6 +26,7 @@ from coach import paths
 from coach.errors import HistoryError
 from coach.history.explain import BUSY_TIMEOUT_S, explain
 from coach.history.owners import owner_alive, process_identity
+from coach.history.program_runs import close_orphan_runs
 from coach.history.records import EndReason, EventRecord, SessionRecord, parse_iso, utc_iso
 from coach.history.schema import MIGRATIONS, OUR_TABLES, SCHEMA_VERSION, SQLITE_MAGIC
 
@@ -217,15 +218,7 @@ class History:
         """Sessions left running by a process that is gone end as `interrupted`, at their last
         event (or their start if they logged none)."""
         c = self._db
-        runs = c.execute("SELECT id, owner FROM programs WHERE ended IS NULL").fetchall()
-        for run, owner in runs:  # a program run: at the end of its last exercise
-            if not owner_alive(owner):
-                c.execute(
-                    "UPDATE programs SET end_reason = ?, owner = NULL, ended = COALESCE((SELECT"
-                    " MAX(COALESCE(ended, started)) FROM sessions WHERE program_run = programs.id),"
-                    " started) WHERE id = ? AND ended IS NULL",
-                    (EndReason.INTERRUPTED.value, run),
-                )
+        close_orphan_runs(c)
         rows = c.execute("SELECT id, owner FROM sessions WHERE ended IS NULL").fetchall()
         for sid, owner in rows:
             if owner_alive(owner):
@@ -314,14 +307,9 @@ class History:
 
     def programs_today(self, program: str) -> int:
         """Runs of `program` begun today (local day of `now`) that count toward its dose."""
-        from coach.history.program_runs import program_runs
+        from coach.history.program_runs import runs_today
 
-        today, tz = self.now().date(), self.now().tzinfo
-        return sum(
-            1
-            for run in program_runs(self, program=program, since=_day_start_utc(self.now()))
-            if run.started.astimezone(tz).date() == today and run.counts_for_dose
-        )
+        return runs_today(self, program)
 
     def sessions_today(self, routine: str) -> int:
         """Sessions of `routine` done today (local day of `now`) that count toward the dose:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -19,6 +20,29 @@ from coach.history.records import EndReason, ProgramRun, SessionRecord, parse_is
 
 if TYPE_CHECKING:
     from coach.history.db import History
+
+
+def close_orphan_runs(c: sqlite3.Connection) -> None:
+    """Runs left open by a process that is gone end as `interrupted`, with their last exercise."""
+    for run, owner in c.execute("SELECT id, owner FROM programs WHERE ended IS NULL").fetchall():
+        if not owner_alive(owner):
+            c.execute(
+                "UPDATE programs SET end_reason = ?, owner = NULL, ended = COALESCE((SELECT"
+                " MAX(COALESCE(ended, started)) FROM sessions WHERE program_run = programs.id),"
+                " started) WHERE id = ? AND ended IS NULL",
+                (EndReason.INTERRUPTED.value, run),
+            )
+
+
+def runs_today(h: History, program: str) -> int:
+    """Runs of `program` begun today (local day of `h.now()`) that count toward its dose."""
+    now = h.now()
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    return sum(
+        1
+        for run in program_runs(h, program=program, since=midnight)
+        if run.started.astimezone(now.tzinfo).date() == now.date() and run.counts_for_dose
+    )
 
 
 def start_program(h: History, program: str) -> int:
