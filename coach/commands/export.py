@@ -30,7 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "export", help="render a whole session to a WAV file (no listening), e.g. for a phone"
     )
     p.add_argument(
-        "routine", help="routine or program id (see `coach list`), or a path to a .toml file"
+        "routine",
+        metavar="ROUTINE|PROGRAM",
+        help="routine or program id (see `coach list`), or a path to a .toml / .program.toml file",
     )
     p.add_argument("-o", "--output", type=Path, required=True, help="WAV file to write")
     p.add_argument(

@@ -33,7 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "run", help="coach a routine or a program by voice; say stop or pain at any time"
     )
     p.add_argument(
-        "routine",
+        "target",
+        metavar="ROUTINE|PROGRAM",
         help="routine or program id (see `coach list`), or a path to a .toml / .program.toml file",
     )
     add_session_options(p)
@@ -107,7 +108,7 @@ def add_session_options(p: argparse.ArgumentParser) -> None:
 def options_from(args: argparse.Namespace) -> SessionOptions:
     """`coach run`'s arguments as the session's options."""
     return SessionOptions(
-        target=args.routine, reps=args.reps, tempo=args.tempo, voice=args.voice,
+        target=args.target, reps=args.reps, tempo=args.tempo, voice=args.voice,
         engine=args.engine, lang=args.lang, model=args.model, listen=not args.no_listen,
         hush=not args.no_hush, check_words=args.check_words, db=args.db, plain=args.plain,
         events=args.events, mic_wait_s=args.mic_wait,
