@@ -27,9 +27,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from coach.app.export import perform  # noqa: E402
 from coach.audio.files import FileAudio  # noqa: E402
 from coach.audio.format import BLOCK, RATE, read_wav  # noqa: E402
-from coach.commands.export import perform  # noqa: E402
 from coach.errors import CoachError  # noqa: E402
 from coach.exercise.choreography import PlannedCue, plan, render_clips, script  # noqa: E402
 from coach.exercise.routine import get_routine  # noqa: E402

@@ -11,18 +11,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from coach.errors import CoachError, UsageError
-
-if TYPE_CHECKING:
-    import numpy as np
-
-    from coach.audio.io import AudioIO
-    from coach.exercise.choreography import PlannedCue
-    from coach.speech.player import Player
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -45,29 +36,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-class Progress:
-    """A one-line progress bar on stderr (only when stderr is a terminal, unless forced)."""
-
-    def __init__(self, label: str, enabled: bool = True, width: int = 30) -> None:
-        self.label, self.enabled, self.width = label, enabled, width
-        self.tty = sys.stderr.isatty()
-        self._last = -1
-
-    def __call__(self, done: int, total: int) -> None:
-        if not self.enabled or total <= 0:
-            return
-        pct = min(100, done * 100 // total)
-        if pct == self._last or (not self.tty and pct not in (0, 100)):
-            return
-        self._last = pct
-        fill = self.width * pct // 100
-        end = "\n" if pct == 100 else ("\r" if self.tty else "\n")
-        sys.stderr.write(
-            f"{self.label:<9} [{'#' * fill}{'.' * (self.width - fill)}] {pct:3d}%{end}"
-        )
-        sys.stderr.flush()
-
-
 def check_output(path: Path) -> None:
     """Fail before any work if the WAV cannot be written there."""
     if path.is_dir():
@@ -79,53 +47,14 @@ def check_output(path: Path) -> None:
         raise UsageError(f"{path}: not writable (permission denied)")
 
 
-def perform(
-    io: AudioIO,
-    player: Player,
-    cues: Sequence[PlannedCue],
-    end: int,
-    extra: np.ndarray | None = None,
-    progress: Callable[[int, int], None] | None = None,
-) -> list[int]:
-    """Play planned cues through `io`, each starting at its onset sample (after the previous
-    clip if that one overruns). Returns the sample where each cue really started. `extra` is
-    mixed into the speaker (tones). Runs until `end` and the player is idle."""
-    import numpy as np
-
-    order = sorted(cues, key=lambda c: c.onset)
-    starts: list[int] = []
-    k = 0
-    s = 0
-    block = io.block
-    total_blocks = -(-end // block)
-    while s < end or player.busy:
-        while k < len(order) and order[k].onset < s + block:
-            wait = player.remaining_samples()
-            delay = max(0, order[k].onset - s - wait)
-            player.play(order[k].fitted.clip, order[k].fitted.text, delay=delay)
-            starts.append(s + wait + delay)
-            k += 1
-        out = player.next_block()
-        if extra is not None and s < len(extra):
-            seg = extra[s : s + block]
-            out = out.copy()
-            out[: len(seg)] += seg
-            np.clip(out, -1.0, 1.0, out=out)
-        io.exchange(out)
-        s += block
-        if progress and (s // block) % 50 == 0:
-            progress(min(s // block, total_blocks), total_blocks)
-    if progress:
-        progress(total_blocks, total_blocks)
-    return starts
-
-
 def run(args: argparse.Namespace) -> int:
+    from coach.app.export import perform
     from coach.audio.files import FileAudio
     from coach.exercise.choreography import plan, render_clips, render_pairs, renderings, script
     from coach.exercise.program import find_program
     from coach.exercise.routine import get_routine
     from coach.exercise.tempo import TEMPO_DEFAULT, Tempo
+    from coach.progress import ProgressBar
     from coach.session.program_flow import export_texts, plan_program
     from coach.speech.player import Player
     from coach.speech.tts import SpeechRenderer
@@ -149,10 +78,10 @@ def run(args: argparse.Namespace) -> int:
         for r in dict.fromkeys(program.routines):
             todo += renderings(r)
         clips = render_pairs(list(dict.fromkeys(todo)), SpeechRenderer(), voice,
-                             Progress("rendering", show))  # fmt: skip
+                             ProgressBar("rendering", show))  # fmt: skip
         cues, tone_phases, end = plan_program(program, tempo, clips)
     else:
-        clips = render_clips(routine, SpeechRenderer(), voice, Progress("rendering", show))
+        clips = render_clips(routine, SpeechRenderer(), voice, ProgressBar("rendering", show))
         beats = script(routine, reps)
         cues, phases, end = plan(beats, tempo, clips)
         tone_phases = [(b.phase, a, z) for b, (a, z) in zip(beats, phases, strict=True)]
@@ -170,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
         extra = tone_track(tone_phases, end)
     try:
         with FileAudio(None, out) as io:
-            perform(io, Player(), cues, end, extra, Progress("mixing", show))
+            perform(io, Player(), cues, end, extra, ProgressBar("mixing", show))
             seconds = io.clock.now()
     except CoachError:
         raise

@@ -31,19 +31,21 @@ from coach.listening.models import (
     guess_lang,
     validate_model_dir,
 )
+from coach.progress import ProgressBar
 
 Progress = Callable[[int, int], None]  # (bytes done, bytes total or 0)
 
 
+def megabytes(done: int, total: int) -> str:
+    return f"{done / 1e6:.1f} of {total / 1e6:.1f} MB" if total else f"{done / 1e6:.1f} MB"
+
+
 def stderr_progress(done: int, total: int) -> None:
-    """A one-line progress bar on stderr (stdout stays clean for scripts)."""
-    if total:
-        frac = min(done / total, 1.0)
-        bar = "#" * int(frac * 30)
-        sys.stderr.write(f"\r  [{bar:<30}] {frac:6.1%}  {done / 1e6:6.1f} of {total / 1e6:.1f} MB")
-    else:
-        sys.stderr.write(f"\r  {done / 1e6:6.1f} MB")
-    sys.stderr.flush()
+    """The download's bar (ProgressBar, in MB; stdout stays clean for scripts)."""
+    _BAR(done, total)
+
+
+_BAR = ProgressBar("download", unit=megabytes)
 
 
 def install(
@@ -166,7 +168,7 @@ def _download(
     size: int | None,
 ) -> None:
     digest = hashlib.sha256()
-    done = 0
+    done = total = 0
     try:
         with urllib.request.urlopen(url, timeout=timeout) as resp, out.open("wb") as f:
             total = int(resp.headers.get("Content-Length") or 0) or (size or 0)
@@ -186,7 +188,7 @@ def _download(
             "`coach model install FILE.zip` (or a model folder)",
         ) from None
     finally:
-        if progress and done:
+        if progress and done and not (total and done >= total):  # (a full bar ends its line)
             sys.stderr.write("\n")
     if size is not None and done != size:
         raise ModelError(
