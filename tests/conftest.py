@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,20 @@ SPEECH = ROOT / "tests" / "data" / "speech"  # human recordings, CC-BY-4.0: LICE
 # would silently change what they test; it fails here instead
 SPEECH_COUNTS = {"stop": 5, "yes": 5, "no": 6, "_none": 132}
 SPEECH_CACHE = ROOT / ".pytest_cache" / "espeak"
+
+
+class WallClock:
+    """A `now` for History (an aware datetime) that only moves when told to: days pass at once.
+    (Session time is coach.clock.ManualClock's.)"""
+
+    def __init__(self, t: datetime) -> None:
+        self.t = t
+
+    def __call__(self) -> datetime:
+        return self.t
+
+    def advance(self, seconds: float) -> None:
+        self.t += timedelta(seconds=seconds)
 
 
 def coach_cli(

@@ -23,19 +23,7 @@ from coach.errors import HistoryError
 from coach.history.db import MIGRATIONS, SCHEMA_VERSION, History
 from coach.history.explain import explain
 from tests import ROOT
-
-
-class FixedClock:
-    """An injectable `now` that only moves when told to."""
-
-    def __init__(self, t: datetime) -> None:
-        self.t = t
-
-    def __call__(self) -> datetime:
-        return self.t
-
-    def advance(self, seconds: float) -> None:
-        self.t += timedelta(seconds=seconds)
+from tests.conftest import WallClock
 
 
 def ro(path: Path) -> sqlite3.Connection:
@@ -61,7 +49,7 @@ def test_coach_db_overrides_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyP
 
 def test_session_is_written_as_it_runs(tmp_path: Path) -> None:
     db = tmp_path / "h.db"
-    clock = FixedClock(datetime(2026, 3, 2, 8, 0, tzinfo=UTC))
+    clock = WallClock(datetime(2026, 3, 2, 8, 0, tzinfo=UTC))
     with History(db, now=clock) as h:
         sid = h.start_session("trunk-rotation", 6.0, "pocketsphinx", "calm", 5)
         reader = ro(db)
@@ -355,7 +343,7 @@ def test_detail_that_is_not_json_and_writes_after_close(tmp_path: Path) -> None:
 
 def test_sessions_today_counts_the_local_day_and_real_sessions(tmp_path: Path) -> None:
     tz = timezone(timedelta(hours=-5))  # local days differ from UTC days
-    clock = FixedClock(datetime(2026, 3, 2, 23, 30, tzinfo=tz))  # 04:30 UTC on the 3rd
+    clock = WallClock(datetime(2026, 3, 2, 23, 30, tzinfo=tz))  # 04:30 UTC on the 3rd
     with History(tmp_path / "h.db", now=clock) as h:
         a = h.start_session("trunk-rotation", 6.0, "e", "v", 5)
         h.end_session(a, "completed", 5, 5, 6.0)  # yesterday, local time

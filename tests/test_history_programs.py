@@ -16,24 +16,16 @@ from coach.history.program_runs import end_program, program_runs, start_program
 from coach.history.report import build_report, format_table, to_json
 from coach.session.dose import check_program_dose
 from coach.session.events import EventType, SessionEvent
-from tests.conftest import coach_cli
+from tests.conftest import WallClock, coach_cli
 
 TZ = timezone(timedelta(hours=1))
 MORNING = datetime(2026, 12, 1, 8, 0, tzinfo=TZ)
 DAILY = load_programs()["daily-back"]
 
 
-class Clock:
-    """An injectable `now` that only moves when told to."""
-
-    def __init__(self, t: datetime) -> None:
-        self.t = t
-
-    def __call__(self) -> datetime:
-        return self.t
 
 
-def one_run(h: History, clock: Clock, pain_in: str | None = None) -> None:
+def one_run(h: History, clock: WallClock, pain_in: str | None = None) -> None:
     """A daily-back run as the runner records it: through the HistoryRecorder, exercise by
     exercise; with `pain_in`, that exercise ends in pain and single-knee-to-chest is left out."""
     rec = HistoryRecorder(h, "phonemes+whisper", "calm", program="daily-back")
@@ -57,7 +49,7 @@ def one_run(h: History, clock: Clock, pain_in: str | None = None) -> None:
 
 
 def test_a_run_holds_its_exercises_in_order_with_reps_and_ends(tmp_path: Path) -> None:
-    clock = Clock(MORNING)
+    clock = WallClock(MORNING)
     with History(tmp_path / "h.db", now=clock) as h:
         one_run(h, clock, pain_in="pelvic-tilt")
         (run,) = program_runs(h)
@@ -76,7 +68,7 @@ def test_a_run_holds_its_exercises_in_order_with_reps_and_ends(tmp_path: Path) -
 
 
 def test_a_single_routine_is_no_program_run(tmp_path: Path) -> None:
-    with History(tmp_path / "h.db", now=Clock(MORNING)) as h:
+    with History(tmp_path / "h.db", now=WallClock(MORNING)) as h:
         rec = HistoryRecorder(h, "e", "calm")
         rec.start("trunk-rotation", 6.0, 5, now=0.0)
         rec.end("completed", 5, 5, 6.0)
@@ -85,7 +77,7 @@ def test_a_single_routine_is_no_program_run(tmp_path: Path) -> None:
 
 
 def test_history_table_and_json_show_runs_and_the_program_dose(tmp_path: Path) -> None:
-    clock = Clock(MORNING)
+    clock = WallClock(MORNING)
     with History(tmp_path / "h.db", now=clock) as h:
         one_run(h, clock)
         one_run(h, clock, pain_in="pelvic-tilt")
@@ -106,7 +98,7 @@ def test_history_table_and_json_show_runs_and_the_program_dose(tmp_path: Path) -
 
 
 def test_the_dose_warning_counts_runs_of_the_program_today(tmp_path: Path) -> None:
-    clock = Clock(MORNING)
+    clock = WallClock(MORNING)
     with History(tmp_path / "h.db", now=clock) as h:
         assert check_program_dose(DAILY, h).warning is None
         one_run(h, clock)
@@ -120,7 +112,7 @@ def test_the_dose_warning_counts_runs_of_the_program_today(tmp_path: Path) -> No
 
 def test_a_run_cut_off_by_a_dead_process_is_interrupted(tmp_path: Path) -> None:
     db = tmp_path / "h.db"
-    with History(db, now=Clock(MORNING)) as h:
+    with History(db, now=WallClock(MORNING)) as h:
         run = start_program(h, "daily-back")
         h.start_session("trunk-rotation", 6.0, "e", "v", 5, program_run=run)
     with sqlite3.connect(db) as c:  # as if its owner was a process that is gone
@@ -137,7 +129,7 @@ def test_a_run_cut_off_by_a_dead_process_is_interrupted(tmp_path: Path) -> None:
 
 
 def test_an_end_said_again_amends_the_run(tmp_path: Path) -> None:
-    with History(tmp_path / "h.db", now=Clock(MORNING)) as h:
+    with History(tmp_path / "h.db", now=WallClock(MORNING)) as h:
         run = start_program(h, "daily-back")
         end_program(h, run, "stopped")
         end_program(h, run, "pain")  # "stop ... it hurts": pain wins
@@ -160,7 +152,7 @@ def _version_2_db(db: Path) -> None:
 def test_a_version_2_database_is_migrated_keeping_its_sessions(tmp_path: Path) -> None:
     db = tmp_path / "h.db"
     _version_2_db(db)
-    with History(db, now=Clock(MORNING)) as h:
+    with History(db, now=WallClock(MORNING)) as h:
         (s,) = h.sessions()
         assert (s.routine, s.end_reason, s.program_run) == ("trunk-rotation", "completed", None)
         assert program_runs(h) == []
@@ -185,7 +177,7 @@ def test_a_read_only_open_of_a_version_2_database_has_no_program_runs(tmp_path: 
 
 def test_coach_history_shows_a_program_run(tmp_path: Path) -> None:
     db = tmp_path / "h.db"
-    clock = Clock(datetime.now().astimezone())
+    clock = WallClock(datetime.now().astimezone())
     with History(db, now=clock) as h:
         one_run(h, clock)
     r = coach_cli("history", "--db", str(db), timeout=60)

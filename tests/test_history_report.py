@@ -18,22 +18,17 @@ from coach.history.db import History
 from coach.history.export import CSV_COLUMNS, read_csv, sessions_from_json, write_csv
 from coach.history.report import build_report, dumps_json, format_table, streak
 from tests import ROOT
+from tests.conftest import WallClock
 
 TZ = timezone(timedelta(hours=2))
 NOW = datetime(2026, 3, 10, 9, 0, tzinfo=TZ)
 
 
-class Clock:
-    def __init__(self, t: datetime) -> None:
-        self.t = t
-
-    def __call__(self) -> datetime:
-        return self.t
 
 
 def add(
     h: History,
-    clock: Clock,
+    clock: WallClock,
     when: datetime,
     routine: str = "trunk-rotation",
     reason: str = "completed",
@@ -57,8 +52,8 @@ def day(n: int, hour: int = 8) -> datetime:
 
 
 @pytest.fixture
-def demo(tmp_path: Path) -> Iterator[tuple[History, Clock]]:
-    clock = Clock(NOW)
+def demo(tmp_path: Path) -> Iterator[tuple[History, WallClock]]:
+    clock = WallClock(NOW)
     h = History(tmp_path / "h.db", now=clock)
     add(h, clock, day(0, 7))
     add(h, clock, day(1, 8))
@@ -90,7 +85,7 @@ def test_streak_over_given_dates() -> None:
     assert streak(set(), today) == 0
 
 
-def test_report_streak_dose_and_pain(demo: tuple[History, Clock]) -> None:
+def test_report_streak_dose_and_pain(demo: tuple[History, WallClock]) -> None:
     h, _ = demo
     r = build_report(h)
     assert [s.routine for s in r.sessions][-1] == "trunk-rotation"
@@ -109,14 +104,14 @@ def test_report_streak_dose_and_pain(demo: tuple[History, Clock]) -> None:
     assert build_report(h, routine="trunk-rotation").streak == 3
 
 
-def test_days_filter_uses_local_days(demo: tuple[History, Clock]) -> None:
+def test_days_filter_uses_local_days(demo: tuple[History, WallClock]) -> None:
     h, _ = demo
     assert len(build_report(h, days=1).sessions) == 1
     assert len(build_report(h, days=2).sessions) == 3
     assert [s.routine for s in build_report(h, routine="pelvic-tilt").sessions] == ["pelvic-tilt"]
 
 
-def test_a_third_session_is_more_than_the_dose(demo: tuple[History, Clock]) -> None:
+def test_a_third_session_is_more_than_the_dose(demo: tuple[History, WallClock]) -> None:
     h, clock = demo
     add(h, clock, day(0, 12))
     assert "done for today" in build_report(h).dose[0].status
@@ -131,7 +126,7 @@ def test_a_third_session_is_more_than_the_dose(demo: tuple[History, Clock]) -> N
 
 
 def test_suggestion_not_taken(tmp_path: Path) -> None:
-    clock = Clock(NOW)
+    clock = WallClock(NOW)
     with History(tmp_path / "h.db", now=clock) as h:
         add(
             h,
@@ -145,7 +140,7 @@ def test_suggestion_not_taken(tmp_path: Path) -> None:
         assert "suggested bridge (not taken)" in format_table(build_report(h))
 
 
-def test_table_shows_local_time_reps_and_tempo(demo: tuple[History, Clock]) -> None:
+def test_table_shows_local_time_reps_and_tempo(demo: tuple[History, WallClock]) -> None:
     h, _ = demo
     text = format_table(build_report(h))
     lines = text.splitlines()
@@ -158,7 +153,7 @@ def test_table_shows_local_time_reps_and_tempo(demo: tuple[History, Clock]) -> N
 
 
 def test_empty_history_says_so_kindly(tmp_path: Path) -> None:
-    with History(tmp_path / "h.db", now=Clock(NOW)) as h:
+    with History(tmp_path / "h.db", now=WallClock(NOW)) as h:
         text = format_table(build_report(h))
         assert text.startswith("No sessions yet: your history is empty.")
         assert "coach run trunk-rotation" in text
@@ -167,7 +162,7 @@ def test_empty_history_says_so_kindly(tmp_path: Path) -> None:
         )
 
 
-def test_json_round_trips(demo: tuple[History, Clock]) -> None:
+def test_json_round_trips(demo: tuple[History, WallClock]) -> None:
     h, _ = demo
     r = build_report(h)
     obj = json.loads(dumps_json(r))
@@ -193,7 +188,7 @@ def test_json_round_trips(demo: tuple[History, Clock]) -> None:
 
 
 def test_csv_round_trips_including_empty_and_awkward_values(
-    demo: tuple[History, Clock], tmp_path: Path
+    demo: tuple[History, WallClock], tmp_path: Path
 ) -> None:
     h, clock = demo
     clock.t = NOW
@@ -221,7 +216,7 @@ def test_a_bad_csv_names_line_and_field(tmp_path: Path) -> None:
 
 
 def test_cli_table_json_export_chart(
-    demo: tuple[History, Clock], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    demo: tuple[History, WallClock], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     h, _ = demo
     db = str(h.path)
@@ -287,7 +282,7 @@ def test_cli_corrupt_database_message(tmp_path: Path) -> None:
 def test_a_taken_alternative_is_found_without_an_ended_event(tmp_path: Path) -> None:
     # What coach/app/runner.py records today: the pain command, then the record is ended, then the
     # alternative starts as a new session a minute later (no `ended`/`started` events in history).
-    clock = Clock(NOW)
+    clock = WallClock(NOW)
     with History(tmp_path / "h.db", now=clock) as h:
         add(
             h,
@@ -308,7 +303,7 @@ def test_a_taken_alternative_is_found_without_an_ended_event(tmp_path: Path) -> 
 
 
 def test_todays_dose_reads_as_a_sentence_with_the_routines_name(
-    demo: tuple[History, Clock],
+    demo: tuple[History, WallClock],
 ) -> None:
     h, clock = demo
     lines = [x for x in format_table(build_report(h)).splitlines() if x.startswith("Today")]
@@ -333,7 +328,7 @@ def test_todays_dose_reads_as_a_sentence_with_the_routines_name(
 
 
 def test_cli_unknown_routine_is_a_usage_error_listing_the_known_ones(
-    demo: tuple[History, Clock], tmp_path: Path
+    demo: tuple[History, WallClock], tmp_path: Path
 ) -> None:
     h, clock = demo
     add(h, clock, day(0, 9), routine="my-own-stretch")  # a routine no longer in the library
@@ -349,7 +344,7 @@ def test_cli_unknown_routine_is_a_usage_error_listing_the_known_ones(
 
 
 def test_cli_chart_prints_only_where_it_went(
-    demo: tuple[History, Clock], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    demo: tuple[History, WallClock], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     h, _ = demo
     png = tmp_path / "c.png"
