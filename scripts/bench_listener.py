@@ -76,7 +76,7 @@ def measure(
     engine: str, lang: str, mic: np.ndarray, ref: np.ndarray, gate: float | None = None
 ) -> dict[str, object]:
     from coach.intents import Intent
-    from coach.listening.listener import make_listener
+    from coach.listening.factory import make_listener
 
     t0 = time.perf_counter()
     listener = make_listener(engine, lang)

@@ -199,7 +199,7 @@ import json, sys, time
 t0 = time.perf_counter()
 from pathlib import Path
 import coach.app.session_run as S
-import coach.listening.listener as L
+import coach.listening.factory as L
 import coach.app.runner as R
 import coach.speech.voice as V
 from coach.audio.files import FileAudio

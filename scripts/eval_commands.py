@@ -211,7 +211,7 @@ def evaluate(
     gate: float | None = None,
     doubt: str | None = None,
 ) -> dict:
-    from coach.listening.listener import make_listener
+    from coach.listening.factory import make_listener
 
     listener = make_listener(engine, lang, model, others=others)
     set_margins(listener.engine, *margins)

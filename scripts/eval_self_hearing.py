@@ -319,7 +319,7 @@ def main() -> int:
     if not list((args.speech / "stop").glob("*.wav")):
         ap.error(f"no human stop recordings in {args.speech}/stop: give the folder with "
                  "--speech DIR (e.g. tests/data/speech)")  # fmt: skip
-    from coach.listening.listener import make_listener
+    from coach.listening.factory import make_listener
 
     listener = make_listener(args.engine, "en")
     clips = cue_clips(args.voices)

@@ -15,8 +15,9 @@ from coach.listening.engines.base import Hypothesis
 from coach.listening.engines.cascade_engine import CascadeEngine
 from coach.listening.engines.pocketsphinx_engine import PocketsphinxEngine
 from coach.listening.engines.whisper_engine import WhisperEngine
+from coach.listening.factory import make_listener
 from coach.listening.langpack import load_langpack
-from coach.listening.listener import Listener, make_listener
+from coach.listening.listener import Listener
 from tests.conftest import espeak_wav
 
 

@@ -11,7 +11,8 @@ from coach.audio.files import FileAudio
 from coach.audio.format import BLOCK, RATE, read_wav
 from coach.errors import CoachError
 from coach.intents import Intent
-from coach.listening.listener import Detection, Listener, make_listener
+from coach.listening.factory import make_listener
+from coach.listening.listener import Detection, Listener
 
 CUE = "Breathe out, and gently twist at the waist, letting your legs sink slightly to the right."
 

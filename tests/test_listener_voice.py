@@ -38,7 +38,7 @@ def test_words_over_while_their_decode_runs_are_told_apart_from_the_verdict(
 
 
 def test_without_a_pending_decode_the_end_is_the_verdict(speech_dir: Path) -> None:
-    from coach.listening.listener import make_listener
+    from coach.listening.factory import make_listener
 
     lis = make_listener("phonemes")
     bird = read_wav(speech_dir / "_none" / "bird_2f813234_nohash_1.wav")
@@ -52,7 +52,8 @@ def test_a_long_s_hushes_before_the_vowel(speech_dir: Path) -> None:
     import numpy as np
 
     from coach.audio.format import BLOCK, RATE
-    from coach.listening.listener import VOICED, make_listener
+    from coach.listening.factory import make_listener
+    from coach.listening.listener import VOICED
     from coach.listening.vad import voicing
 
     lis = make_listener("phonemes")

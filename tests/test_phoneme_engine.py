@@ -14,8 +14,9 @@ from coach.audio.format import BLOCK, RATE, read_wav
 from coach.errors import DataFileError
 from coach.intents import Intent
 from coach.listening.engines.phoneme_engine import PhonemeEngine, competitors_of
+from coach.listening.factory import make_listener
 from coach.listening.langpack import load_langpack, load_langpack_file
-from coach.listening.listener import Detection, Listener, make_listener
+from coach.listening.listener import Detection, Listener
 
 ROOM_DB = -60.0
 

@@ -11,8 +11,8 @@ from coach.audio.format import BLOCK, RATE, read_wav
 from coach.intents import SAFETY_INTENTS, Intent
 from coach.listening.engines.phoneme_engine import competitors_of
 from coach.listening.engines.whisper_engine import WhisperEngine, normalize
+from coach.listening.factory import make_listener
 from coach.listening.langpack import load_langpack
-from coach.listening.listener import make_listener
 from tests.conftest import espeak_wav
 
 

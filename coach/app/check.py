@@ -123,7 +123,7 @@ def check_speech(voice_name: str | None = None) -> tuple[CheckResult, np.ndarray
 
 def check_recognizer(engine: str, lang: str, model: str | None) -> tuple[CheckResult, Any]:
     try:
-        from coach.listening.listener import make_listener
+        from coach.listening.factory import make_listener
 
         listener = make_listener(engine, lang, model)
     except Exception as e:

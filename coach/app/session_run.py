@@ -119,7 +119,7 @@ def _run_session(
     from coach.exercise.routine import get_routine, load_library
     from coach.exercise.tempo import TEMPO_DEFAULT, Tempo
     from coach.history.db import History
-    from coach.listening.listener import make_listener
+    from coach.listening.factory import make_listener
     from coach.listening.threaded import ThreadedListener
     from coach.session.dose import check_dose, check_program_dose
     from coach.session.machine import Session

@@ -33,7 +33,7 @@ def run_hear(args: argparse.Namespace) -> int:
     from coach.audio.format import BLOCK, RATE, read_wav
     from coach.audio.levels import room_noise
     from coach.errors import CoachError
-    from coach.listening.listener import make_listener
+    from coach.listening.factory import make_listener
 
     path = Path(args.file)
     audio = read_wav(path)  # clear errors: missing, folder, not a WAV; resamples, mixes stereo

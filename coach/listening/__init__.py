@@ -7,7 +7,8 @@ behind engines.base.Engine).
 
 from __future__ import annotations
 
+from coach.listening.factory import make_listener
 from coach.listening.langpack import LanguagePack, load_langpack
-from coach.listening.listener import Detection, Listener, make_listener
+from coach.listening.listener import Detection, Listener
 
 __all__ = ["Detection", "LanguagePack", "Listener", "load_langpack", "make_listener"]
