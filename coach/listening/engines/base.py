@@ -9,7 +9,7 @@ engine may also answer *late* (a cascade in background mode): it then is a `Late
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -66,3 +66,21 @@ class LateEngine(Engine, Protocol):
     def close(self) -> None:
         """Stop the worker thread."""
         ...
+
+
+@runtime_checkable
+class WeighsNearWords(Engine, Protocol):
+    """An engine that knows, for its last segment, what each phrase cost and which stop/pain it
+    kept only by their wider margin over a near word (the phoneme engine): a cascade's gate and
+    its doubts read these."""
+
+    last_costs: dict[str, float]  # phrase -> nats per required phoneme (lower: more likely)
+    contested: set[str]  # stop/pain phrases a near word explained at least as cheaply
+
+
+@runtime_checkable
+class JudgesRivals(Engine, Protocol):
+    """An engine that can say whether a near word explains a segment better than these phrases
+    (Whisper's forced scoring): a cascade's veto asks it."""
+
+    def prefers_rival(self, segment: np.ndarray, phrases: Collection[str]) -> bool: ...

@@ -21,22 +21,39 @@ import queue
 import sys
 import threading
 from collections.abc import Callable, Collection, Sequence
+from enum import StrEnum
 
 import numpy as np
 
 from coach.audio.format import RATE
 from coach.errors import ModelError
-from coach.listening.engines.base import Engine, Hypothesis
+from coach.listening.engines.base import Engine, Hypothesis, JudgesRivals, WeighsNearWords
 
 SECOND_MAX_S = 2.0  # longer segments are sentences, not a word to look at twice
 # a second engine loaded in the background waits this long first: its imports hold the GIL for
 # ~0.5 s, which delayed the first word by as much (bench_startup); by then that word is playing
 LOAD_AFTER_S = 1.2
-OTHERS = ("fast", "second", "both")
-# a stop/pain the fast engine heard while one of its near words explained the audio better
-# (PhonemeEngine.contested): "keep" it (the fast path); "veto": ask the second engine and drop
-# it only when that too prefers the near word; "decide": the second engine's verdict stands
-DOUBTS = ("keep", "veto", "decide")
+
+
+class Others(StrEnum):
+    """Who decides the intents other than stop and pain."""
+
+    FAST = "fast"  # the fast engine; the second is asked for stop/pain only
+    SECOND = "second"  # the second engine, which rejects ordinary words better
+    BOTH = "both"  # the fast engine where it heard one, the second where it heard nothing
+
+
+class Doubt(StrEnum):
+    """A stop/pain the fast engine heard while one of its near words explained the audio better
+    (WeighsNearWords.contested)."""
+
+    KEEP = "keep"  # kept: the fast path
+    VETO = "veto"  # the second engine is asked; dropped only when it too prefers the near word
+    DECIDE = "decide"  # the second engine's verdict stands
+
+
+OTHERS = tuple(o.value for o in Others)
+DOUBTS = tuple(d.value for d in Doubt)
 
 
 
@@ -63,6 +80,7 @@ class CascadeEngine:
             raise ValueError(f"others must be one of {OTHERS}")
         if doubt not in DOUBTS:
             raise ValueError(f"doubt must be one of {DOUBTS}")
+        others, doubt = Others(others), Doubt(doubt)
         if second is None and load_second is not None and not background:
             second = load_second()
         if second is None and load_second is None:
@@ -104,7 +122,7 @@ class CascadeEngine:
     def set_grammar(self, phrases: Sequence[str]) -> None:
         self._grammar = set(phrases)
         self.fast.set_grammar(phrases)
-        if self.others in ("second", "both"):
+        if self.others in (Others.SECOND, Others.BOTH):
             grammar = list(phrases)
         else:
             grammar = [p for p in phrases if p in self.recall_phrases]
@@ -119,19 +137,20 @@ class CascadeEngine:
         self.deferred = False
         hyps = self.fast.recognize(segment)
         safety = [h for h in hyps if h.phrase in self.recall_phrases]
-        doubtful: set[str] = getattr(self.fast, "contested", set())
+        weighs = self.fast if isinstance(self.fast, WeighsNearWords) else None
+        doubtful = weighs.contested if weighs is not None else set()
         if safety and (
-            self.doubt == "keep"
+            self.doubt == Doubt.KEEP
             or self.second is None  # not loaded (yet): recall first, never wait for it
-            or not hasattr(self.second, "prefers_rival")
+            or not isinstance(self.second, JudgesRivals)
             or any(h.phrase not in doubtful for h in safety)
         ):
             return safety  # stop/pain: the fast path, never delayed, over any other phrase
         if safety:  # only near-word-contested stop/pain: the second engine looks again
             return self._ask(segment, safety)
-        if len(segment) > SECOND_MAX_S * RATE or (hyps and self.others in ("fast", "both")):
+        if len(segment) > SECOND_MAX_S * RATE or (hyps and self.others in (Others.FAST, Others.BOTH)):
             return hyps
-        costs = getattr(self.fast, "last_costs", None)
+        costs = weighs.last_costs if weighs is not None else None
         if self.gate is not None and costs and min(costs.values()) > self.gate:
             self.gated += 1
             return hyps
@@ -151,9 +170,11 @@ class CascadeEngine:
     def _look_again(self, segment: np.ndarray, doubted: list[Hypothesis]) -> list[Hypothesis]:
         """The second engine's verdict; on `doubted` stop/pain (see DOUBTS) with "veto" they
         stand unless it, too, prefers their near word."""
-        if doubted and self.doubt == "veto":
-            prefers = getattr(self.second, "prefers_rival", None)
-            if prefers is None or not prefers(segment, [h.phrase for h in doubted]):
+        if doubted and self.doubt == Doubt.VETO:
+            judge = self.second
+            if not isinstance(judge, JudgesRivals) or not judge.prefers_rival(
+                segment, [h.phrase for h in doubted]
+            ):
                 return doubted
         return self._second(segment)
 
@@ -166,7 +187,7 @@ class CascadeEngine:
         for h in self.second.recognize(segment):
             if h.phrase not in grammar or h.confidence < self.second_min_confidence:
                 continue
-            if h.phrase in self.recall_phrases or self.others in ("second", "both"):
+            if h.phrase in self.recall_phrases or self.others in (Others.SECOND, Others.BOTH):
                 return [h]
         return []
 
