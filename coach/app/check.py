@@ -93,6 +93,13 @@ def check_speech(voice_name: str | None = None) -> tuple[CheckResult, np.ndarray
         from coach.speech.voice import get_voice
 
         voice = get_voice(voice_name)
+        if voice.engine == "piper":  # a natural voice that cannot load is not what was asked for
+            from .piper_voice import unavailable
+
+            if (err := unavailable()) is not None:
+                why = f"voice {voice.name!r} cannot load: {err.message}; a session would speak "
+                return CheckResult("speech", False, why + f"with {voice.fallback!r} instead",
+                                   err.hint), None  # fmt: skip
         with tempfile.TemporaryDirectory(prefix="coach-check-") as tmp:
             audio = SpeechRenderer(cache_dir=tmp).render("The coach can speak.", voice)
     except Exception as e:
@@ -104,7 +111,9 @@ def check_speech(voice_name: str | None = None) -> tuple[CheckResult, np.ndarray
                 "speech",
                 False,
                 f"voice {voice.name!r} rendered {'nothing' if len(audio) < 1600 else 'silence'}",
-                f"check the voice file {voice.path} (volume) and espeak-ng (`espeak-ng -v {voice.espeak} hello`)",
+                f"check the voice file {voice.path} (volume) and espeak-ng (`espeak-ng -v {voice.espeak} hello`)"
+                if voice.engine == "espeak"
+                else f"check the voice file {voice.path} (volume)",
             ),
             None,
         )
@@ -112,7 +121,7 @@ def check_speech(voice_name: str | None = None) -> tuple[CheckResult, np.ndarray
         CheckResult(
             "speech",
             True,
-            f"voice {voice.name!r} ({voice.espeak}): rendered {len(audio) / 16000:.1f} s at {level:.0f} dBFS",
+            f"voice {voice.name!r} ({voice.speaks_with}): rendered {len(audio) / 16000:.1f} s at {level:.0f} dBFS",
         ),
         audio,
     )

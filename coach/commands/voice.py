@@ -36,16 +36,22 @@ def run_voices(args: argparse.Namespace) -> int:
     voices = load_voices()
     if args.json:
         for v in voices.values():
-            d = {
-                k: getattr(v, k)
-                for k in ("name", "espeak", "rate", "volume", "pitch", "description")
-            }
+            keys: tuple[str, ...] = ("name", "espeak", "rate", "volume", "pitch", "description")
+            if v.engine == "piper":  # its own fields (espeak, rate and pitch are not its)
+                keys = ("name", "engine", "speaks_with", "length_scale", "volume", "fallback",
+                        "description")  # fmt: skip
+            d = {k: getattr(v, k) for k in keys}
             print(json.dumps({**d, "default": v.name == DEFAULT_VOICE, "path": str(v.path)}))
         return 0
-    rows = [("name", "espeak id", "wpm", "volume", "pitch", "description")]
+    rows = [("name", "voice", "pace", "volume", "pitch", "description")]
     for v in voices.values():
         name = v.name + (" *" if v.name == DEFAULT_VOICE else "")
-        rows.append((name, v.espeak, str(v.rate), f"{v.volume:.2f}", str(v.pitch), v.description))
+        if v.engine == "piper":  # pace as Piper's length scale; no espeak-ng pitch
+            rows.append((name, v.speaks_with, f"length {v.length_scale:g}", f"{v.volume:.2f}", "-",
+                         f"{v.description} (falls back to {v.fallback})"))  # fmt: skip
+            continue
+        rows.append((name, v.espeak, f"{v.rate} wpm", f"{v.volume:.2f}", str(v.pitch),
+                     v.description))  # fmt: skip
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[-1])

@@ -17,6 +17,9 @@ thread-safe and espeak-ng can only be initialized once per process). On that thr
 
 The result is trimmed of leading and trailing silence to a few milliseconds (LEAD_S/TAIL_S), so a
 cue's first sound lands where the choreography places it on the breath.
+
+A profile with `engine = "piper"` is spoken by the natural voice instead (coach/piper_voice.py),
+through the same cache; when it cannot load, by its espeak-ng fallback profile.
 """
 
 from __future__ import annotations
@@ -259,6 +262,16 @@ def trim_silence(x: np.ndarray, rate: int) -> np.ndarray:
     return y
 
 
+def _engine_voice(voice: VoiceProfile) -> VoiceProfile:
+    """The profile that really speaks: a natural voice, or its espeak-ng fallback if it cannot
+    load (coach/piper_voice.py says so once)."""
+    if voice.engine != "piper":
+        return voice
+    from .piper_voice import usable
+
+    return usable(voice)
+
+
 class SpeechRenderer:
     """Renders text in a voice to 16 kHz mono float32, through a disk cache shared by processes."""
 
@@ -270,15 +283,21 @@ class SpeechRenderer:
     @property
     def engine_calls(self) -> int:
         """Renders the speech engine really did in this process (all renderers together)."""
+        from . import piper_voice
+
         t = _TTSThread._instance
-        return t.synth_calls if t else 0
+        return (t.synth_calls if t else 0) + piper_voice.synth_calls
 
     def key(self, text: str, voice: VoiceProfile, speed: float = 1.0) -> str:
+        if voice.engine == "piper":
+            from .piper_voice import engine_version as engine
+        else:
+            engine = engine_version
         blob = json.dumps(
             {
                 "text": text,
                 "voice": voice.fingerprint(),
-                "engine": engine_version(),
+                "engine": engine(),
                 "speed": round(float(speed), 4),
                 "format": FORMAT_VERSION,
             },
@@ -295,6 +314,7 @@ class SpeechRenderer:
             raise TTSError("nothing to say: the text is empty")
         if not SPEED_MIN <= speed <= SPEED_MAX:
             raise UsageError(f"speed {speed} is out of range {SPEED_MIN}..{SPEED_MAX}")
+        voice = _engine_voice(voice)
         path = self.cache_dir / f"{self.key(text, voice, speed)}.npy"
         cached = self._load(path)
         if cached is not None:
@@ -315,6 +335,7 @@ class SpeechRenderer:
         """Render every distinct text (in order); progress(done, total) after each one."""
         todo = list(dict.fromkeys(texts))
         out: dict[str, np.ndarray] = {}
+        voice = _engine_voice(voice)  # a fallback's notice before the progress line, not inside
         if progress:
             progress(0, len(todo))
         for i, t in enumerate(todo, start=1):
@@ -330,6 +351,13 @@ class SpeechRenderer:
         from coach.audio.format import RATE, resample, to_int16
 
         rate = min(ESPEAK_RATE_MAX, round(voice.rate * speed))
+        if voice.engine == "piper":
+            from .piper_voice import synthesize
+
+            y = trim_silence(synthesize(text, voice, speed), RATE)
+            if len(y) < RATE // 50:
+                raise TTSError(f"the natural voice produced no sound for {text!r}")
+            return to_int16(y)
         for _attempt in range(SYNTH_ATTEMPTS):
             pcm, src = _TTSThread.get().call(
                 _TTSThread.synth, text, voice.espeak, rate, voice.volume, voice.pitch

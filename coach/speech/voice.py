@@ -1,4 +1,5 @@
-"""Voice profiles: how the coach sounds (espeak-ng voice, speaking rate, loudness, pitch).
+"""Voice profiles: how the coach sounds (espeak-ng voice, speaking rate, loudness, pitch), or the
+natural neural voice (`engine = "piper"`: its fields are coach/piper_voice.py's).
 
 A profile is data — one TOML file per voice in voices/ (built in) or the user's config voices/
 folder, the file name being the voice's name. Everything is checked on load, because pyttsx3
@@ -23,6 +24,7 @@ DEFAULT_VOICE = "calm"
 RATE_MIN, RATE_MAX = 80, 300  # words per minute; outside this espeak-ng is mush or a gabble
 PITCH_MIN, PITCH_MAX = 0, 99  # espeak-ng's own pitch scale (50 = the voice's normal pitch)
 FIELDS = ("description", "voice", "rate", "volume", "pitch")
+ENGINES = ("espeak", "piper")  # pyttsx3 + espeak-ng; the natural voice (coach/piper_voice.py)
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 
@@ -37,9 +39,23 @@ class VoiceProfile:
     pitch: int  # 0..99, espeak-ng's scale
     description: str
     path: Path
+    engine: str = "espeak"  # or "piper" (coach/piper_voice.py): espeak, rate, pitch unused then
+    length_scale: float = 1.0  # piper: its pace (> 1 slower)
+    fallback: str = ""  # piper: the espeak-ng profile spoken when the neural voice cannot load
+
+    @property
+    def speaks_with(self) -> str:
+        """What the voice is, for people: 'gmw/en-us' or 'piper en_US-joe-medium'."""
+        if self.engine == "piper":
+            from .piper_voice import MODEL_NAME
+
+            return f"piper {MODEL_NAME}"
+        return self.espeak
 
     def fingerprint(self) -> dict[str, object]:
         """What changes the sound (not the name or file): part of the speech cache key."""
+        if self.engine == "piper":
+            return {"engine": "piper", "length_scale": self.length_scale, "volume": self.volume}
         return {
             "espeak": self.espeak,
             "rate": self.rate,
@@ -63,7 +79,11 @@ def load_voice(path: Path | str, known_ids: Iterable[str] | None = None) -> Voic
         )
     doc = TomlDoc(p)
     t = doc.root()
-    t.only(FIELDS)
+    if t.get("engine", str, "espeak", choices=ENGINES) == "piper":
+        from .piper_voice import load_profile
+
+        return load_profile(t, p)
+    t.only((*FIELDS, "engine"))
     espeak = t.get("voice", str).strip()
     ids = set(known_ids) if known_ids is not None else _espeak_ids()
     if espeak not in ids:
@@ -137,6 +157,10 @@ def get_voice(
             f"unknown voice {key!r} (known: {known})",
             hint=f"add {paths.user_voices_dir() / (key + '.toml')} or run `coach voices`",
         )
+    if vs[key].engine == "piper":
+        from .piper_voice import check_fallback
+
+        check_fallback(vs[key], vs)
     return vs[key]
 
 
