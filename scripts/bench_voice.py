@@ -57,7 +57,9 @@ def start_seconds(engine: str, runs: int = 3) -> list[float]:
 
 
 def dbfs(x: np.ndarray) -> float:
-    return round(20 * float(np.log10(max(np.sqrt(np.mean(np.square(x, dtype=np.float64))), 1e-10))), 1)
+    return round(
+        20 * float(np.log10(max(np.sqrt(np.mean(np.square(x, dtype=np.float64))), 1e-10))), 1
+    )
 
 
 def bench(voice: VoiceProfile) -> dict[str, object]:

@@ -96,7 +96,7 @@ def run_cli(args: list[str], env: dict[str, str] | None = None) -> subprocess.Co
 
 
 def test_get_voice_unknown_lists_known() -> None:
-    with pytest.raises(UsageError, match="known: calm, clear, slow"):
+    with pytest.raises(UsageError, match="known: calm, clear, natural, slow"):
         get_voice("shouty")
 
 
