@@ -235,3 +235,19 @@ def test_a_fallback_that_is_not_an_espeak_voice_fails_when_chosen(coach_dirs: Pa
     p = cli("say", "hi", "--voice", "lost", "-o", str(coach_dirs / "x.wav"))
     assert p.returncode == 2 and "lost.toml:5: field 'fallback'" in p.stderr, p.stderr
     assert not (coach_dirs / "x.wav").exists() and "Traceback" not in p.stderr
+
+
+def test_a_warm_cache_never_loads_the_model(tmp_path: Path) -> None:
+    """Every phrase cached: a session starts without importing Piper or loading its 63 MB model
+    (bench_startup's first cue within 1 s holds for the natural voice too)."""
+    code = (
+        "import sys\nfrom coach.tts import SpeechRenderer\nfrom coach.voice import get_voice\n"
+        "r = SpeechRenderer(cache_dir=sys.argv[1])\n"
+        "r.render_many(['Rest.', 'Breathe in slowly.'], get_voice('natural'))\n"
+        "print(r.engine_calls, 'piper' in sys.modules)"
+    )
+    run = [sys.executable, "-c", code, str(tmp_path)]
+    first = subprocess.run(run, capture_output=True, text=True, cwd=ROOT, timeout=120)
+    again = subprocess.run(run, capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert first.stdout.split() == ["2", "True"], first.stderr
+    assert again.stdout.split() == ["0", "False"], again.stderr

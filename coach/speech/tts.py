@@ -262,16 +262,6 @@ def trim_silence(x: np.ndarray, rate: int) -> np.ndarray:
     return y
 
 
-def _engine_voice(voice: VoiceProfile) -> VoiceProfile:
-    """The profile that really speaks: a natural voice, or its espeak-ng fallback if it cannot
-    load (coach/piper_voice.py says so once)."""
-    if voice.engine != "piper":
-        return voice
-    from .piper_voice import usable
-
-    return usable(voice)
-
-
 class SpeechRenderer:
     """Renders text in a voice to 16 kHz mono float32, through a disk cache shared by processes."""
 
@@ -314,9 +304,14 @@ class SpeechRenderer:
             raise TTSError("nothing to say: the text is empty")
         if not SPEED_MIN <= speed <= SPEED_MAX:
             raise UsageError(f"speed {speed} is out of range {SPEED_MIN}..{SPEED_MAX}")
-        voice = _engine_voice(voice)
         path = self.cache_dir / f"{self.key(text, voice, speed)}.npy"
         cached = self._load(path)
+        if cached is None and voice.engine == "piper":  # Piper loads only for a render it must do
+            from .piper_voice import usable
+
+            voice = usable(voice)  # (or its espeak-ng fallback, which has its own entry)
+            path = self.cache_dir / f"{self.key(text, voice, speed)}.npy"
+            cached = self._load(path)
         if cached is not None:
             self.hits += 1
             return cached
@@ -335,7 +330,10 @@ class SpeechRenderer:
         """Render every distinct text (in order); progress(done, total) after each one."""
         todo = list(dict.fromkeys(texts))
         out: dict[str, np.ndarray] = {}
-        voice = _engine_voice(voice)  # a fallback's notice before the progress line, not inside
+        if voice.engine == "piper" and not all(self._cached(t, voice, speed) for t in todo):
+            from .piper_voice import usable
+
+            voice = usable(voice)  # a fallback's notice before the progress line
         if progress:
             progress(0, len(todo))
         for i, t in enumerate(todo, start=1):
@@ -370,6 +368,9 @@ class SpeechRenderer:
             # an empty file for ordinary text; asking again is cheap and has always worked.
             _TTSThread.silent_results += 1
         raise TTSError(f"the speech engine produced no sound for {text!r}", hint=INSTALL_HINT)
+
+    def _cached(self, text: str, voice: VoiceProfile, speed: float) -> bool:
+        return (self.cache_dir / f"{self.key(' '.join(text.split()), voice, speed)}.npy").is_file()
 
     @staticmethod
     def _load(path: Path) -> np.ndarray | None:
