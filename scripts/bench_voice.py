@@ -30,18 +30,18 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from coach.audio_format import RATE  # noqa: E402
-from coach.choreography import plan, renderings, script  # noqa: E402
-from coach.routine import load_library  # noqa: E402
-from coach.tempo import Tempo  # noqa: E402
-from coach.tts import SpeechRenderer  # noqa: E402
-from coach.voice import VoiceProfile, get_voice  # noqa: E402
+from coach.audio.format import RATE  # noqa: E402
+from coach.exercise.choreography import plan, renderings, script  # noqa: E402
+from coach.exercise.routine import load_library  # noqa: E402
+from coach.exercise.tempo import Tempo  # noqa: E402
+from coach.speech.tts import SpeechRenderer  # noqa: E402
+from coach.speech.voice import VoiceProfile, get_voice  # noqa: E402
 
 TEMPI = (3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0)
 START = {
-    "piper": "import time; t=time.perf_counter(); from coach import piper_voice; piper_voice.load(); "
+    "piper": "import time; t=time.perf_counter(); from coach.speech import piper_voice; piper_voice.load(); "
     "print(time.perf_counter()-t)",
-    "espeak": "import time; t=time.perf_counter(); from coach.tts import espeak_voice_ids; "
+    "espeak": "import time; t=time.perf_counter(); from coach.speech.tts import espeak_voice_ids; "
     "espeak_voice_ids(); print(time.perf_counter()-t)",
 }
 

@@ -1,4 +1,4 @@
-"""The natural voice (coach/piper_voice.py): real Piper synthesis with the en_US-joe-medium model,
+"""The natural voice (coach/speech/piper_voice.py): real Piper synthesis with the en_US-joe-medium model,
 through the same renderer and cache as espeak-ng; the espeak-ng fallback when the model cannot
 load (caused for real: COACH_PIPER_MODEL at a broken or missing file); cues that fit their breath
 phase at 3 and 10 breaths/min; `coach say/export/check/voices` with it.
@@ -17,16 +17,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from coach import piper_voice
-from coach.audio_format import RATE, read_wav
-from coach.check import check_speech
-from coach.choreography import plan, render_clips, script
+from coach.app.check import check_speech
+from coach.audio.format import RATE, read_wav
 from coach.cli import main
 from coach.errors import DataFileError
-from coach.routine import get_routine
-from coach.tempo import TEMPO_MAX, TEMPO_MIN, Tempo
-from coach.tts import LEAD_S, SpeechRenderer
-from coach.voice import get_voice, load_voice
+from coach.exercise.choreography import plan, render_clips, script
+from coach.exercise.routine import get_routine
+from coach.exercise.tempo import TEMPO_MAX, TEMPO_MIN, Tempo
+from coach.speech import piper_voice
+from coach.speech.tts import LEAD_S, SpeechRenderer
+from coach.speech.voice import get_voice, load_voice
 
 ROOT = Path(__file__).resolve().parent.parent
 GOOD = """description = "test natural voice"
@@ -180,7 +180,7 @@ def test_check_and_voices_show_the_natural_voice(capsys: pytest.CaptureFixture[s
 
 
 def test_check_fails_clearly_when_the_natural_voice_cannot_load(tmp_path: Path) -> None:
-    code = ("from coach.check import check_speech\nr, _ = check_speech('natural')\n"
+    code = ("from coach.app.check import check_speech\nr, _ = check_speech('natural')\n"
             "print(r.ok, r.detail, r.fix, sep='|')")  # fmt: skip
     env = {**os.environ, "COACH_PIPER_MODEL": str(tmp_path / "none.onnx")}
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
@@ -241,7 +241,7 @@ def test_a_warm_cache_never_loads_the_model(tmp_path: Path) -> None:
     """Every phrase cached: a session starts without importing Piper or loading its 63 MB model
     (bench_startup's first cue within 1 s holds for the natural voice too)."""
     code = (
-        "import sys\nfrom coach.tts import SpeechRenderer\nfrom coach.voice import get_voice\n"
+        "import sys\nfrom coach.speech.tts import SpeechRenderer\nfrom coach.speech.voice import get_voice\n"
         "r = SpeechRenderer(cache_dir=sys.argv[1])\n"
         "r.render_many(['Rest.', 'Breathe in slowly.'], get_voice('natural'))\n"
         "print(r.engine_calls, 'piper' in sys.modules)"

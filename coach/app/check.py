@@ -94,7 +94,7 @@ def check_speech(voice_name: str | None = None) -> tuple[CheckResult, np.ndarray
 
         voice = get_voice(voice_name)
         if voice.engine == "piper":  # a natural voice that cannot load is not what was asked for
-            from .piper_voice import unavailable
+            from coach.speech.piper_voice import unavailable
 
             if (err := unavailable()) is not None:
                 why = f"voice {voice.name!r} cannot load: {err.message}; a session would speak "

@@ -18,7 +18,7 @@ thread-safe and espeak-ng can only be initialized once per process). On that thr
 The result is trimmed of leading and trailing silence to a few milliseconds (LEAD_S/TAIL_S), so a
 cue's first sound lands where the choreography places it on the breath.
 
-A profile with `engine = "piper"` is spoken by the natural voice instead (coach/piper_voice.py),
+A profile with `engine = "piper"` is spoken by the natural voice instead (coach/speech/piper_voice.py),
 through the same cache; when it cannot load, by its espeak-ng fallback profile.
 """
 
@@ -273,14 +273,14 @@ class SpeechRenderer:
     @property
     def engine_calls(self) -> int:
         """Renders the speech engine really did in this process (all renderers together)."""
-        from . import piper_voice
+        from coach.speech import piper_voice
 
         t = _TTSThread._instance
         return (t.synth_calls if t else 0) + piper_voice.synth_calls
 
     def key(self, text: str, voice: VoiceProfile, speed: float = 1.0) -> str:
         if voice.engine == "piper":
-            from .piper_voice import engine_version as engine
+            from coach.speech.piper_voice import engine_version as engine
         else:
             engine = engine_version
         blob = json.dumps(
@@ -307,7 +307,7 @@ class SpeechRenderer:
         path = self.cache_dir / f"{self.key(text, voice, speed)}.npy"
         cached = self._load(path)
         if cached is None and voice.engine == "piper":  # Piper loads only for a render it must do
-            from .piper_voice import usable
+            from coach.speech.piper_voice import usable
 
             voice = usable(voice)  # (or its espeak-ng fallback, which has its own entry)
             path = self.cache_dir / f"{self.key(text, voice, speed)}.npy"
@@ -331,7 +331,7 @@ class SpeechRenderer:
         todo = list(dict.fromkeys(texts))
         out: dict[str, np.ndarray] = {}
         if voice.engine == "piper" and not all(self._cached(t, voice, speed) for t in todo):
-            from .piper_voice import usable
+            from coach.speech.piper_voice import usable
 
             voice = usable(voice)  # a fallback's notice before the progress line
         if progress:
@@ -350,7 +350,7 @@ class SpeechRenderer:
 
         rate = min(ESPEAK_RATE_MAX, round(voice.rate * speed))
         if voice.engine == "piper":
-            from .piper_voice import synthesize
+            from coach.speech.piper_voice import synthesize
 
             y = trim_silence(synthesize(text, voice, speed), RATE)
             if len(y) < RATE // 50:

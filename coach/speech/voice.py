@@ -1,5 +1,5 @@
 """Voice profiles: how the coach sounds (espeak-ng voice, speaking rate, loudness, pitch), or the
-natural neural voice (`engine = "piper"`: its fields are coach/piper_voice.py's).
+natural neural voice (`engine = "piper"`: its fields are coach/speech/piper_voice.py's).
 
 A profile is data — one TOML file per voice in voices/ (built in) or the user's config voices/
 folder, the file name being the voice's name. Everything is checked on load, because pyttsx3
@@ -24,7 +24,7 @@ DEFAULT_VOICE = "calm"
 RATE_MIN, RATE_MAX = 80, 300  # words per minute; outside this espeak-ng is mush or a gabble
 PITCH_MIN, PITCH_MAX = 0, 99  # espeak-ng's own pitch scale (50 = the voice's normal pitch)
 FIELDS = ("description", "voice", "rate", "volume", "pitch")
-ENGINES = ("espeak", "piper")  # pyttsx3 + espeak-ng; the natural voice (coach/piper_voice.py)
+ENGINES = ("espeak", "piper")  # pyttsx3 + espeak-ng; the natural voice (coach/speech/piper_voice.py)
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 
@@ -39,7 +39,7 @@ class VoiceProfile:
     pitch: int  # 0..99, espeak-ng's scale
     description: str
     path: Path
-    engine: str = "espeak"  # or "piper" (coach/piper_voice.py): espeak, rate, pitch unused then
+    engine: str = "espeak"  # or "piper" (coach/speech/piper_voice.py): espeak, rate, pitch unused then
     length_scale: float = 1.0  # piper: its pace (> 1 slower)
     fallback: str = ""  # piper: the espeak-ng profile spoken when the neural voice cannot load
 
@@ -47,7 +47,7 @@ class VoiceProfile:
     def speaks_with(self) -> str:
         """What the voice is, for people: 'gmw/en-us' or 'piper en_US-joe-medium'."""
         if self.engine == "piper":
-            from .piper_voice import MODEL_NAME
+            from coach.speech.piper_voice import MODEL_NAME
 
             return f"piper {MODEL_NAME}"
         return self.espeak
@@ -80,7 +80,7 @@ def load_voice(path: Path | str, known_ids: Iterable[str] | None = None) -> Voic
     doc = TomlDoc(p)
     t = doc.root()
     if t.get("engine", str, "espeak", choices=ENGINES) == "piper":
-        from .piper_voice import load_profile
+        from coach.speech.piper_voice import load_profile
 
         return load_profile(t, p)
     t.only((*FIELDS, "engine"))
@@ -158,7 +158,7 @@ def get_voice(
             hint=f"add {paths.user_voices_dir() / (key + '.toml')} or run `coach voices`",
         )
     if vs[key].engine == "piper":
-        from .piper_voice import check_fallback
+        from coach.speech.piper_voice import check_fallback
 
         check_fallback(vs[key], vs)
     return vs[key]

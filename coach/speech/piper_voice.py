@@ -1,7 +1,7 @@
 """The natural voice: Piper (piper-tts on onnxruntime) with the en_US-joe-medium model.
 
 espeak-ng sounds like a machine, and a breathing coach lives by its voice. This is a second
-speech engine behind the same `SpeechRenderer` (coach/tts.py): text in, 16 kHz int16 out, trimmed
+speech engine behind the same `SpeechRenderer` (coach/speech/tts.py): text in, 16 kHz int16 out, trimmed
 the same way, cached the same way, rendered before the first word. A voice profile says
 `engine = "piper"` and paces the voice with Piper's `length_scale` (> 1 is slower); a session's
 faster renderings (speed > 1) divide it, as they multiply espeak-ng's words per minute.
@@ -28,13 +28,13 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import TTSError
+from coach.errors import TTSError
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from .datafile import Table
-    from .voice import VoiceProfile
+    from coach.datafile import Table
+    from coach.speech.voice import VoiceProfile
 
 ENV_MODEL = "COACH_PIPER_MODEL"  # another Piper .onnx voice (its config: the same path + .json)
 MODEL_NAME = "en_US-joe-medium"
@@ -121,7 +121,7 @@ def usable(voice: VoiceProfile) -> VoiceProfile:
     err = unavailable()
     if err is None:
         return voice
-    from .voice import get_voice
+    from coach.speech.voice import get_voice
 
     fb = get_voice(voice.fallback or DEFAULT_FALLBACK)
     note = (f"coach: warning: voice {voice.name!r} (Piper) cannot load: {err.message}; "
@@ -170,8 +170,8 @@ def synthesize(text: str, voice: VoiceProfile, speed: float) -> np.ndarray:
     import numpy as np
     from piper import SynthesisConfig
 
-    from .audio_format import RATE, resample
-    from .tts import trim_silence
+    from coach.audio.format import RATE, resample
+    from coach.speech.tts import trim_silence
 
     global synth_calls
     piper = load()
@@ -191,8 +191,8 @@ def synthesize(text: str, voice: VoiceProfile, speed: float) -> np.ndarray:
 
 
 def load_profile(t: Table, path: Path) -> VoiceProfile:
-    """A voice file with `engine = "piper"` (coach/voice.py hands it over): pace, level, fallback."""
-    from .voice import _NAME, VoiceProfile
+    """A voice file with `engine = "piper"` (coach/speech/voice.py hands it over): pace, level, fallback."""
+    from coach.speech.voice import _NAME, VoiceProfile
 
     t.only(FIELDS)
     fallback = t.get("fallback", str, DEFAULT_FALLBACK).strip()
@@ -216,7 +216,7 @@ def load_profile(t: Table, path: Path) -> VoiceProfile:
 def check_fallback(voice: VoiceProfile, voices: dict[str, VoiceProfile]) -> None:
     """The fallback must be a loaded espeak-ng profile: a DataFileError naming its line if not
     (found when the voice is chosen, not only on the day Piper fails to load)."""
-    from .datafile import TomlDoc
+    from coach.datafile import TomlDoc
 
     fb = voices.get(voice.fallback)
     if fb is not None and fb.engine == "espeak":
