@@ -7,7 +7,8 @@ fresh private cache (cold: the engine really runs), timed phrase by phrase, then
 Then every routine is planned at 3..10 breaths/min with those clips, as `coach export` does: a cue
 that does not fit its breath phase even at the fastest rendering is counted (`misfits`), and the
 tightest room left at the end of a phase is reported. The engine's start (pyttsx3/espeak-ng, or
-importing piper and loading the 63 MB model) is timed in a fresh process.
+importing piper and loading the 63 MB model) is timed in a fresh process, and a first session's
+wait before its first word (trunk rotation's whole phrasebook, cold engine and cache) in this one.
 
     .venv/bin/python scripts/bench_voice.py --json
     .venv/bin/python scripts/bench_voice.py --voices natural --length-scale 1.0 --json   # pace survey
@@ -31,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from coach.audio.format import RATE  # noqa: E402
-from coach.exercise.choreography import plan, renderings, script  # noqa: E402
+from coach.exercise.choreography import plan, render_pairs, renderings, script  # noqa: E402
 from coach.exercise.routine import load_library  # noqa: E402
 from coach.exercise.tempo import Tempo  # noqa: E402
 from coach.speech.tts import SpeechRenderer  # noqa: E402
@@ -62,7 +63,27 @@ def dbfs(x: np.ndarray) -> float:
     )
 
 
+def first_session(voice: VoiceProfile, routine_id: str = "trunk-rotation") -> dict[str, object]:
+    """What the first session waits for before its first word: the phrasebook into an empty
+    cache, the engine not yet started in this process; then the same from the warm cache."""
+    from coach.session import Session
+
+    lib = load_library()
+    r = lib[routine_id]
+    pairs = Session(r, r.reps_min, Tempo(), lib).phrasebook()
+    with tempfile.TemporaryDirectory(prefix="bench-voice-") as d:
+        t = time.perf_counter()
+        render_pairs(pairs, SpeechRenderer(cache_dir=d), voice)
+        cold = time.perf_counter() - t
+        t = time.perf_counter()
+        render_pairs(pairs, SpeechRenderer(cache_dir=d), voice)
+        warm = time.perf_counter() - t
+    return {"routine": routine_id, "phrases": len(pairs), "prepare_cold_s": round(cold, 1),
+            "prepare_warm_s": round(warm, 2)}  # fmt: skip
+
+
 def bench(voice: VoiceProfile) -> dict[str, object]:
+    session = first_session(voice)  # first: the engine starts inside it
     lib = load_library()
     todo = list(dict.fromkeys(r for rt in lib.values() for r in renderings(rt)))
     with tempfile.TemporaryDirectory(prefix="bench-voice-") as d:
@@ -109,6 +130,7 @@ def bench(voice: VoiceProfile) -> dict[str, object]:
         "audio_s": round(audio_s, 1),
         "words_per_min_at_speed_1": round(words / (sum(len(c) for _, c in at1) / RATE) * 60, 1),
         "level_dbfs_rms": dbfs(np.concatenate([c for _, c in at1])),
+        "first_session": session,
         "fit": fit,
         "start_s": start_seconds(voice.engine),
     }

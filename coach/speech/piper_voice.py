@@ -1,8 +1,8 @@
 """The natural voice: Piper (piper-tts on onnxruntime) with the en_US-joe-medium model.
 
 espeak-ng sounds like a machine, and a breathing coach lives by its voice. This is a second
-speech engine behind the same `SpeechRenderer` (coach/speech/tts.py): text in, 16 kHz int16 out, trimmed
-the same way, cached the same way, rendered before the first word. A voice profile says
+speech engine behind the same `SpeechRenderer` (coach/speech/tts.py): text in, 16 kHz PCM out,
+trimmed the same way, cached the same way, rendered before the first word. A voice profile says
 `engine = "piper"` and paces the voice with Piper's `length_scale` (> 1 is slower); a session's
 faster renderings (speed > 1) divide it, as they multiply espeak-ng's words per minute.
 
