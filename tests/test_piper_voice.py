@@ -251,3 +251,11 @@ def test_a_warm_cache_never_loads_the_model(tmp_path: Path) -> None:
     again = subprocess.run(run, capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert first.stdout.split() == ["2", "True"], first.stderr
     assert again.stdout.split() == ["0", "False"], again.stderr
+
+
+def test_an_espeak_profile_may_name_its_engine(tmp_path: Path) -> None:
+    p = tmp_path / "plain.toml"
+    p.write_text('engine = "espeak"\ndescription = "x"\nvoice = "gmw/en-us"\nrate = 150\n'
+                 "volume = 0.7\npitch = 45\n")  # fmt: skip
+    v = load_voice(p, known_ids={"gmw/en-us"})
+    assert (v.engine, v.espeak, v.speaks_with) == ("espeak", "gmw/en-us", "gmw/en-us")
