@@ -42,6 +42,7 @@ MIC_MODULE = (
 # unplug -> the notice's first sound: measured 0.1-2.4 s at load 5-9 (README); the bound only
 # says "promptly" (a loaded machine must not fail it), the wait for the mic being 120 s
 NOTICE_WITHIN_S = 8.0
+HEARD = 0.45  # find_clip's score for "this notice is on the speaker" (see its numbers)
 
 
 @pytest.fixture
@@ -71,9 +72,12 @@ def _plug_in(env: dict[str, str]) -> None:
 
 def find_clip(audio: np.ndarray, clip_: np.ndarray, after_s: float) -> tuple[float, float]:
     """Where the head (0.5 s) of `clip_` best matches `audio` after `after_s`: (onset in s,
-    normalized correlation: 0.98 for the coach's own rendering played and recorded back, at most
-    0.39 against its other lines (measured); short, so that an underrun's gap later in the clip
-    does not spoil it)."""
+    normalized correlation). Measured: 0.98 for the coach's own rendering played and recorded
+    back; 0.498 once at load 15, an underrun's gap inside the head (HEARD is below that); against
+    its other lines 0.43 for "I can hear you again" and 0.55–0.62 for the two notices that share
+    "I can('t) hear you" / "the microphone" with another line — so the tests also require the
+    match inside the window after the unplug or plug, where only that notice is said. Short, so
+    that a gap later in the clip does not spoil it."""
     head = clip_[: RATE // 2].astype(np.float64)
     seg = audio[round(after_s * RATE) :].astype(np.float64)
     if len(seg) < len(head):
@@ -217,9 +221,9 @@ def test_unplugged_mic_is_said_paused_and_resumed_when_back(
     assert sum("mic-back:" in line for line in err.splitlines()) == 1, err[-2000:]
     # heard on the speaker: the notice after the unplug, "I can hear you again" after the plug
     at, score = find_clip(audio, _notice(safety.MIC_UNPLUGGED), t_unplug)
-    assert score > 0.5 and t_unplug < at < t_unplug + NOTICE_WITHIN_S, (at - t_unplug, score)
+    assert score > HEARD and t_unplug < at < t_unplug + NOTICE_WITHIN_S, (at - t_unplug, score)
     at_back, score_back = find_clip(audio, _notice(safety.MIC_BACK), t_plug)
-    assert score_back > 0.5 and t_plug < at_back < t_plug + 10, (at_back - t_plug, score_back)
+    assert score_back > HEARD and t_plug < at_back < t_plug + 10, (at_back - t_plug, score_back)
     # the measurement the README quotes (pytest -s shows it)
     print(f"\nunplug -> notice {at - t_unplug:.3f} s (mic-lost seen {seen_lost:.3f} s); "
           f"plug -> notice {at_back - t_plug:.3f} s (mic-back seen {seen_back:.3f} s)")  # fmt: skip
@@ -253,7 +257,7 @@ def test_unplugged_mic_never_back_is_a_fault_said_aloud(
     with History(live.db, create=False) as h:
         assert h.sessions()[-1].end_reason == "fault"
     at, score = find_clip(audio, _notice(safety.MIC_UNPLUGGED), t_unplug)
-    assert score > 0.5 and t_unplug < at < t_unplug + NOTICE_WITHIN_S, (at - t_unplug, score)
+    assert score > HEARD and t_unplug < at < t_unplug + NOTICE_WITHIN_S, (at - t_unplug, score)
     # said after the bound (queued after the first notice, if that is still being said)
     end, score_end = find_clip(audio, _notice(safety.MIC_GAVE_UP), t_unplug + wait)
-    assert score_end > 0.5 and end > t_unplug + wait, (end - t_unplug, score_end)
+    assert score_end > HEARD and end > t_unplug + wait, (end - t_unplug, score_end)
