@@ -27,6 +27,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))  # eval_commands' glance switch
 
 from coach.audio.format import BLOCK, RATE, read_wav  # noqa: E402
 
@@ -73,8 +74,15 @@ def build_stream(
 
 
 def measure(
-    engine: str, lang: str, mic: np.ndarray, ref: np.ndarray, gate: float | None = None
+    engine: str,
+    lang: str,
+    mic: np.ndarray,
+    ref: np.ndarray,
+    gate: float | None = None,
+    glance: str | None = None,
 ) -> dict[str, object]:
+    from eval_commands import glance_counts, set_glance
+
     from coach.intents import Intent
     from coach.listening.factory import make_listener
 
@@ -83,6 +91,7 @@ def measure(
     load_s = time.perf_counter() - t0
     if gate is not None and hasattr(listener.engine, "gate"):  # a cascade's (eval_commands)
         listener.engine.gate = None if gate == float("inf") else gate
+    set_glance(listener.engine, glance)
     listener.expect(set(Intent))
     cpu = thread_cpu = 0.0
     worst = worst_cpu = 0.0
@@ -108,6 +117,7 @@ def measure(
         "detections": detections,
         "segments": listener.segments,  # decoded by the engine
         "second_calls": getattr(listener.engine, "second_calls", None),  # a cascade's Whisper
+        "glance": glance_counts(listener.engine),
         "load_s": round(load_s, 2),
     }
 
@@ -121,13 +131,14 @@ def main() -> int:
     ap.add_argument("--echo", type=float, default=ECHO_GAIN, help="coach echo gain in the mic")
     ap.add_argument("--speech", type=Path, default=SPEECH, help=f"recordings (default {SPEECH})")
     ap.add_argument("--gate", type=float, help="a cascade's Whisper gate (eval_commands --gate)")
+    ap.add_argument("--glance", choices=("on", "off"), help="a cascade's Whisper glance (eval_commands)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     if not any(list((args.speech / d).glob("*.wav")) for d in ("stop", "yes", "no", "_none")):
         ap.error(f"no human recordings in {args.speech}/{{stop,yes,no,_none}}: give the folder "
                  "with --speech DIR (e.g. tests/data/speech)")  # fmt: skip
     mic, ref, words = build_stream(args.seconds, args.seed, args.echo, args.speech)
-    out = measure(args.engine, args.lang, mic, ref, args.gate)
+    out = measure(args.engine, args.lang, mic, ref, args.gate, args.glance)
     out.update(echo_gain=args.echo, user_words=words, target_rtf=0.1)
     print(json.dumps(out, indent=None if args.json else 1))
     return 0

@@ -197,6 +197,14 @@ def set_rival_margin(engine: object, margin: float | None) -> None:
     second.rival_margin = None if margin == float("inf") else margin
 
 
+def set_glance(engine: object, glance: str | None) -> None:
+    """Whisper's glance in a cascade (engines/whisper_glance.py): "off" gives every look the full
+    30 s window, the design before it."""
+    second = getattr(engine, "second", None)
+    if glance == "off" and second is not None and hasattr(second, "glance"):
+        second.glance = None
+
+
 def evaluate(
     folder: Path,
     engine: str,
@@ -210,12 +218,14 @@ def evaluate(
     rival_margin: float | None = None,
     gate: float | None = None,
     doubt: str | None = None,
+    glance: str | None = None,
 ) -> dict:
     from coach.listening.factory import make_listener
 
     listener = make_listener(engine, lang, model, others=others)
     set_margins(listener.engine, *margins)
     set_rival_margin(listener.engine, rival_margin)
+    set_glance(listener.engine, glance)
     if gate is not None and hasattr(listener.engine, "gate"):
         listener.engine.gate = None if gate == float("inf") else gate
     if doubt is not None and hasattr(listener.engine, "doubt"):
@@ -285,11 +295,20 @@ def evaluate(
         "errors": dict(misses),
         "rtf": round(cpu / audio_s, 4) if audio_s else None,
         "second_calls": getattr(listener.engine, "second_calls", None),  # a cascade's Whisper
+        "glance": glance_counts(listener.engine),
         "latency_s": {  # end of speech -> detection returned (audio waited + decode CPU)
             "p50": round(float(np.percentile(lat, 50)), 3) if lat else None,
             "p95": round(float(np.percentile(lat, 95)), 3) if lat else None,
         },
     }
+
+
+def glance_counts(engine: object) -> dict | None:
+    """How Whisper's glance answered a cascade's looks: at once, by the full look, or none."""
+    g = getattr(getattr(engine, "second", None), "glance", None)
+    if g is None:
+        return None
+    return {"glances": g.glances, "accepted": g.accepted, "escalated": g.escalated}
 
 
 CURVE = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0)  # multiples of each intent's threshold in nats
@@ -420,6 +439,12 @@ def main() -> int:
         "or let Whisper decide (default keep)",
     )
     ap.add_argument(
+        "--glance",
+        choices=("on", "off"),
+        help="a cascade: Whisper glances at a segment on a short window before its full look "
+        "(default on); off: every look is the full one",
+    )
+    ap.add_argument(
         "--condition",
         default="clean",
         choices=sorted(CONDITIONS),
@@ -457,6 +482,7 @@ def main() -> int:
         args.rival_margin,
         args.gate,
         args.doubt,
+        args.glance,
     )
     res["speakers"] = args.speakers
     if args.json:

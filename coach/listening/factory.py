@@ -42,6 +42,9 @@ def make_listener(
     Raises ModelError / UsageError with a clear message when the choice cannot work.
     """
     pack = load_langpack(lang)
+    from coach.listening.engines.blas import one_thread
+
+    one_thread()  # small vectors: more BLAS threads only spin (engines/blas.py)
     choice = engine
     model_path: Path | None = None
     if engine not in ENGINES:
@@ -103,7 +106,8 @@ def _build_engine(
         rivals = competitors_of(pack, safety)
 
         def whisper() -> Engine:  # stop/pain scored before transcribing; their near words known
-            return WhisperEngine(pack.code, forced=safety, rivals=rivals)
+            # a glance on a short window first (engines/whisper_glance.py)
+            return WhisperEngine(pack.code, forced=safety, rivals=rivals, glance=True)
 
         floor = min(pack.threshold(i, "whisper") for i in SAFETY_INTENTS)
         if background:  # live: Whisper loads on its worker while the coach starts speaking

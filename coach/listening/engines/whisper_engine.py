@@ -25,6 +25,7 @@ import numpy as np
 from coach.audio.levels import room_noise
 from coach.errors import ModelError
 from coach.listening.engines.base import Hypothesis
+from coach.listening.engines.whisper_glance import Glance
 
 # Words a person may wrap around a command ("oh stop", "okay, ready") without it ceasing to be one.
 FILLERS = frozenset(
@@ -137,11 +138,14 @@ class WhisperEngine:
         forced_floor: float = FORCED_FLOOR,
         rivals: Collection[str] = (),
         rival_margin: float | None = None,
+        glance: bool = False,
     ) -> None:
         """`rivals`: near words of the forced phrases (the pack's [competitors]: "top", "pay"),
         for `prefers_rival`; with `rival_margin` set, a forced phrase over the floor also counts
         only when no rival scores within that margin of it (measured, not the default: it lost
-        held-out "ouch" to "out", README "Listening")."""
+        held-out "ouch" to "out", README "Listening"). `glance`: with `forced` phrases, a short
+        encoder window looks first and the full look runs only where a command may be
+        (whisper_glance.py)."""
         if language != "en":
             raise ModelError(
                 f"the whisper engine (tiny.en) speaks English only, not '{language}'",
@@ -164,6 +168,9 @@ class WhisperEngine:
         self.last_scores: dict[str, float] = {}
         self._tokens: dict[str, list[int]] = {}
         self._tokenizer: Any = None
+        self.glance: Glance | None = None
+        if glance and self.forced:
+            self.glance = Glance(self.model, self._tok(), self._forced_tokens)
 
     def set_grammar(self, phrases: Sequence[str]) -> None:
         # longest first, so "stop it" wins over "stop"
@@ -221,14 +228,17 @@ class WhisperEngine:
             return {}
         return self._scores(encoded or self._encode(audio), phrases)
 
+    def _forced_tokens(self, phrase: str) -> list[int]:
+        if phrase not in self._tokens:
+            self._tokens[phrase] = self._tok().encode(FORCED_FORM.format(normalize(phrase)))
+        return self._tokens[phrase]
+
     def _scores(self, encoded: tuple[Any, int], texts: Sequence[str]) -> dict[str, float]:
         tok = self._tok()
         out = {}
         for p in texts:
-            if p not in self._tokens:
-                self._tokens[p] = tok.encode(FORCED_FORM.format(normalize(p)))
             res = self.model.model.align(
-                encoded[0], tok.sot_sequence, [self._tokens[p]], encoded[1]
+                encoded[0], tok.sot_sequence, [self._forced_tokens(p)], encoded[1]
             )
             out[p] = float(np.mean(np.log(np.asarray(res[0].text_token_probs) + 1e-9)))
         return out
@@ -256,6 +266,11 @@ class WhisperEngine:
         audio = self._lead_in(segment)
         dur = len(segment) / 16000
         self.last_text = ""
+        if self.glance is not None and self.rival_margin is None and self.glance.fits(audio):
+            quick = self.glance.look(audio, [p for p, _ in self._phrases], self.forced, dur)
+            self.last_scores, self.last_text = self.glance.last_scores, self.glance.last_text
+            if quick is not None:
+                return quick
         if self.forced:  # recall first: the forced phrases (stop/pain) are scored before all else
             encoded = self._encode(audio)
             self.last_scores = self.forced_scores(audio, encoded)

@@ -1,0 +1,106 @@
+"""Whisper's glance: a cheap first look at a segment on a short encoder window, so that the full
+look (the encoder on its fixed 30 s window, ~0.5 s of CPU) runs only where a command may be.
+
+Why: in the default cascade Whisper looks at every segment the phoneme engine heard nothing in,
+and on a session-like stream that is nearly every ordinary word (37 of 39 segments); all but a
+few of those looks end in "no command". The encoder on a 3 s window costs ~15 ms instead of
+~500 ms. On it the free transcript is unreliable (it repeats words: "yes yes yes", or changes
+them), so the glance decides no intent by its transcript; it scores every grammar phrase by
+teacher forcing (one batch), which the short window barely moves. Verdicts: a stop/pain scored
+over ACCEPT is answered at once; any phrase over ESCALATE, or a short reading that holds a
+phrase of the grammar (or a homophone), gets the full look exactly as before; anything else is
+no command. README "Listening" has the measurements that set the two floors.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection, Sequence
+from typing import Any
+
+import numpy as np
+
+from coach.listening.engines.base import Hypothesis
+
+FRAMES = 300  # 10 ms feature frames: 3 s; a segment Whisper is asked about is <= 2 s + 0.3 s lead
+TOKENS = 10  # the short reading: enough for a command phrase and a filler word
+# words that sound like a command word but are spelled otherwise: the short reading of a real
+# "no" was "you know you know"
+HOMOPHONES = frozenset(["know", "knows", "noe", "weight", "pane", "yep", "yup", "nah"])
+# mean log-probabilities of a forced phrase on the short window, set on the tune espeak-ng voices
+# and the human development clips (README): a stop/pain this likely is answered at once (the
+# non-commands of those sets scored at most -3.14), and any phrase this likely gets the full look
+ACCEPT = -2.5
+ESCALATE = -3.5
+FULL_FLOOR = -2.0  # whisper_engine.FORCED_FLOOR: a glance's accept maps to its confidence
+
+
+class Glance:
+    """The short look, over a loaded faster-whisper model and its tokenizer."""
+
+    def __init__(self, model: Any, tokenizer: Any, forced_tokens: Any, accept: float = ACCEPT,
+                 escalate: float = ESCALATE) -> None:  # fmt: skip
+        """`forced_tokens(phrase)` gives a phrase's forced token ids (WhisperEngine's)."""
+        self.model = model
+        self.tokenizer = tokenizer
+        self.forced_tokens = forced_tokens
+        self.accept = accept
+        self.escalate = escalate
+        self.last_scores: dict[str, float] = {}
+        self.last_text = ""
+        self.glances = 0  # segments looked at
+        self.escalated = 0  # ... of which were given the full look
+        self.accepted = 0  # ... of which were a stop/pain at once
+
+    def fits(self, audio: np.ndarray) -> bool:
+        return len(audio) < (FRAMES - 1) * 160
+
+    def look(
+        self, audio: np.ndarray, phrases: Sequence[str], safety: Collection[str], dur: float
+    ) -> list[Hypothesis] | None:
+        """[hypothesis] (a `safety` phrase over `accept`), [] (no command), or None: give it the
+        full look. `phrases`: the grammar's phrases, every one scored (one batch)."""
+        import ctranslate2  # type: ignore[import-untyped]
+
+        from coach.listening.engines.whisper_engine import normalize
+
+        self.glances += 1
+        self.last_text = ""
+        feats = self.model.feature_extractor(audio)
+        frames = min(feats.shape[-1] - 1, FRAMES)
+        feats = np.ascontiguousarray(np.pad(feats[:, :frames], ((0, 0), (0, FRAMES - frames))))
+        encoded = self.model.model.encode(ctranslate2.StorageView.from_array(feats[None]))
+        self.last_scores = {}
+        if phrases:  # one batch: the encoder output repeated per phrase (cheap on 3 s)
+            batch = np.ascontiguousarray(np.repeat(np.asarray(encoded), len(phrases), 0))
+            res = self.model.model.align(
+                ctranslate2.StorageView.from_array(batch),
+                self.tokenizer.sot_sequence,
+                [self.forced_tokens(p) for p in phrases],
+                [frames] * len(phrases),
+            )
+            self.last_scores = {
+                p: float(np.mean(np.log(np.asarray(r.text_token_probs) + 1e-9)))
+                for p, r in zip(phrases, res, strict=True)
+            }
+        safe = [(v, p) for p, v in self.last_scores.items() if p in safety]
+        if safe and max(safe)[0] >= self.accept:
+            self.accepted += 1
+            score, phrase = max(safe)
+            # on the scale of the full look's scores: the glance's floor is its FORCED_FLOOR
+            return [Hypothesis(phrase, math.exp((score - self.accept + FULL_FLOOR) / 3), 0.0, dur)]
+        if self.last_scores and max(self.last_scores.values()) >= self.escalate:
+            self.escalated += 1
+            return None
+        out = self.model.model.generate(
+            encoded,
+            [[*self.tokenizer.sot_sequence, self.tokenizer.no_timestamps]],
+            max_length=TOKENS,
+            beam_size=1,
+        )
+        self.last_text = normalize(self.tokenizer.decode(out[0].sequences_ids[0]))
+        said = f" {self.last_text} "
+        if any(f" {normalize(p)} " in said for p in phrases) or HOMOPHONES & set(said.split()):
+            self.escalated += 1
+            return None
+        return []
