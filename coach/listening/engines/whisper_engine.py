@@ -170,7 +170,7 @@ class WhisperEngine:
         self._tokenizer: Any = None
         self.glance: Glance | None = None
         if glance and self.forced:
-            self.glance = Glance(self.model, self._tok(), self._forced_tokens)
+            self.glance = Glance(self.model, self._tok(), self._forced_tokens, forced_floor)
 
     def set_grammar(self, phrases: Sequence[str]) -> None:
         # longest first, so "stop it" wins over "stop"

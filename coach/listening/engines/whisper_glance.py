@@ -32,16 +32,24 @@ HOMOPHONES = frozenset(["know", "knows", "noe", "weight", "pane", "yep", "yup", 
 # non-commands of those sets scored at most -3.14), and any phrase this likely gets the full look
 ACCEPT = -2.5
 ESCALATE = -3.5
-FULL_FLOOR = -2.0  # whisper_engine.FORCED_FLOOR: a glance's accept maps to its confidence
 
 
 class Glance:
     """The short look, over a loaded faster-whisper model and its tokenizer."""
 
-    def __init__(self, model: Any, tokenizer: Any, forced_tokens: Any, accept: float = ACCEPT,
-                 escalate: float = ESCALATE) -> None:  # fmt: skip
-        """`forced_tokens(phrase)` gives a phrase's forced token ids (WhisperEngine's)."""
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any,
+        forced_tokens: Any,
+        full_floor: float,
+        accept: float = ACCEPT,
+        escalate: float = ESCALATE,
+    ) -> None:
+        """`forced_tokens(phrase)`: a phrase's forced token ids (WhisperEngine's); `full_floor`:
+        the full look's floor for a forced phrase, onto which `accept` maps a confidence."""
         self.model = model
+        self.full_floor = full_floor
         self.tokenizer = tokenizer
         self.forced_tokens = forced_tokens
         self.accept = accept
@@ -87,8 +95,9 @@ class Glance:
         if safe and max(safe)[0] >= self.accept:
             self.accepted += 1
             score, phrase = max(safe)
-            # on the scale of the full look's scores: the glance's floor is its FORCED_FLOOR
-            return [Hypothesis(phrase, math.exp((score - self.accept + FULL_FLOOR) / 3), 0.0, dur)]
+            # on the full look's scale (its confidence exp(score / 3)): accept maps to its floor
+            conf = math.exp((score - self.accept + self.full_floor) / 3)
+            return [Hypothesis(phrase, conf, 0.0, dur)]
         if self.last_scores and max(self.last_scores.values()) >= self.escalate:
             self.escalated += 1
             return None
