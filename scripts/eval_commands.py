@@ -219,6 +219,7 @@ def evaluate(
     gate: float | None = None,
     doubt: str | None = None,
     glance: str | None = None,
+    band_fill: bool = False,
 ) -> dict:
     from coach.listening.factory import make_listener
 
@@ -226,6 +227,8 @@ def evaluate(
     set_margins(listener.engine, *margins)
     set_rival_margin(listener.engine, rival_margin)
     set_glance(listener.engine, glance)
+    if band_fill:  # the phoneme engine's second look at a band-limited segment (engines/band.py)
+        getattr(listener.engine, "fast", listener.engine).band_fill = True
     if gate is not None and hasattr(listener.engine, "gate"):
         listener.engine.gate = None if gate == float("inf") else gate
     if doubt is not None and hasattr(listener.engine, "doubt"):
@@ -445,6 +448,12 @@ def main() -> int:
         "(default on); off: every look is the full one",
     )
     ap.add_argument(
+        "--band-fill",
+        action="store_true",
+        help="the phoneme engine reads a band-limited segment it heard nothing in again, its "
+        "0-4 kHz band mirrored into 4-8 kHz (measured, not the default)",
+    )
+    ap.add_argument(
         "--condition",
         default="clean",
         choices=sorted(CONDITIONS),
@@ -483,6 +492,7 @@ def main() -> int:
         args.gate,
         args.doubt,
         args.glance,
+        args.band_fill,
     )
     res["speakers"] = args.speakers
     if args.json:

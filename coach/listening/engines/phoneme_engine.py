@@ -126,6 +126,9 @@ class PhonemeEngine:
         # the stop/pain phrases of the last segment that a near word explained better, by less
         # than their safety margin: heard (recall first), but a cascade may ask its second engine
         self.contested: set[str] = set()
+        # a band-limited segment in which nothing was heard is read again with a mirrored upper
+        # band (band.py): measured, not the default
+        self.band_fill = False
 
     def set_grammar(self, phrases: Sequence[str]) -> None:
         key = tuple(sorted(p for p in phrases if p in self._slots))
@@ -150,6 +153,15 @@ class PhonemeEngine:
         return np.asarray(lp[0][: int(np.asarray(n).reshape(-1)[0])])
 
     def recognize(self, segment: np.ndarray) -> list[Hypothesis]:
+        out = self._recognize(segment)
+        if not out and self.band_fill and len(segment) >= MIN_SAMPLES:
+            from coach.listening.engines import band
+
+            if band.narrow(segment):  # a second look with an upper band (band.py; measured)
+                out = self._recognize(band.fill(segment))
+        return out
+
+    def _recognize(self, segment: np.ndarray) -> list[Hypothesis]:
         self.last_costs, self.contested = {}, set()
         if self._spotter is None or not self._spotter.keys or len(segment) < MIN_SAMPLES:
             return []
