@@ -27,7 +27,6 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "scripts"))  # eval_commands' glance switch
 
 from coach.audio.format import BLOCK, RATE, read_wav  # noqa: E402
 
@@ -73,6 +72,22 @@ def build_stream(
     return np.clip(mic, -1, 1), ref, count
 
 
+def set_glance(engine: object, glance: str | None) -> None:
+    """Whisper's glance in a cascade (engines/whisper_glance.py): "off" gives every look the full
+    30 s window, the design before it."""
+    second = getattr(engine, "second", None)
+    if glance == "off" and second is not None and hasattr(second, "glance"):
+        second.glance = None
+
+
+def glance_counts(engine: object) -> dict | None:
+    """How Whisper's glance answered a cascade's looks: at once, by the full look, or none."""
+    g = getattr(getattr(engine, "second", None), "glance", None)
+    if g is None:
+        return None
+    return {"glances": g.glances, "accepted": g.accepted, "escalated": g.escalated}
+
+
 def measure(
     engine: str,
     lang: str,
@@ -81,8 +96,6 @@ def measure(
     gate: float | None = None,
     glance: str | None = None,
 ) -> dict[str, object]:
-    from eval_commands import glance_counts, set_glance
-
     from coach.intents import Intent
     from coach.listening.factory import make_listener
 

@@ -197,14 +197,6 @@ def set_rival_margin(engine: object, margin: float | None) -> None:
     second.rival_margin = None if margin == float("inf") else margin
 
 
-def set_glance(engine: object, glance: str | None) -> None:
-    """Whisper's glance in a cascade (engines/whisper_glance.py): "off" gives every look the full
-    30 s window, the design before it."""
-    second = getattr(engine, "second", None)
-    if glance == "off" and second is not None and hasattr(second, "glance"):
-        second.glance = None
-
-
 def evaluate(
     folder: Path,
     engine: str,
@@ -221,6 +213,8 @@ def evaluate(
     glance: str | None = None,
     band_fill: bool = False,
 ) -> dict:
+    from bench_listener import glance_counts, set_glance
+
     from coach.listening.factory import make_listener
 
     listener = make_listener(engine, lang, model, others=others)
@@ -304,14 +298,6 @@ def evaluate(
             "p95": round(float(np.percentile(lat, 95)), 3) if lat else None,
         },
     }
-
-
-def glance_counts(engine: object) -> dict | None:
-    """How Whisper's glance answered a cascade's looks: at once, by the full look, or none."""
-    g = getattr(getattr(engine, "second", None), "glance", None)
-    if g is None:
-        return None
-    return {"glances": g.glances, "accepted": g.accepted, "escalated": g.escalated}
 
 
 CURVE = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0)  # multiples of each intent's threshold in nats
