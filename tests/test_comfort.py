@@ -320,3 +320,11 @@ def test_the_player_applies_the_level_and_never_clips_above_0_db() -> None:
     assert np.allclose(loud[small], clip[: len(loud)][small] * 10 ** (8 / 20), atol=1e-6)
     # louder all the same: the level of the whole, not only of the quiet samples
     assert np.sqrt(np.mean(loud**2)) > 1.8 * np.sqrt(np.mean(clip[: len(loud)] ** 2))
+
+
+def test_the_terminal_says_the_level_and_an_early_end_in_words() -> None:
+    from coach.app.display import describe_event
+
+    assert describe_event("level", {"db": -4.0}) == "output level -4 dB"
+    ended = {"reason": "completed-early", "reps": {"left": 1, "right": 2}}
+    assert describe_event("ended", ended, True).startswith("completed early; reps right 2, left 1")
