@@ -17,7 +17,17 @@ class Intent(StrEnum):
     YES = "yes"
     NO = "no"
     READY = "ready"
+    # voice comfort (issue #16 item 3; coach/session/comfort.py): heard while exercising
+    LOUDER = "louder"
+    QUIETER = "quieter"
+    REMAINING = "remaining"  # how many left
+    SKIP = "skip"
+    UPCOMING = "upcoming"  # what's next
 
 
 # Heard in every state and never ignored: they pre-empt everything.
 SAFETY_INTENTS = frozenset({Intent.STOP, Intent.PAIN})
+# Heard while exercising, resting, getting ready and paused (coach/session/comfort.py).
+COMFORT_INTENTS = frozenset(
+    {Intent.LOUDER, Intent.QUIETER, Intent.REMAINING, Intent.SKIP, Intent.UPCOMING}
+)

@@ -13,6 +13,7 @@ class EndReason(StrEnum):
     """Why a session ended; the values are what the history and the events file store."""
 
     COMPLETED = "completed"
+    COMPLETED_EARLY = "completed-early"  # "skip": the person moved on before its last rep
     STOPPED = "stopped"
     PAIN = "pain"
     NO_RESPONSE = "no-response"

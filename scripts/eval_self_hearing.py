@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Self-hearing benchmark: the coach's own speech must never be taken for a command.
 
-Every cue (text and short form) of every routine in every voice is rendered (coach.speech.tts, cached),
+Every cue (text and short form) of every routine, and the rest the coach says while the exercise
+commands are heard (spoken_texts), in every voice is rendered (coach.speech.tts, cached),
 played by the real Player through the file back end's room echo (FileAudio: a delayed, scaled copy
 of the speaker in the mic, plus a -60 dB noise floor) into the listener with the reference signal,
 looping until --hours of coach speech have played. false_commands_per_hour is the number of
@@ -53,13 +54,31 @@ USER_VOICES = [
 ]
 
 
-def cue_clips(voices: list[str] | None) -> list[tuple[str, str, np.ndarray]]:
-    """(voice, text, pcm) for every cue of every routine in every voice."""
+def spoken_texts() -> list[str]:
+    """Every cue (text and short form) of every routine, and what else the coach says while the
+    exercise commands are heard: the voice-comfort answers, the programs' sentences between
+    exercises, the acknowledgements (coach/session/comfort.py; README "Voice comfort")."""
+    from coach.exercise.program import PROMPTS, load_programs
     from coach.exercise.routine import load_library
+    from coach.session import comfort, safety
+    from coach.session.program_flow import program_texts
 
-    texts = sorted(
-        {t for r in load_library().values() for c in r.all_cues() for t in (c.text, c.short) if t}
-    )
+    lib = load_library()
+    texts = {t for r in lib.values() for c in r.all_cues() for t in (c.text, c.short) if t}
+    texts |= set(comfort.texts(lib.values()))
+    for prog in load_programs(lib).values():
+        texts |= set(comfort.program_texts(prog)) | set(program_texts(prog, lib))
+    texts |= {safety.SLOWER_OK, safety.FASTER_OK, safety.SLOWER_LIMIT, safety.FASTER_LIMIT,
+              safety.RESUMED}  # fmt: skip
+    return sorted(texts - set(PROMPTS))  # (a prompt says the word it asks for, on purpose)
+
+
+def cue_clips(voices: list[str] | None, level_db: float = 0.0) -> list[tuple[str, str, np.ndarray]]:
+    """(voice, text, pcm) for everything spoken_texts() lists, in every voice, at the output
+    level `level_db` (the player's: its soft limiter above 0 dB)."""
+    from coach.speech.player import soft_limit
+
+    texts = spoken_texts()
     out = []
     try:
         from coach.speech.tts import SpeechRenderer
@@ -71,7 +90,8 @@ def cue_clips(voices: list[str] | None) -> list[tuple[str, str, np.ndarray]]:
             if voices and name not in voices:
                 continue
             for t in texts:
-                out.append((name, t, renderer.render(t, prof)))
+                pcm = renderer.render(t, prof) * np.float32(10 ** (level_db / 20))
+                out.append((name, t, soft_limit(pcm) if level_db > 0 else pcm))
     except ImportError:  # the voice area not there yet: espeak-ng directly
         for v in ("en-us", "en-gb"):
             for t in texts:
@@ -314,6 +334,10 @@ def main() -> int:
         "--parts", nargs="*", default=["self", "over", "ordinary"],
         help="self (the coach's own voice), over (stop/pain over it), ordinary (words over it)",
     )  # fmt: skip
+    ap.add_argument(
+        "--level", type=float, default=0.0,
+        help="the coach's output level in dB (louder/quieter: -16..+8; default 0)",
+    )  # fmt: skip
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     if not list((args.speech / "stop").glob("*.wav")):
@@ -322,10 +346,11 @@ def main() -> int:
     from coach.listening.factory import make_listener
 
     listener = make_listener(args.engine, "en")
-    clips = cue_clips(args.voices)
+    clips = cue_clips(args.voices, args.level)
     res = {
         "engine": listener.engine_name,
         "cues": len(clips),
+        "level_db": args.level,
         "echo_gain": ECHO_GAIN,
         "echo_delay_s": ECHO_DELAY_S,
     }

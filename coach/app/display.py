@@ -136,7 +136,11 @@ STATE_WORDS = {
     "getting-ready": "waiting for you to be in position",
     "ended": "ended",
 }
-REASON_WORDS = {"no-response": "no response", "fault": "a fault"}
+REASON_WORDS = {
+    "no-response": "no response",
+    "fault": "a fault",
+    "completed-early": "completed early",  # "skip"
+}
 
 
 def describe_event(type: str, detail: dict[str, Any], sided: bool | None = None) -> str:
@@ -160,6 +164,8 @@ def describe_event(type: str, detail: dict[str, Any], sided: bool | None = None)
         return f"the microphone is back after {float(d.get('after_s', 0.0)):.1f} s"
     if type == "tempo" and "bpm" in d:
         return f"{float(d['bpm']):g} breaths a minute"
+    if type == "level" and "db" in d:  # louder, quieter (coach/session/comfort.py)
+        return f"output level {float(d['db']):+g} dB"
     if type == "started" and "routine" in d:
         return f"{d['routine']} begins"
     if type == "ended" and "reason" in d:

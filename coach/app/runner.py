@@ -50,6 +50,7 @@ from coach.session.machine import (
     Reps,
     Say,
     Session,
+    SetLevel,
     Started,
     Unhush,
 )
@@ -170,6 +171,8 @@ class Runner:
                     self.listener.expect(set(a.intents))
             elif isinstance(a, Log):
                 self._event(a.type, a.detail)
+            elif isinstance(a, SetLevel):
+                self.player.set_level(a.db)  # (the Say after it is heard at the new level)
             elif isinstance(a, Reps):
                 if self.recorder is not None:
                     self.recorder.reps(a.left, a.right)

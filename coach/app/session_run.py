@@ -108,6 +108,7 @@ def _run_session(
     quiet: bool,
     signals: StopSignals,
 ) -> RunResult:
+    from coach.app import output_level
     from coach.app.display import Display
     from coach.app.runner import (
         CLOSE_AFTER_SIGNAL_S,
@@ -173,12 +174,14 @@ def _run_session(
     session: Session | None = None
     runner: Runner | None = None
     engine = str(opts.engine) if listen else "none"
+    level = 0.0
     try:
         dose = check_program_dose(program, history) if program else check_dose(routine, history)
         if dose and dose.warning:
             print(f"coach: warning: {dose.warning}", file=sys.stderr)
+        level = output_level.load(voice.name)  # "louder"/"quieter" of earlier sessions
         kw: dict[str, Any] = dict(listen=listen, dose=dose, hush=opts.hush,
-                                  mic_wait_s=opts.mic_wait_s)  # fmt: skip
+                                  mic_wait_s=opts.mic_wait_s, level_db=level)  # fmt: skip
         session = (
             ProgramSession(program, tempo, load_library(), **kw)
             if program
@@ -211,6 +214,11 @@ def _run_session(
             runner_for(session, {}, None).record_unstarted_stop()
         raise
     finally:
+        if (session is not None and session.level_db != level  # remembered for this voice
+                and not output_level.remember(voice.name, session.level_db)):  # fmt: skip
+            print(f"coach: warning: could not write {output_level.record_path()}: the "
+                  f"{voice.name} voice will start at its own level next time",
+                  file=sys.stderr)  # fmt: skip
         display.close()
         if signals.received:
             # every write is in the write-ahead log, which outlives the process (synchronous

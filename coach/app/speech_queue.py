@@ -136,7 +136,8 @@ class SpeechQueue:
         if say.cue is not None:
             say = replace(say, seconds=left)
         if not self._fits(say, left):
-            if say.cue is None and deferred < MAX_DEFERRALS:  # (a repeat would be stale)
+            waits = MAX_DEFERRALS if say.waits is None else say.waits
+            if say.cue is None and deferred < waits:  # (a repeat would be stale)
                 self._deferred.append((say, deferred + 1))
             else:
                 self._emit(EventType.SKIPPED, {"text": say.text, "left_s": round(left, 3)}, 0.0)

@@ -92,7 +92,17 @@ def intro_text(p: Program) -> str:
 
 
 def rest_text(nxt: Routine) -> str:
-    return f"Rest. Breathe easily. Next: {nxt.name}."
+    return f"Rest. Breathe easily. Coming up: {nxt.name}."  # ("next" is a command word)
+
+
+def after_text(r: Routine) -> str:
+    """What comes after the exercise under way ("what's next", coach/session/comfort.py)."""
+    return f"Then, {r.name}."
+
+
+def coming_text(r: Routine) -> str:
+    """... and in a rest, or waiting for "ready"."""
+    return f"Coming up: {r.name}."
 
 
 def begin_text(r: Routine) -> str:
@@ -124,6 +134,7 @@ def own_phrases(p: Program) -> list[tuple[tuple[str | int, ...], str]]:
             out.append((f, rest_text(e.routine)))
         out += [(f, skip_text(e.routine, [m])) for m in e.routine.motion]
         out.append((f, go_on_text([e.routine])))
+        out += [(f, after_text(e.routine)), (f, coming_text(e.routine))]  # "what's next"
     return out
 
 

@@ -71,6 +71,14 @@ SOUND_ALIKES: dict[str, str] = {
     "stopping": "stop",
     "hurt": "it hurts",
     "painful": "pain",
+    "loud": "louder",
+    "loudly": "louder",
+    "quiet": "quieter",
+    "quietly": "quieter",
+    "quite": "quieter",
+    "skipping": "skip",
+    "skipped": "skip",
+    "text": "next",
 }
 
 

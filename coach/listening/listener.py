@@ -328,6 +328,9 @@ class Listener:
     ) -> list[Detection]:
         """Per-intent thresholds, the intents that count, the coach's own voice: one command."""
         out = []
+        # recall first: a stop or pain over its threshold wins over any other phrase of the
+        # segment (as in a cascade), so a near command ("skip" for "stop") never takes its place
+        hyps = sorted(hyps, key=lambda h: self.pack.intent_of(h.phrase) not in SAFETY_INTENTS)
         for h in hyps:
             intent = self.pack.intent_of(h.phrase)
             if intent is None or intent not in expected:

@@ -2,7 +2,8 @@
 
 Small frozen values, so a test can compare a session's output with `==`, and the runner can
 carry them out in order: Say (queue speech), Cancel (cut the player now), Hush / Unhush (fall silent
-while the user speaks, then carry on), Expect (which intents count), Log (an event), Reps,
+while the user speaks, then carry on), SetLevel (the output level), Expect (which intents count),
+Log (an event), Reps,
 Finish (a routine's session ends), Started (an alternative).
 """
 
@@ -32,6 +33,9 @@ class Say:
     # breath cue (`on_grid`) cuts whatever else still plays, so nothing shifts the breath grid
     until: float | None = None
     on_grid: bool = False
+    # breath cues a Say that does not fit may wait behind for a gap (None: the runner's own
+    # MAX_DEFERRALS); an answer to a question waits longer than an acknowledgement
+    waits: int | None = None
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,14 @@ class Hush:
 @dataclass(frozen=True)
 class Unhush:
     """The user's words were not a command that ends or pauses: carry on with what was held."""
+
+
+@dataclass(frozen=True)
+class SetLevel:
+    """The coach's output level, dB against the voice profile's (coach/session/comfort.py): the
+    player applies it from the next block on, so what follows is said at the new level."""
+
+    db: float
 
 
 @dataclass(frozen=True)
@@ -91,4 +103,4 @@ class Started:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
-Action = Say | Cancel | Hush | Unhush | Expect | Log | Reps | Finish | Started
+Action = Say | Cancel | Hush | Unhush | SetLevel | Expect | Log | Reps | Finish | Started

@@ -20,6 +20,7 @@ class EventType(StrEnum):
     COMMAND = "command"  # a command was acted on
     PROOF = "proof"  # a safety word heard when asked for (it ends nothing)
     TEMPO = "tempo"  # the breath tempo changed
+    LEVEL = "level"  # the output level changed (louder, quieter) or was remembered at the start
     HUSH = "hush"  # the person's voice began: the coach fell silent
     HUSH_OVER = "hush-over"  # it was no command: the coach carried on
     STARTED = "started"  # an exercise began (its routine id)

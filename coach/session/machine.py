@@ -26,7 +26,7 @@ from coach.exercise.choreography import Beat, Section, cue_seconds, script
 from coach.exercise.routine import Cue, Phase, Routine
 from coach.exercise.tempo import Tempo
 from coach.intents import SAFETY_INTENTS, Intent
-from coach.session import phrasebook, safety
+from coach.session import comfort, phrasebook, safety
 from coach.session.actions import (
     Action,
     Cancel,
@@ -37,6 +37,7 @@ from coach.session.actions import (
     Log,
     Reps,
     Say,
+    SetLevel,
     Started,
     Unhush,
 )
@@ -68,6 +69,7 @@ class Session:
         hush: bool = True,
         prove: bool = False,
         mic_wait_s: float = MIC_WAIT_S,
+        level_db: float = 0.0,
     ) -> None:
         self.routine = routine
         self.reps = reps
@@ -99,6 +101,7 @@ class Session:
         self.mic = MicOutage(mic_wait_s)
         self._resume_state = State.POSITIONING
         self._hush = HushState()
+        self.level_db = comfort.clamp_level(level_db)  # the output level (louder, quieter)
         self._handlers: dict[Intent, Callable[[float], list[Action]]] = {
             Intent.STOP: self._on_stop,
             Intent.PAIN: self._on_pain,
@@ -110,6 +113,11 @@ class Session:
             Intent.SLOWER: self._on_slower,
             Intent.FASTER: self._on_faster,
             Intent.REPEAT: self._on_repeat,
+            Intent.LOUDER: self._on_louder,
+            Intent.QUIETER: self._on_quieter,
+            Intent.REMAINING: self._on_remaining,
+            Intent.SKIP: self._on_skip,
+            Intent.UPCOMING: self._on_upcoming,
         }
 
     # --- what may be said (coach/session/phrasebook.py) ---------------------------------------------------
@@ -124,6 +132,8 @@ class Session:
     # --- events ---------------------------------------------------------------------------------
     def start(self, now: float) -> list[Action]:
         acts: list[Action] = []
+        if self.level_db:  # remembered for this voice (coach/app/output_level.py)
+            acts += [SetLevel(self.level_db), Log(EventType.LEVEL, {"db": self.level_db})]
         if not self.listen:
             acts += self._say(safety.NOT_LISTENING)
             return acts + self._brief(now)
@@ -352,6 +362,34 @@ class Session:
         self._pending_tempo = base.faster()
         return self._say(safety.FASTER_OK, until=self._next_at)
 
+    # voice comfort: the rules are in coach/session/comfort.py; a program answers its hooks for itself
+    def _on_louder(self, now: float) -> list[Action]:
+        return comfort.on_level(self, up=True)
+
+    def _on_quieter(self, now: float) -> list[Action]:
+        return comfort.on_level(self, up=False)
+
+    def _on_remaining(self, now: float) -> list[Action]:
+        return comfort.on_remaining(self)
+
+    def _on_upcoming(self, now: float) -> list[Action]:
+        return comfort.on_upcoming(self)
+
+    def _on_skip(self, now: float) -> list[Action]:
+        """A single routine has nothing after it: its end, completed early."""
+        return [Cancel(), *self._say(comfort.SKIP_END), *self._finish(EndReason.COMPLETED_EARLY)]
+
+    def _in_exercise(self) -> bool:
+        return bool(self._beats)
+
+    def _exercises_left(self) -> tuple[int, bool] | None:
+        """(exercises still to come, between two of them) in a program; None: one routine."""
+        return None
+
+    def _upcoming(self) -> tuple[Routine, bool] | None:
+        """(the exercise that comes next, between two of them); None: none."""
+        return None
+
     def _on_repeat(self, now: float) -> list[Action]:
         if self.last_said is None:
             return []
@@ -370,14 +408,15 @@ class Session:
         gap_s: float = 0.0,
         until: float | None = None,
         on_grid: bool = False,
+        waits: int | None = None,
     ) -> list[Action]:
-        s = Say(text, cue, seconds, gap_s, until, on_grid)
+        s = Say(text, cue, seconds, gap_s, until, on_grid, waits)
         if text not in (
             safety.SLOWER_OK,
             safety.FASTER_OK,
             safety.SLOWER_LIMIT,
             safety.FASTER_LIMIT,
-        ):
+        ) and text not in comfort.NOT_REPEATED:
             self.last_said = s
         return [s]
 
@@ -403,6 +442,7 @@ class Session:
         if self.listen:
             acts += self._say(safety.COMMANDS_BRIEF)
             acts += self._say(safety.COMMANDS_MORE)
+            acts += self._say(safety.COMMANDS_COMFORT)
         self._after_speech = AfterSpeech.EXERCISE
         return acts
 
@@ -459,8 +499,8 @@ class Session:
 
     # hooks a program overrides (coach/session/program_session.py): what follows a routine's last breath,
     # and the end of a pain (no alternative, or none taken)
-    def _routine_done(self, now: float) -> list[Action]:
-        return self._finish(EndReason.COMPLETED)
+    def _routine_done(self, now: float, reason: EndReason = EndReason.COMPLETED) -> list[Action]:
+        return self._finish(reason)
 
     def _pain_end(self, goodbye: str, suggestion: str | None) -> list[Action]:
         return self._say(goodbye) + self._finish(EndReason.PAIN, suggestion)

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 from coach.exercise.choreography import renderings
 from coach.exercise.routine import Routine
-from coach.session import safety
+from coach.session import comfort, safety
 from coach.session.dose import Dose
 
 FIXED = (
@@ -25,6 +25,7 @@ FIXED = (
     safety.GREEN_LIGHT,
     safety.COMMANDS_BRIEF,
     safety.COMMANDS_MORE,
+    safety.COMMANDS_COMFORT,
     safety.HEARING_PROMPT,
     safety.HEARING_RETRY,
     safety.HEARING_OK,
@@ -47,6 +48,7 @@ FIXED = (
     safety.FASTER_LIMIT,
     safety.PAUSE_TIMEOUT,
     safety.FAULT_SPOKEN,
+    *comfort.FIXED,
 )
 
 
@@ -92,7 +94,9 @@ def phrasebook(
     if dose and dose.warning:
         fixed.append(dose.warning)
     prev = routine
-    for r in [routine, *alternatives(library, routine)]:
+    chain = [routine, *alternatives(library, routine)]
+    fixed += comfort.texts(chain)  # the answers to "how many left" in each of them
+    for r in chain:
         fixed += summaries(r)
         fixed += [c.text for c in r.all_cues()]
         if r is not routine:

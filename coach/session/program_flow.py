@@ -29,7 +29,7 @@ from coach.exercise.program import (
 )
 from coach.exercise.routine import Phase, Routine
 from coach.exercise.tempo import Tempo
-from coach.session import phrasebook, safety
+from coach.session import comfort, phrasebook, safety
 from coach.session.dose import Dose
 
 EXPORT_TURN_S = 15.0  # a recording cannot wait for "ready": this much more time to turn over
@@ -136,12 +136,14 @@ def program_phrasebook(
         out.update(dict.fromkeys(phrasebook.phrasebook(r, library, dose)))
     lib = {**library, **{r.id: r for r in program.routines}}
     texts: list[str] = []
-    for alt_id, painful_id in sorted(pain_paths(program, library).offers):
+    offers = sorted(pain_paths(program, library).offers)
+    for alt_id, painful_id in offers:
         alt = lib[alt_id]
         out.update(dict.fromkeys(renderings(alt)))
         texts += [safety.offer_text(alt, lib[painful_id]), phrasebook.start_text(alt)]
         texts += [*phrasebook.summaries(alt), *(c.text for c in alt.all_cues())]
-    for t in [*texts, *program_texts(program, library)]:
+    texts += comfort.texts(lib[a] for a, _ in offers)  # (each exercise's: its phrasebook)
+    for t in [*texts, *program_texts(program, library), *comfort.program_texts(program)]:
         out.setdefault((t, 1.0))
     return list(out)
 

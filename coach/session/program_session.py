@@ -38,7 +38,7 @@ from coach.exercise.program import (
 )
 from coach.exercise.routine import Routine
 from coach.exercise.tempo import TEMPO_MAX, TEMPO_MIN, Tempo
-from coach.session import safety
+from coach.session import comfort, safety
 from coach.session.actions import Action, Cancel, EndReason, Finish, Log, Started
 from coach.session.events import EventType
 from coach.session.machine import AfterSpeech, Session, State
@@ -112,16 +112,16 @@ class ProgramSession(Session):
             acts.append(Log(EventType.STARTED, {"routine": self.routine.id, **self._where(0)}))
         return acts + super()._begin_routine(now)
 
-    def _routine_done(self, now: float) -> list[Action]:
+    def _routine_done(self, now: float, reason: EndReason = EndReason.COMPLETED) -> list[Action]:
         if self._alt:  # an alternative after pain is done: go on only if the person says so
             rest = self._rest()
             if self._over or not rest.kept:
-                return self._finish(EndReason.COMPLETED)
-            return self._close(EndReason.COMPLETED) + self._ask_go_on(rest)
+                return self._finish(reason)
+            return self._close(reason) + self._ask_go_on(rest)
         j = next_index(self.program, self._k, self._skip)
         if j is None:
-            return self._finish(EndReason.COMPLETED)
-        acts = self._close(EndReason.COMPLETED) + self._enter(State.RESTING)
+            return self._finish(reason)
+        acts = self._close(reason) + self._enter(State.RESTING)
         self._rest_until = now + self.program.exercises[self._k].rest_s
         return acts + self._say(rest_text(self.program.exercises[j].routine))
 
@@ -251,6 +251,40 @@ class ProgramSession(Session):
         self._resume_next = False
         self.mic.resumed()
         return [Cancel(), *self._say(safety.RESUMED), *self._advance(now)]
+
+    # --- voice comfort (coach/session/comfort.py) ---------------------------------------------------------
+    def _on_skip(self, now: float) -> list[Action]:
+        """The next exercise: now, from a rest; the one after, from the wait for "ready" (the
+        one waiting is left out); from an exercise, its end (completed early), then its rest."""
+        acts: list[Action] = [Cancel()]
+        if self.state in (State.RESTING, State.GETTING_READY):
+            if self._pending is not None:
+                self._skip.add(self._pending)
+                self._k = self._pending
+            self._rest_until = self._pending = None
+            if next_index(self.program, self._k, self._skip) is None:
+                return acts + self._say(comfort.SKIP_END) + self._finish(EndReason.COMPLETED_EARLY)
+            return acts + self._say(comfort.SKIP_ON) + self._advance(now)
+        self._cur = None
+        if not self._alt and next_index(self.program, self._k, self._skip) is None:
+            return acts + self._say(comfort.SKIP_END) + self._finish(EndReason.COMPLETED_EARLY)
+        return acts + self._say(comfort.SKIP_ON) + self._routine_done(now, EndReason.COMPLETED_EARLY)
+
+    def _in_exercise(self) -> bool:
+        return bool(self._beats) and not self._between
+
+    def _exercises_left(self) -> tuple[int, bool] | None:
+        between = self._between or self._pending is not None
+        after = self._pending - 1 if self._pending is not None else self._k
+        left = [j for j in range(after + 1, len(self.program.exercises)) if j not in self._skip]
+        return len(left), between
+
+    def _upcoming(self) -> tuple[Routine, bool] | None:
+        j = self._pending if self._pending is not None else next_index(
+            self.program, self._k, self._skip)  # fmt: skip
+        if j is None:
+            return None
+        return self.program.exercises[j].routine, self._between or self._pending is not None
 
     def mic_lost(self, now: float, why: str = "") -> list[Action]:
         """Between exercises too the coach pauses (the next one must not begin unheard)."""

@@ -36,6 +36,8 @@ COMMANDS_BRIEF = (
     "At any time, say stop to end, or say pain if something hurts, and I will go quiet at once."
 )
 COMMANDS_MORE = "You can also say slower, faster, pause, resume, or repeat."
+# ... and the voice comfort commands (coach/session/comfort.py), said right after it
+COMMANDS_COMFORT = "And louder, quieter, how many left, what's next, or skip."
 HEARING_PROMPT = "Say ready when you're lying down."
 HEARING_RETRY = "I didn't catch that. When you're lying down, say ready."
 HEARING_OK = "Thank you, I can hear you."
@@ -46,14 +48,14 @@ PROVE_ASK = {
     "pain": "Thank you. Now please say pain.",
 }
 PROVE_ASK_AGAIN = {
-    "stop": "I didn't hear that. Please say stop, a little louder or closer to the microphone.",
-    "pain": "I didn't hear that. Please say pain, a little louder or closer to the microphone.",
+    "stop": "I didn't hear that. Please say stop again, with more voice or closer to the microphone.",
+    "pain": "I didn't hear that. Please say pain again, with more voice or closer to the microphone.",
 }
 PROVE_OTHER_FIRST = "Thank you. Now please say stop."  # pain was heard first
 PROVE_OK = "I heard both words, so I can keep you safe."
 PROVE_REFUSE = {
     w: f"I could not hear you say {w}, so I will not begin. Move closer to the microphone, "
-    "speak a little louder, or try another microphone, then run coach check."
+    "speak up a little, or try another microphone, then run coach check."
     for w in ("stop", "pain")
 }
 HEARING_REFUSE = (

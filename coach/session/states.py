@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from coach.intents import Intent
+from coach.intents import COMFORT_INTENTS, Intent
 
 
 class AfterSpeech(StrEnum):
@@ -59,3 +59,8 @@ EXPECT: dict[State, frozenset[Intent]] = {
     State.RESTING: frozenset({Intent.PAUSE, Intent.REPEAT}),
     State.GETTING_READY: frozenset({Intent.READY, Intent.REPEAT}),
 }
+# voice comfort (coach/session/comfort.py): louder, quieter, how many left, what's next; skip where
+# there is something to move on to (not while paused: "resume" decides what happens then)
+for _state in (State.POSITIONING, State.EXERCISING, State.PAUSED, State.RESTING,
+               State.GETTING_READY):  # fmt: skip
+    EXPECT[_state] |= COMFORT_INTENTS - ({Intent.SKIP} if _state == State.PAUSED else set())

@@ -6,7 +6,9 @@ gets (`ref=`). `cancel()` (stop/pain) fades the current clip out over a few mill
 raised cosine at the start of the next block — silence within one block and no click — and drops
 everything queued. `cut_to_next()` does the same to what is queued so far but starts what is queued
 after it right behind the fade, in the same block (a breath cue that must not wait behind an
-acknowledgement). The hot path is numpy slicing only: no per-sample Python.
+acknowledgement). `set_level(db)` ("louder", "quieter": coach/session/comfort.py) scales every block from
+the next one on; above 0 dB a soft limiter keeps the peaks under full scale (a clipped cue would
+crackle). The hot path is numpy slicing only: no per-sample Python.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from coach.audio.format import BLOCK, RATE
 
 FADE_S = 0.005  # 5 ms: long enough to avoid a click, short enough to be "at once"
 HISTORY_S = 10.0  # how much of what was played the ring keeps
+LIMIT_KNEE = 0.7  # above 0 dB, samples past this level are compressed smoothly toward 1.0
 
 
 @dataclass
@@ -27,6 +30,18 @@ class _Item:
     clip: np.ndarray
     label: str
     pos: int = 0  # negative: samples of silence still to wait before the clip starts
+
+
+def soft_limit(x: np.ndarray, knee: float = LIMIT_KNEE) -> np.ndarray:
+    """Unchanged below `knee`; above it a tanh curve that approaches 1.0 and never reaches it."""
+    a = np.abs(x)
+    over = a > knee
+    if not over.any():
+        return x
+    room = 1.0 - knee
+    y = x.copy()
+    y[over] = np.sign(x[over]) * (knee + room * np.tanh((a[over] - knee) / room))
+    return y
 
 
 def _fade(n: int) -> np.ndarray:
@@ -54,6 +69,11 @@ class Player:
         self._ring = np.zeros(max(block, round(history_s * rate)), np.float32)
         self._ring_pos = 0  # total samples ever played (write index = % len)
         self.played_samples = 0
+        self.gain = 1.0  # the output level (set_level)
+
+    def set_level(self, db: float) -> None:
+        """The output level, dB against the clips as rendered, from the next block on."""
+        self.gain = float(10 ** (db / 20))
 
     # --- control -------------------------------------------------------------------------
     def play(self, clip: np.ndarray, label: str = "", delay: int = 0) -> None:
@@ -125,6 +145,10 @@ class Player:
                 item.pos += len(chunk)
                 if item.pos >= len(item.clip):
                     self._queue.popleft()
+        if self.gain != 1.0:
+            out *= self.gain
+            if self.gain > 1.0:
+                out = soft_limit(out)
         self._remember(out)
         return out
 
