@@ -68,7 +68,7 @@ def test_most_ordinary_words_never_cost_the_full_look(
                                   g.accepted - before[2])  # fmt: skip
     assert looks == len(clips) == 132
     assert accepted <= 1, accepted
-    assert escalated <= 0.4 * looks, escalated  # the cascade on ../shared/speech: 10 of 151
+    assert escalated <= 0.4 * looks, escalated  # (the cascade on the same set and its 19 commands: 10 of 151)
     assert len(false) <= 4, false  # the full look's own false commands among those passed on
 
 

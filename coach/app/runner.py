@@ -37,23 +37,23 @@ from coach.exercise.choreography import render_pairs
 from coach.exercise.routine import Counts
 from coach.listening.listener import Listens
 from coach.listening.threaded import ThreadedListener
+from coach.outcomes import EndReason
 from coach.session import safety
-from coach.session.events import EventSink, EventType, SessionEvent
-from coach.session.machine import (
+from coach.session.actions import (
     Action,
     Cancel,
-    EndReason,
     Expect,
     Finish,
     Hush,
     Log,
     Reps,
     Say,
-    Session,
     SetLevel,
     Started,
     Unhush,
 )
+from coach.session.events import EventSink, EventType, SessionEvent
+from coach.session.machine import Session
 
 if TYPE_CHECKING:
     from coach.app.display import Display

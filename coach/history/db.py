@@ -28,7 +28,7 @@ from coach.history.explain import BUSY_TIMEOUT_S, explain
 from coach.history.owners import owner_alive, process_identity
 from coach.history.program_runs import close_orphan_runs
 from coach.history.records import EndReason, EventRecord, SessionRecord, parse_iso, utc_iso
-from coach.history.schema import MIGRATIONS, OUR_TABLES, SCHEMA_VERSION, SQLITE_MAGIC
+from coach.history.schema import MIGRATIONS, OUR_TABLES, SCHEMA_VERSION, SQLITE_MAGIC, filters
 
 
 def _local_now() -> datetime:
@@ -346,14 +346,9 @@ class History:
             " tempo_start, tempo_end, engine, voice,"
             f" {'program_run' if self.version >= 3 else 'NULL'} FROM sessions WHERE 1=1"
         )
-        params: list[Any] = []
-        if routine is not None:
-            sql += " AND routine = ?"
-            params.append(routine)
-        if since is not None:
-            sql += " AND started >= ?"
-            params.append(utc_iso(since))
-        rows = self.read(sql + " ORDER BY started, id", tuple(params))
+        where, params = filters(("routine = ?", routine),
+                                ("started >= ?", None if since is None else utc_iso(since)))  # fmt: skip
+        rows = self.read(sql + where + " ORDER BY started, id", params)
         out = [
             SessionRecord(r[0], r[1], parse_iso(r[2]), parse_iso(r[3]) if r[3] else None, *r[4:])
             for r in rows
@@ -369,14 +364,8 @@ class History:
 
     def events(self, session_id: int | None = None, type: str | None = None) -> list[EventRecord]:
         sql = "SELECT session_id, t, wall, type, detail FROM events WHERE 1=1"
-        params: list[Any] = []
-        if session_id is not None:
-            sql += " AND session_id = ?"
-            params.append(session_id)
-        if type is not None:
-            sql += " AND type = ?"
-            params.append(type)
-        rows = self.read(sql + " ORDER BY session_id, t, id", tuple(params))
+        where, params = filters(("session_id = ?", session_id), ("type = ?", type))
+        rows = self.read(sql + where + " ORDER BY session_id, t, id", params)
         out = []
         for sid, t, wall, typ, detail in rows:
             try:

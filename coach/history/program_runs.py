@@ -13,10 +13,11 @@ import os
 import sqlite3
 from collections.abc import Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from coach.history.owners import owner_alive, process_identity
 from coach.history.records import EndReason, ProgramRun, SessionRecord, parse_iso, utc_iso
+from coach.history.schema import filters
 
 if TYPE_CHECKING:
     from coach.history.db import History
@@ -69,14 +70,9 @@ def program_runs(
     if h.version < 3:  # an older file, read as it is: it has no program runs
         return []
     sql = "SELECT id, program, started, ended, end_reason, left_out, owner FROM programs WHERE 1=1"
-    params: list[Any] = []
-    if program is not None:
-        sql += " AND program = ?"
-        params.append(program)
-    if since is not None:
-        sql += " AND started >= ?"
-        params.append(utc_iso(since))
-    rows = h.read(sql + " ORDER BY started, id", tuple(params))
+    where, params = filters(("program = ?", program),
+                            ("started >= ?", None if since is None else utc_iso(since)))  # fmt: skip
+    rows = h.read(sql + where + " ORDER BY started, id", params)
     if not rows:
         return []
     by_run: dict[int, list[SessionRecord]] = {}

@@ -4,6 +4,8 @@ run). Never edit a released step: add a new one, so every older database can be 
 
 from __future__ import annotations
 
+from typing import Any
+
 SQLITE_MAGIC = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite file
 
 # Schema versions: MIGRATIONS[i] takes the database from version i to i + 1.
@@ -58,3 +60,10 @@ MIGRATIONS: tuple[str, ...] = (
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 OUR_TABLES = {"sessions", "events"}  # what every version has (an older file has no programs)
+
+
+def filters(*conditions: tuple[str, Any]) -> tuple[str, tuple[Any, ...]]:
+    """" AND col = ?" for each (condition, value) whose value is not None, and the values: the
+    optional filters of every reader (sessions, events, program runs)."""
+    used = [(c, v) for c, v in conditions if v is not None]
+    return "".join(f" AND {c}" for c, _ in used), tuple(v for _, v in used)

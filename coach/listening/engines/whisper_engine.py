@@ -25,7 +25,7 @@ import numpy as np
 from coach.audio.levels import room_noise
 from coach.errors import ModelError
 from coach.listening.engines.base import Hypothesis
-from coach.listening.engines.whisper_glance import Glance
+from coach.listening.engines.whisper_glance import Glance, normalize
 
 # Words a person may wrap around a command ("oh stop", "okay, ready") without it ceasing to be one.
 FILLERS = frozenset(
@@ -113,13 +113,6 @@ def load_model(cpu_threads: int = 1) -> Any:
         model.encode = _SharedEncoding(model.encode)  # generate_segments calls self.encode
         _model_cache[key] = model
     return _model_cache[key]
-
-
-def normalize(text: str) -> str:
-    """Lowercase words and apostrophes only: "Stop!" -> "stop", "I’m ready." -> "i'm ready"."""
-    t = text.lower().replace("\u2019", "'")
-    t = re.sub(r"[^\w']+", " ", t)
-    return " ".join(w.strip("'") for w in t.split() if w.strip("'"))
 
 
 class WhisperEngine:

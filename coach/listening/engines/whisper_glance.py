@@ -15,6 +15,7 @@ no command. README "Listening" has the measurements that set the two floors.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Collection, Sequence
 from typing import Any
 
@@ -32,6 +33,13 @@ HOMOPHONES = frozenset(["know", "knows", "noe", "weight", "pane", "yep", "yup", 
 # non-commands of those sets scored at most -3.14), and any phrase this likely gets the full look
 ACCEPT = -2.5
 ESCALATE = -3.5
+
+
+def normalize(text: str) -> str:
+    """Lowercase words and apostrophes only: "Stop!" -> "stop", "I’m ready." -> "i'm ready"."""
+    t = text.lower().replace("\u2019", "'")
+    t = re.sub(r"[^\w']+", " ", t)
+    return " ".join(w.strip("'") for w in t.split() if w.strip("'"))
 
 
 class Glance:
@@ -70,7 +78,6 @@ class Glance:
         full look. `phrases`: the grammar's phrases, every one scored (one batch)."""
         import ctranslate2  # type: ignore[import-untyped]
 
-        from coach.listening.engines.whisper_engine import normalize
 
         self.glances += 1
         self.last_text = ""
