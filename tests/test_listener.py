@@ -192,7 +192,7 @@ def test_words_after_the_pause_are_decoded_with_it(
 ) -> None:
     """Two words 100 ms apart (one segment): the look at the pause holds its verdict; when the
     second word comes, the WHOLE segment is decoded again (the real engine, watched)."""
-    from coach.speech.tts import trim_silence
+    from coach.speech.trim import trim_silence
 
     listener.expect(set(Intent))
     a, b = (trim_silence(read_wav(espeak(w)), RATE) for w in ("slow", "down"))
@@ -214,7 +214,7 @@ def test_words_after_the_pause_are_decoded_with_it(
 def test_a_segment_with_many_pauses_gives_one_stop(listener: Listener, espeak) -> None:
     """"stop ... stop ... stop" with short pauses is one segment: one stop, acted on at the
     first pause, none after it (a later look or the final decode must not repeat it)."""
-    from coach.speech.tts import trim_silence
+    from coach.speech.trim import trim_silence
 
     listener.expect(set(Intent))
     w = trim_silence(read_wav(espeak("stop")), RATE)

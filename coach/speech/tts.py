@@ -29,6 +29,7 @@ import hashlib
 import json
 import os
 import queue
+import sys
 import tempfile
 import threading
 import time
@@ -40,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 from coach import paths
 from coach.errors import TTSError, UsageError
+from coach.speech.trim import trim_silence
 
 if TYPE_CHECKING:
     import numpy as np
@@ -48,9 +50,6 @@ if TYPE_CHECKING:
 
 SPEED_MIN, SPEED_MAX = 0.5, 2.0
 ESPEAK_RATE_MAX = 450  # espeak-ng clamps faster rates
-LEAD_S = 0.005  # silence kept before the first sound (onset lands on the beat)
-TAIL_S = 0.020  # kept after the last sound (lets the release ring out)
-FADE_S = 0.002  # raised-cosine edges so a trimmed clip never starts or ends with a click
 FORMAT_VERSION = 2  # bump when post-processing or storage changes: part of the cache key
 CALL_TIMEOUT_S = 30.0
 SYNTH_ATTEMPTS = 3  # a render that comes back silent is asked for again (see _synthesize)
@@ -235,33 +234,6 @@ def engine_version() -> str:
 _ENGINE_VERSION: str | None = None
 
 
-def trim_silence(x: np.ndarray, rate: int) -> np.ndarray:
-    """Cut leading/trailing silence down to LEAD_S/TAIL_S, with tiny fades at the new edges.
-
-    Sound = a 1 ms window whose peak is above 1 % of the clip's peak (-40 dB), so quiet onsets
-    such as an 's' are kept but espeak-ng's padding is not."""
-    import numpy as np
-
-    if not len(x):
-        return x
-    win = max(1, rate // 1000)
-    n = len(x) // win * win
-    env = np.abs(x[:n]).reshape(-1, win).max(axis=1) if n else np.abs(x)
-    peak = float(env.max()) if len(env) else 0.0
-    if peak < 1e-4:
-        return x[:0]
-    loud = np.flatnonzero(env > max(0.01 * peak, 1e-4))
-    start = max(0, int(loud[0]) * win - round(LEAD_S * rate))
-    end = min(len(x), (int(loud[-1]) + 1) * win + round(TAIL_S * rate))
-    y = np.array(x[start:end], dtype=np.float32)
-    f = min(len(y) // 2, round(FADE_S * rate))
-    if f:
-        ramp = (0.5 - 0.5 * np.cos(np.pi * np.arange(f) / f)).astype(np.float32)
-        y[:f] *= ramp
-        y[-f:] *= ramp[::-1]
-    return y
-
-
 class SpeechRenderer:
     """Renders text in a voice to 16 kHz mono float32, through a disk cache shared by processes."""
 
@@ -307,7 +279,6 @@ class SpeechRenderer:
         path = self.cache_dir / f"{self.key(text, voice, speed)}.npy"
         cached = self._load(path)
         if cached is None and voice.engine == "piper":  # Piper loads only for a render it must do
-            from coach.speech.piper_voice import usable
 
             voice = usable(voice)  # (or its espeak-ng fallback, which has its own entry)
             path = self.cache_dir / f"{self.key(text, voice, speed)}.npy"
@@ -331,7 +302,6 @@ class SpeechRenderer:
         todo = list(dict.fromkeys(texts))
         out: dict[str, np.ndarray] = {}
         if voice.engine == "piper" and not all(self._cached(t, voice, speed) for t in todo):
-            from coach.speech.piper_voice import usable
 
             voice = usable(voice)  # a fallback's notice before the progress line
         if progress:
@@ -405,3 +375,25 @@ class SpeechRenderer:
         except OSError:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+
+
+_warned: set[str] = set()  # fallback notices said (once each)
+
+
+def usable(voice: VoiceProfile) -> VoiceProfile:
+    """`voice` itself if Piper loads, else its espeak-ng fallback profile, said once on stderr."""
+    from coach.speech.piper_voice import unavailable
+
+    err = unavailable()
+    if err is None:
+        return voice
+    fb = voice.fallback_voice
+    if fb is None:  # a profile made by hand, not by get_voice
+        raise TTSError(f"voice {voice.name!r} (Piper) cannot load: {err.message}, and it has no "
+                       "fallback profile", hint=err.hint)  # fmt: skip
+    note = (f"coach: warning: voice {voice.name!r} (Piper) cannot load: {err.message}; "
+            f"speaking with the espeak-ng voice {fb.name!r} instead")  # fmt: skip
+    if note not in _warned:
+        _warned.add(note)
+        print(note, file=sys.stderr, flush=True)
+    return fb

@@ -12,11 +12,11 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from coach import paths
-from coach.datafile import TomlDoc
+from coach.datafile import Table, TomlDoc
 from coach.errors import DataFileError, UsageError
 from coach.skipped import warn_skipped
 
@@ -42,6 +42,8 @@ class VoiceProfile:
     engine: str = "espeak"  # or "piper" (coach/speech/piper_voice.py): espeak, rate, pitch unused then
     length_scale: float = 1.0  # piper: its pace (> 1 slower)
     fallback: str = ""  # piper: the espeak-ng profile spoken when the neural voice cannot load
+    # ... that profile itself, set by get_voice (the renderer needs it without a voice lookup)
+    fallback_voice: VoiceProfile | None = field(default=None, compare=False, repr=False)
 
     @property
     def speaks_with(self) -> str:
@@ -80,9 +82,8 @@ def load_voice(path: Path | str, known_ids: Iterable[str] | None = None) -> Voic
     doc = TomlDoc(p)
     t = doc.root()
     if t.get("engine", str, "espeak", choices=ENGINES) == "piper":
-        from coach.speech.piper_voice import load_profile
 
-        return load_profile(t, p)
+        return load_piper_profile(t, p)
     t.only((*FIELDS, "engine"))
     espeak = t.get("voice", str).strip()
     ids = set(known_ids) if known_ids is not None else _espeak_ids()
@@ -158,9 +159,8 @@ def get_voice(
             hint=f"add {paths.user_voices_dir() / (key + '.toml')} or run `coach voices`",
         )
     if vs[key].engine == "piper":
-        from coach.speech.piper_voice import check_fallback
-
         check_fallback(vs[key], vs)
+        return replace(vs[key], fallback_voice=vs[vs[key].fallback])
     return vs[key]
 
 
@@ -170,3 +170,40 @@ def _espeak_ids() -> set[str]:
     )
 
     return espeak_voice_ids()
+
+
+# --- the natural voice's profiles (the engine itself: coach/speech/piper_voice.py) ---------------
+def load_piper_profile(t: Table, path: Path) -> VoiceProfile:
+    """A voice file with `engine = "piper"`: pace (coach/speech/piper_voice.py's limits), level,
+    fallback."""
+    from coach.speech.piper_voice import DEFAULT_FALLBACK, FIELDS, LENGTH_MAX, LENGTH_MIN
+
+    t.only(FIELDS)
+    fallback = t.get("fallback", str, DEFAULT_FALLBACK).strip()
+    if not _NAME.match(fallback):
+        raise t.err(f"{fallback!r} is not a voice name (the fallback is an espeak-ng voice profile, "
+                    "e.g. 'calm')", "fallback")  # fmt: skip
+    return VoiceProfile(
+        name=path.stem,
+        espeak="",
+        rate=0,
+        volume=t.get("volume", float, lo=0.0, hi=1.0),
+        pitch=0,
+        description=t.get("description", str).strip(),
+        path=path,
+        engine="piper",
+        length_scale=t.get("length_scale", float, lo=LENGTH_MIN, hi=LENGTH_MAX),
+        fallback=fallback,
+    )
+
+
+def check_fallback(voice: VoiceProfile, voices: dict[str, VoiceProfile]) -> None:
+    """The fallback must be a loaded espeak-ng profile: a DataFileError naming its line if not
+    (found when the voice is chosen, not only on the day Piper fails to load)."""
+    fb = voices.get(voice.fallback)
+    if fb is not None and fb.engine == "espeak":
+        return
+    why = "is not an espeak-ng voice" if fb else "is not a known voice"
+    known = ", ".join(sorted(n for n, v in voices.items() if v.engine == "espeak")) or "none"
+    raise TomlDoc(voice.path).error(f"the fallback {voice.fallback!r} {why} (known: {known})",
+                                    "fallback")  # fmt: skip
