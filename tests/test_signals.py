@@ -27,7 +27,6 @@ import contextlib
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -40,7 +39,6 @@ from coach.listening.threaded import ThreadedListener
 from coach.session import safety
 from tests import ROOT
 from tests.signal_rig import (
-    IGNORING_SIGINT,
     LOST_S,
     PAIN,
     PAUSE,
@@ -56,6 +54,7 @@ from tests.signal_rig import (
     Say,
     When,
     check,
+    launcher,
     live_room,
     report,
     run_case,
@@ -207,10 +206,8 @@ def test_signal_while_the_program_starts(
     an inherited ignored SIGINT is not lost (before, the session then started anyway)."""
     signum = SIG[name]
     events, db, err = tmp_path / "events.jsonl", tmp_path / "h.sqlite3", tmp_path / "stderr.txt"
-    cmd = [sys.executable, "-m", "coach", "run", "trunk-rotation", "--plain"]
+    cmd = [*launcher(ignore_sigint), "run", "trunk-rotation", "--plain"]
     cmd += ["--events", str(events), "--db", str(db)]
-    if ignore_sigint:
-        cmd[1:3] = ["-c", IGNORING_SIGINT]
     env = {**live, "COACH_DATA_DIR": str(tmp_path / "data"), "COACH_CACHE_DIR": str(TTS_CACHE)}
     with err.open("w") as err_f:
         p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err_f, env=env, cwd=ROOT)
