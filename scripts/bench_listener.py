@@ -78,6 +78,9 @@ def set_glance(engine: object, glance: str | None) -> None:
     second = getattr(engine, "second", None)
     if glance == "off" and second is not None and hasattr(second, "glance"):
         second.glance = None
+    g = getattr(second, "glance", None)
+    if g is not None and glance in ("all", "safety"):  # which phrases the short window scores
+        g.score_all = glance == "all"
 
 
 def glance_counts(engine: object) -> dict | None:
@@ -144,7 +147,8 @@ def main() -> int:
     ap.add_argument("--echo", type=float, default=ECHO_GAIN, help="coach echo gain in the mic")
     ap.add_argument("--speech", type=Path, default=SPEECH, help=f"recordings (default {SPEECH})")
     ap.add_argument("--gate", type=float, help="a cascade's Whisper gate (eval_commands --gate)")
-    ap.add_argument("--glance", choices=("on", "off"), help="a cascade's Whisper glance (eval_commands)")
+    ap.add_argument("--glance", choices=("on", "off", "all", "safety"),
+                    help="a cascade's Whisper glance (eval_commands)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     if not any(list((args.speech / d).glob("*.wav")) for d in ("stop", "yes", "no", "_none")):

@@ -429,9 +429,10 @@ def main() -> int:
     )
     ap.add_argument(
         "--glance",
-        choices=("on", "off"),
+        choices=("on", "off", "all", "safety"),
         help="a cascade: Whisper glances at a segment on a short window before its full look "
-        "(default on); off: every look is the full one",
+        "(default on); off: every look is the full one; all / safety: the glance scores every "
+        "grammar phrase, or only stop and pain (the others escalate by its short reading)",
     )
     ap.add_argument(
         "--band-fill",

@@ -94,3 +94,35 @@ def test_the_listener_runs_blas_on_one_thread() -> None:
     make_listener("phonemes")
     counts = blas.threads()
     assert counts and set(counts) == {1}, counts
+
+
+def test_batches_score_every_phrase_as_one_batch_does(
+    glancing: WhisperEngine, speech_dir: Path
+) -> None:
+    """The phrases are teacher-forced in batches of similar length (cheaper, README): every
+    phrase is scored once, and its score is the one a single batch of all of them gives."""
+    from coach.listening.engines import whisper_glance
+
+    g = glancing.glance
+    assert g is not None
+    phrases = [p for p, _ in glancing._phrases]
+    parts = whisper_glance._batches(phrases, g.forced_tokens, g.batch)
+    assert sorted(p for part in parts for p in part) == sorted(phrases)
+    assert max(len(part) for part in parts) <= g.batch == whisper_glance.BATCH < len(phrases)
+    clip = glancing._lead_in(read_wav(sorted((speech_dir / "stop").glob("*.wav"))[0]))
+    safety = list(glancing.forced)
+    g.look(clip, phrases, safety, 1.0)
+    batched = dict(g.last_scores)
+    try:
+        g.batch = len(phrases)  # one batch, the design before
+        g.look(clip, phrases, safety, 1.0)
+    finally:
+        g.batch = whisper_glance.BATCH
+    assert batched.keys() == g.last_scores.keys()
+    assert all(abs(batched[p] - g.last_scores[p]) < 0.05 for p in phrases), (batched, g.last_scores)
+    g.score_all = False  # only stop and pain (measured, not the default)
+    try:
+        g.look(clip, phrases, safety, 1.0)
+        assert set(g.last_scores) == set(safety) & set(phrases)
+    finally:
+        g.score_all = True

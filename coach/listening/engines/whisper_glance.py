@@ -33,6 +33,18 @@ HOMOPHONES = frozenset(["know", "knows", "noe", "weight", "pane", "yep", "yup", 
 # non-commands of those sets scored at most -3.14), and any phrase this likely gets the full look
 ACCEPT = -2.5
 ESCALATE = -3.5
+# score every grammar phrase on the short window (True), or only stop and pain, the other intents
+# escalating by the short reading alone (False): the batch of ~33 phrases was 3/4 of a glance's CPU
+SCORE_ALL = True
+# phrases scored in one call: the encoder output repeated per phrase; 33 in one batch cost 0.20-0.37 s
+# of CPU on a loaded machine, batches of 8 of similar length 0.15 (a pass over 1, 0.31)
+BATCH = 8
+
+
+def _batches(phrases: Sequence[str], tokens: Any, size: int) -> list[list[str]]:
+    """The phrases in batches of `size`, similar lengths together (less padding)."""
+    order = sorted(phrases, key=lambda p: len(tokens(p)))
+    return [order[i : i + size] for i in range(0, len(order), size)]
 
 
 def normalize(text: str) -> str:
@@ -53,15 +65,20 @@ class Glance:
         full_floor: float,
         accept: float = ACCEPT,
         escalate: float = ESCALATE,
+        score_all: bool = SCORE_ALL,
+        batch: int = BATCH,
     ) -> None:
         """`forced_tokens(phrase)`: a phrase's forced token ids (WhisperEngine's); `full_floor`:
-        the full look's floor for a forced phrase, onto which `accept` maps a confidence."""
+        the full look's floor for a forced phrase, onto which `accept` maps a confidence;
+        `score_all`: score every grammar phrase on the short window, not only stop/pain."""
         self.model = model
         self.full_floor = full_floor
         self.tokenizer = tokenizer
         self.forced_tokens = forced_tokens
         self.accept = accept
         self.escalate = escalate
+        self.score_all = score_all
+        self.batch = batch  # phrases teacher-forced in one call
         self.last_scores: dict[str, float] = {}
         self.last_text = ""
         self.glances = 0  # segments looked at
@@ -75,9 +92,8 @@ class Glance:
         self, audio: np.ndarray, phrases: Sequence[str], safety: Collection[str], dur: float
     ) -> list[Hypothesis] | None:
         """[hypothesis] (a `safety` phrase over `accept`), [] (no command), or None: give it the
-        full look. `phrases`: the grammar's phrases, every one scored (one batch)."""
+        full look. `phrases`: the grammar's phrases, every one scored (`score_all`; in batches)."""
         import ctranslate2  # type: ignore[import-untyped]
-
 
         self.glances += 1
         self.last_text = ""
@@ -86,18 +102,19 @@ class Glance:
         feats = np.ascontiguousarray(np.pad(feats[:, :frames], ((0, 0), (0, FRAMES - frames))))
         encoded = self.model.model.encode(ctranslate2.StorageView.from_array(feats[None]))
         self.last_scores = {}
-        if phrases:  # one batch: the encoder output repeated per phrase (cheap on 3 s)
-            batch = np.ascontiguousarray(np.repeat(np.asarray(encoded), len(phrases), 0))
+        scored = phrases if self.score_all else [p for p in phrases if p in safety]
+        for part in _batches(scored, self.forced_tokens, self.batch):
+            batch = np.ascontiguousarray(np.repeat(np.asarray(encoded), len(part), 0))
             res = self.model.model.align(
                 ctranslate2.StorageView.from_array(batch),
                 self.tokenizer.sot_sequence,
-                [self.forced_tokens(p) for p in phrases],
-                [frames] * len(phrases),
+                [self.forced_tokens(p) for p in part],
+                [frames] * len(part),
             )
-            self.last_scores = {
-                p: float(np.mean(np.log(np.asarray(r.text_token_probs) + 1e-9)))
-                for p, r in zip(phrases, res, strict=True)
-            }
+            self.last_scores.update(
+                (p, float(np.mean(np.log(np.asarray(r.text_token_probs) + 1e-9))))
+                for p, r in zip(part, res, strict=True)
+            )
         safe = [(v, p) for p, v in self.last_scores.items() if p in safety]
         if safe and max(safe)[0] >= self.accept:
             self.accepted += 1
