@@ -59,7 +59,8 @@ def test_the_cli_says_what_it_did_and_refuses_unknown_names() -> None:
     assert ok.returncode == 0, ok.stderr
     assert "prepared Pelvic tilt in the calm voice" in ok.stdout and "already cached" in ok.stdout
     bad = coach_cli("prepare", "no-such-thing")
-    assert bad.returncode == 2 and "unknown routine 'no-such-thing'" in bad.stderr
+    assert bad.returncode == 2 and "unknown routine or program 'no-such-thing'" in bad.stderr
+    assert "programs: " in bad.stderr and "daily-back" in bad.stderr
     assert "Traceback" not in bad.stderr
     voice = coach_cli("prepare", "pelvic-tilt", "--voice", "nope")
     assert voice.returncode == 2 and "unknown voice 'nope'" in voice.stderr

@@ -33,19 +33,18 @@ def prepare(
     """Render `target`'s phrasebook (a routine or program id, or a file) in `voice_name`.
     Raises UsageError (unknown target or voice) and TTSError like `coach run` does."""
     from coach.exercise.choreography import render_pairs
-    from coach.exercise.program import find_program
-    from coach.exercise.routine import get_routine, load_library
+    from coach.exercise.program import find_target
+    from coach.exercise.routine import load_library
     from coach.session.phrasebook import phrasebook
     from coach.session.program_flow import program_phrasebook
     from coach.speech.tts import SpeechRenderer, usable
     from coach.speech.voice import get_voice
 
-    program = find_program(target)
+    program, routine = find_target(target)
     library = load_library()
     if program is not None:
         name, todo = program.name, program_phrasebook(program, library)
     else:
-        routine = get_routine(target)
         name, todo = routine.name, phrasebook(routine, library)
     voice = get_voice(voice_name)
     renderer = SpeechRenderer()

@@ -116,8 +116,8 @@ def _run_session(
         Runner,
         render_phrasebook,
     )
-    from coach.exercise.program import find_program
-    from coach.exercise.routine import get_routine, load_library
+    from coach.exercise.program import find_target
+    from coach.exercise.routine import load_library
     from coach.exercise.tempo import TEMPO_DEFAULT, Tempo
     from coach.history.db import History
     from coach.listening.factory import make_listener
@@ -129,11 +129,10 @@ def _run_session(
     from coach.speech.tts import SpeechRenderer
     from coach.speech.voice import get_voice
 
-    program = find_program(opts.target)
+    program, routine = find_target(opts.target)
     if program is not None and opts.reps is not None:
         raise UsageError("--reps is for a routine: each exercise of a program has its own reps "
                          "(`coach list` shows them)")  # fmt: skip
-    routine = program.exercises[0].routine if program else get_routine(opts.target)
     reps = program.exercises[0].reps if program else routine.checked_reps(opts.reps)
     tempo = Tempo(TEMPO_DEFAULT if opts.tempo is None else opts.tempo)
     voice = get_voice(opts.voice)

@@ -51,8 +51,7 @@ def run(args: argparse.Namespace) -> int:
     from coach.app.export import perform
     from coach.audio.files import FileAudio
     from coach.exercise.choreography import plan, render_clips, render_pairs, renderings, script
-    from coach.exercise.program import find_program
-    from coach.exercise.routine import get_routine
+    from coach.exercise.program import find_target
     from coach.exercise.tempo import TEMPO_DEFAULT, Tempo
     from coach.progress import ProgressBar
     from coach.session.program_flow import export_texts, plan_program
@@ -64,10 +63,9 @@ def run(args: argparse.Namespace) -> int:
     check_output(out)
     if out.suffix.lower() != ".wav":
         raise UsageError(f"{out}: the output must be a .wav file")
-    program = find_program(args.routine)
+    program, routine = find_target(args.routine)
     if program is not None and args.reps is not None:
         raise UsageError("--reps is for a routine: each exercise of a program has its own reps")
-    routine = program.exercises[0].routine if program else get_routine(args.routine)
     reps = program.exercises[0].reps if program else routine.checked_reps(args.reps)
     tempo = Tempo(TEMPO_DEFAULT if args.tempo is None else args.tempo)
     voice = get_voice(args.voice)

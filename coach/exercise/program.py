@@ -20,6 +20,7 @@ from coach.errors import DataFileError, UsageError
 from coach.exercise.routine import (
     Routine,
     command_words_in,
+    get_routine,
     load_library,
     routine_dirs,
     scan_library,
@@ -231,3 +232,19 @@ def find_program(name: str, dirs: list[Path] | None = None) -> Program | None:
         raise broken[name]
     warn_skipped("program", broken.values())
     return progs.get(name)
+
+
+def find_target(name: str, dirs: list[Path] | None = None) -> tuple[Program | None, Routine]:
+    """What `coach run|export|prepare NAME` names: a program (with its first exercise's routine)
+    or a routine. A name that is neither says both lists: a person may have meant either."""
+    program = find_program(name, dirs)
+    if program is not None:
+        return program, program.exercises[0].routine
+    if not name.endswith(".toml"):
+        lib, broken = scan_library(dirs)
+        if name not in lib and name not in broken:
+            progs = ", ".join(sorted(scan_programs(routines=lib, dirs=dirs)[0])) or "(none)"
+            raise UsageError(f"unknown routine or program {name!r}; routines: "
+                             f"{', '.join(sorted(lib)) or '(none)'}; programs: {progs}",
+                             hint="coach list")  # fmt: skip
+    return None, get_routine(name, dirs)
