@@ -302,6 +302,8 @@ def trial(
     cmds = [e for e in events(ev) if e["type"] == "command" and e.get("intent") == "stop"]
     result["detected"] = bool(cmds)
     result["hushed"] = any(e["type"] == "hush" for e in events(ev))
+    # how each hush ended ("stop": the command; "nothing"/"timeout": it carried on first)
+    result["hush_over"] = [e.get("then") for e in events(ev) if e["type"] == "hush-over"]
     # the marker went into the speaker when the word went into the mic: one time line
     if "launched" not in locals():  # the session never got to the word
         result.update(missed=True, why="the word was never said (session ended first)")

@@ -170,7 +170,7 @@ def test_stop_is_acted_on_at_the_first_pause_not_after_the_hangover(
     )
     assert [d.intent for d in got] == [Intent.STOP]
     quiet_blocks = at - word_end
-    hang = round(listener._vad.config.hangover_s * RATE / BLOCK)
+    hang = round(listener.front.vad.config.hangover_s * RATE / BLOCK)
     assert 1 <= quiet_blocks < hang, (word_end, at)
     assert listener.segments - before <= 2  # a look per pause inside the word, never more
 
@@ -182,7 +182,7 @@ def test_other_commands_wait_for_the_end_of_the_segment(listener: Listener, espe
     before = listener.segments
     word_end, at, got = _blocks_until_detection(listener, read_wav(espeak("wait")))
     assert [d.intent for d in got] == [Intent.PAUSE]
-    hang = round(listener._vad.config.hangover_s * RATE / BLOCK)
+    hang = round(listener.front.vad.config.hangover_s * RATE / BLOCK)
     assert at - word_end >= hang - 1, (word_end, at)
     assert listener.segments - before == 1
 

@@ -53,7 +53,7 @@ def test_a_long_s_hushes_before_the_vowel(speech_dir: Path) -> None:
 
     from coach.audio.format import BLOCK, RATE
     from coach.listening.factory import make_listener
-    from coach.listening.listener import VOICED
+    from coach.listening.front import VOICED
     from coach.listening.vad import voicing
 
     lis = make_listener("phonemes")

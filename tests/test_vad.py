@@ -97,7 +97,7 @@ def test_sibilance_tells_the_s_of_a_word_from_noise() -> None:
     the vowel, white noise (62 % by its flat spectrum) and breath-band noise do not."""
     from scipy.signal import butter, sosfilt
 
-    from coach.listening.listener import SIBILANT
+    from coach.listening.front import SIBILANT
     from coach.listening.vad import sibilance
 
     assert SIBILANT is not None

@@ -1,7 +1,8 @@
 """The listener: microphone blocks in, command detections out.
 
-Per 20 ms block: remove the coach's own voice (echo.EchoCanceller, using what the player played in
-the same block), then voice-activity detection (vad.Vad). When a voiced segment ends, the engine
+Per 20 ms block, the front (front.Front): remove the coach's own voice (echo.EchoCanceller, using
+what the player played in the same block), voice-activity detection (vad.Vad), the user's voice
+beginning. Then `hear()`, which ThreadedListener runs on its own thread: when a voiced segment ends, the engine
 decodes it against the phrases of the intents that count right now (stop and pain always), with a
 garbage path so ordinary words are rejected; then per-intent confidence thresholds, and the
 self-hearing checks: a phrase the coach is saying itself (`speaking`) is dropped unless the mic
@@ -22,16 +23,12 @@ import numpy as np
 from coach.audio.format import BLOCK, RATE
 from coach.audio.levels import RoomNoise
 from coach.intents import SAFETY_INTENTS, Intent
-from coach.listening.echo import EchoCanceller
 from coach.listening.engines.base import Engine, Hypothesis, LateEngine
+from coach.listening.front import ECHO_MARGIN_DB, Front, Heard
 from coach.listening.langpack import LanguagePack
-from coach.listening.vad import Segment, Vad, VadConfig, sibilance, voicing
+from coach.listening.vad import Segment, VadConfig
 
 SPEAKING_TAIL_S = 1.0  # the coach's last words may still echo this long after the clip ends
-ECHO_MARGIN_DB = 10.0  # residual must exceed the echo's measured leak by this to be the user
-VOICE_ONSET_S = 0.04  # loud this long (past the echo gate) before the user's voice counts as begun
-VOICED = 0.6  # ... and voiced (vad.voicing) in one 40 ms window: breath noise peaked at 0.46
-SIBILANT: float | None = 0.85  # ... or sibilant (vad.sibilance): an "s" before the vowel; white noise is 0.62
 LATE_WAIT_S = 30.0  # flush(): how long to wait for a background engine's last answers
 FIRED_KEEP = 64  # segments remembered as having given their one command
 
@@ -55,6 +52,7 @@ class VoiceActivity:
     # an end: the verdict is in (every decode of the words answered). False: the words have
     # ended but a decode is still running (a busy machine), so a stop may yet be in them
     verdict: bool = True
+    seg: int = -1  # the VAD segment (its first sample) whose voice this is
 
 
 class Listens(Protocol):
@@ -100,9 +98,7 @@ class Listener:
         self.pack = pack
         self.engine_name = engine.name
         self.language = pack.code
-        self._vad = Vad(vad)
-        self._echo = EchoCanceller()
-        self._use_reference = use_reference
+        self.front = Front(vad, use_reference)
         key = getattr(engine, "threshold_key", engine.name)  # a cascade uses its fast engine's
         self._thresholds = {i: pack.threshold(i, key) for i in Intent}
         self._thresholds.update(thresholds or {})
@@ -122,13 +118,12 @@ class Listener:
 
     def reset(self) -> None:
         """Forget all audio state (a new session or a new file); the sample count restarts at 0."""
-        self._vad.reset()
-        self._echo.reset()
+        self.front.reset()
         self._pos = 0
-        self._voice, self._voice_on, self._voiced = [], False, False
+        self._leak_db = self.front.echo.leak_db
+        self._voice, self._voice_on = [], False
         self._voice_quiet = False  # the voice's words ended and that was reported (verdict=False)
         self._voice_seg: int | None = None  # the voice's segment, ended, its verdict awaited
-        self._last_res = np.zeros(BLOCK, np.float32)
         self._echo_db, self._res_db = [], []
         self._speaking_until = 0
         # the early look at the open segment: (start, voiced_end, held detections); whether it
@@ -175,59 +170,44 @@ class Listener:
 
     def feed(self, mic: np.ndarray, ref: np.ndarray | None = None) -> list[Detection]:
         """One block (any length; 20 ms expected) of mic audio and what the coach played in it."""
-        mic = np.asarray(mic, dtype=np.float32).reshape(-1)
-        if self._use_reference:
-            res, echo_db = self._echo.process(mic, ref)
-        else:
-            res, echo_db = mic, None
-        gate = None
-        if echo_db is not None:
-            gate = echo_db + self._echo.leak_db + ECHO_MARGIN_DB
-        out: list[Detection] = []
-        active_before = self._vad.active
-        for seg in self._vad.feed(res, gate):
-            out += self._segment(seg)
-        if self._vad.active or active_before:
-            self._echo_db.append(-120.0 if echo_db is None else echo_db)
-            from coach.audio.levels import level_db
+        return self.hear(self.front.process(mic, ref))
 
-            self._res_db.append(level_db(res))
-        if not self._vad.active:
+    def hear(self, h: Heard) -> list[Detection]:
+        """One block that went through the front (here, or in the audio loop: ThreadedListener)."""
+        self._leak_db = h.leak_db
+        out: list[Detection] = []
+        for seg in h.segments:
+            out += self._segment(seg)
+        if h.active or h.active_before:
+            self._echo_db.append(-120.0 if h.echo_db is None else h.echo_db)
+            self._res_db.append(h.res_db)
+        if not h.active:
             self._echo_db, self._res_db = [], []
-        self._pos += len(mic)
-        self._track_voice(res)
+        self._pos += h.samples
+        self._track_voice(h)
         return out + self._late()
 
-    def _track_voice(self, res: np.ndarray) -> None:
-        """A segment loud for VOICE_ONSET_S with a voiced window in it is the user's voice
-        beginning (the VAD's start level is raised above the coach's own echo while it speaks;
-        voicing keeps breath and hiss from counting). It has ended when the VAD's segment has
-        and every decode of it has answered (a background engine's too): the words' verdict
-        is in, so "no command" is a verdict, not a guess from the silence."""
-        if self._voice_on and self._vad.active and self._vad.seg_start != self._voice_seg:
+    def _track_voice(self, h: Heard) -> None:
+        """The voice begins at the front's onset. It has ended when the VAD's segment has and
+        every decode of it has answered (a background engine's too): the words' verdict is in,
+        so "no command" is a verdict, not a guess from the silence."""
+        seg = self._voice_seg
+        if self._voice_on and h.active and h.seg_start != seg:
             # new words while the last ones' verdict is still awaited: those have ended
             self._voice_on, self._voice_seg = False, None
-            self._voice.append(VoiceActivity(False, self._pos / RATE))
-        if self._vad.active and not self._voice_on and not self._voiced:
-            window = np.concatenate((self._last_res, res))
-            self._voiced = voicing(window) >= VOICED or (
-                SIBILANT is not None and sibilance(window) >= SIBILANT
-            )
-        self._last_res = res
-        if not self._voice_on and self._voiced and self._vad.loud_s >= VOICE_ONSET_S - 1e-9:
+            self._voice.append(VoiceActivity(False, self._pos / RATE, seg=_seg(seg)))
+        if h.onset is not None:
             self._voice_on, self._voice_quiet = True, False
-            self._voice_seg = self._vad.seg_start
-            self._voice.append(VoiceActivity(True, self._vad.voiced_start / RATE))
-        elif not self._vad.active:
-            self._voiced = False
-            if not self._voice_on:
-                return
+            self._voice_seg = h.seg_start
+            self._voice.append(VoiceActivity(True, h.onset, seg=h.seg_start))
+        elif not h.active and self._voice_on:
+            seg = _seg(self._voice_seg)
             if not any(a.seg_start == self._voice_seg for a in self._asked.values()):
                 self._voice_on, self._voice_seg = False, None
-                self._voice.append(VoiceActivity(False, self._pos / RATE))
+                self._voice.append(VoiceActivity(False, self._pos / RATE, seg=seg))
             elif not self._voice_quiet:
                 self._voice_quiet = True  # told once per voice
-                self._voice.append(VoiceActivity(False, self._pos / RATE, verdict=False))
+                self._voice.append(VoiceActivity(False, self._pos / RATE, False, seg))
 
     def heard_voice(self) -> list[VoiceActivity]:
         """Voice onsets and ends since the last call (oldest first)."""
@@ -238,8 +218,8 @@ class Listener:
         """End of input: decode a segment still open (feeds a hangover of quiet blocks)."""
         out: list[Detection] = []
         quiet = RoomNoise(-100.0)  # a near-silent room, one noise for the whole hangover
-        for _ in range(round(self._vad.config.hangover_s * RATE / BLOCK) + 1):
-            if not self._vad.active:
+        for _ in range(round(self.front.vad.config.hangover_s * RATE / BLOCK) + 1):
+            if not self.front.vad.active:
                 break
             out += self.feed(quiet.take(BLOCK))
         if self._late_engine is not None:
@@ -263,7 +243,7 @@ class Listener:
                 self._early = None
             return []  # this segment already gave its command (early look or a late answer)
         if not seg.final:
-            hang = round(self._vad.config.hangover_s * RATE)
+            hang = round(self.front.vad.config.hangover_s * RATE)
             tail = seg.audio.size - (seg.voiced_end - seg.start)
             pre = seg.voiced_start - seg.start
             pad = seg.audio[: max(0, min(pre, hang - tail))]  # the room before the onset
@@ -355,7 +335,11 @@ class Listener:
             return True
         echo = 10 * np.log10(np.mean(np.power(10.0, np.array(self._echo_db) / 10)) + 1e-12)
         res = 10 * np.log10(np.mean(np.power(10.0, np.array(self._res_db) / 10)) + 1e-12)
-        return bool(res - echo < self._echo.leak_db + ECHO_MARGIN_DB)
+        return bool(res - echo < self._leak_db + ECHO_MARGIN_DB)
+
+
+def _seg(start: int | None) -> int:
+    return -1 if start is None else start
 
 
 def _remember(d: dict[int, Any], key: int, value: object) -> None:

@@ -1,8 +1,10 @@
 """A listener on its own thread: on real devices feed() must never wait for a decode.
 
-The audio loop hands each block over and takes whatever detections and voice onsets are ready;
-the decoding happens on the "coach-listener" thread. Messages to it are small frozen values, one
-type per request, so the loop and the thread agree on them by type, not by string tags.
+The audio loop runs the listener's front on each block itself (the echo removed, the VAD, the
+user's voice beginning: cheap, and what hushes the coach, so an onset never waits behind a decode)
+and hands the result over; the decoding happens on the "coach-listener" thread, and the loop takes
+whatever detections and voice ends are ready. Messages to it are small frozen values, one type per
+request, so the loop and the thread agree on them by type, not by string tags.
 """
 
 from __future__ import annotations
@@ -14,13 +16,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from coach.intents import Intent
-from coach.listening.listener import Detection, Listens, VoiceActivity
+from coach.listening.front import Heard
+from coach.listening.listener import Detection, Listener, VoiceActivity
 
 
 @dataclass(frozen=True)
 class _Feed:
-    mic: np.ndarray
-    ref: np.ndarray | None
+    heard: Heard
 
 
 @dataclass(frozen=True)
@@ -44,12 +46,13 @@ _Message = _Feed | _Expect | _Speaking | _Quit
 class ThreadedListener:
     """Runs a listener on its own thread: feed() never blocks on a decode (real devices)."""
 
-    def __init__(self, listener: Listens) -> None:
+    def __init__(self, listener: Listener) -> None:
         self.inner = listener
         self.engine_name = listener.engine_name
         self._in: queue.Queue[_Message] = queue.Queue()
         self._out: queue.Queue[Detection | VoiceActivity] = queue.Queue()
         self._voice: list[VoiceActivity] = []
+        self._onset_seg: int | None = None  # the segment of the last onset the front reported
         self._error: BaseException | None = None
         self._quit = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="coach-listener", daemon=True)
@@ -62,10 +65,11 @@ class ThreadedListener:
                 if isinstance(msg, _Quit) or self._quit.is_set():  # a backlog is not decoded
                     return
                 if isinstance(msg, _Feed):
-                    for d in self.inner.feed(msg.mic, ref=msg.ref):
+                    for d in self.inner.hear(msg.heard):
                         self._out.put(d)
                     for v in self.inner.heard_voice():
-                        self._out.put(v)
+                        if not v.began:  # (the onsets were the front's, told at once)
+                            self._out.put(v)
                 elif isinstance(msg, _Expect):
                     self.inner.expect(msg.intents)
                 else:
@@ -77,17 +81,23 @@ class ThreadedListener:
     def feed(self, mic: np.ndarray, ref: np.ndarray | None = None) -> list[Detection]:
         if self._error is not None:
             raise self._error
-        self._in.put(_Feed(mic, ref))
+        heard = self.inner.front.process(mic, ref)  # here, not behind the thread's backlog
+        if heard.onset is not None:
+            self._onset_seg = heard.seg_start
+            self._voice.append(VoiceActivity(True, heard.onset, seg=heard.seg_start))
+        self._in.put(_Feed(heard))
         out: list[Detection] = []
         while True:
             try:
                 got = self._out.get_nowait()
             except queue.Empty:
                 return out
-            if isinstance(got, VoiceActivity):
-                self._voice.append(got)
-            else:
+            if not isinstance(got, VoiceActivity):
                 out.append(got)
+            elif got.seg == self._onset_seg:
+                self._voice.append(got)
+            # else: the end of words that newer ones (already told) have superseded: the hush
+            # lasts for those, and their own end comes
 
     def heard_voice(self) -> list[VoiceActivity]:
         out, self._voice = self._voice, []
