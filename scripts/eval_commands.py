@@ -236,6 +236,7 @@ def evaluate(
     cpu = 0.0
     audio_s = 0.0
     lat: list[float] = []
+    lat_by: dict[str, list[float]] = defaultdict(list)  # the same, by the intent reported
     for label in labels:
         files = sorted((folder / label).glob("*.wav"))
         if speakers:
@@ -260,6 +261,7 @@ def evaluate(
                 if got_now:
                     # audio after the phrase's end until it was reported, plus the decode CPU
                     lat.append((i + BLOCK - speech_end) / RATE + time.process_time() - t1)
+                    lat_by[got_now[0].intent.value].append(lat[-1])
                 dets += got_now
             dets += listener.flush()
             cpu += time.process_time() - t0
@@ -296,6 +298,14 @@ def evaluate(
         "latency_s": {  # end of speech -> detection returned (audio waited + decode CPU)
             "p50": round(float(np.percentile(lat, 50)), 3) if lat else None,
             "p95": round(float(np.percentile(lat, 95)), 3) if lat else None,
+        },
+        "latency_by_intent_s": {  # stop and pain act at the first pause; the rest at the end
+            k: {
+                "n": len(v),
+                "p50": round(float(np.percentile(v, 50)), 3),
+                "p95": round(float(np.percentile(v, 95)), 3),
+            }
+            for k, v in sorted(lat_by.items())
         },
     }
 
