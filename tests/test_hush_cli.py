@@ -107,3 +107,34 @@ def test_words_hush_a_noise_burst_does_not_and_the_reps_stay_exact(tmp_path: Pat
     assert len(hushes) == 2, (hushes, said)
     assert not [h for h in hushes if said["burst"] <= h <= said["burst"] + 0.5]
     assert result.reason == "completed" and (result.left, result.right) == (5, 5)
+
+
+def test_words_between_two_cues_hold_the_next_until_their_verdict(tmp_path: Path) -> None:
+    """The user begins to speak in the quiet after a cue, just before the next is due: the coach
+    does not start it over the words (a stop said there is never talked over); once they are no
+    command it says that cue, fitted to what is left of its phase. With --no-hush the cue starts
+    on time, over the words."""
+    word = voice("wonderful")
+    runs = {}
+    for hush in (True, False):
+        (tmp_path / str(hush)).mkdir()
+        runs[hush] = simulate(tmp_path / str(hush), [
+            ready_first(),
+            # "Out. Legs to the left." is said whole and over in ~2 s of its 3.6 s exhale
+            Reaction(on_cue(lambda t: t in LEFT), 3.3, word, "wonderful"),
+        ], no_hush=not hush)  # fmt: skip
+    result, user = runs[True]
+    ev = result.events
+    onset = word_onset(user, "wonderful")
+    due = next(e["t"] for e in runs[False][0].events if e["type"] == "cue" and e["t"] > onset)
+    assert onset < due < onset + 0.5  # the next cue was due while the word was being said
+    hush, over = first(ev, "hush"), first(ev, "hush-over")
+    assert hush.get("between") is True and onset < hush["t"] <= onset + HUSH_BOUND_S
+    assert over["then"] == "nothing"
+    spk = user.coach_track
+    assert rms(spk[round(onset * RATE) : round(over["t"] * RATE)]) < SILENT  # nothing said over it
+    after = next(e for e in ev if e["type"] == "cue" and e["t"] > onset)
+    assert over["t"] <= after["t"] <= over["t"] + 0.1  # the held cue, right after the verdict
+    assert result.reason == "completed" and (result.left, result.right) == (5, 5)
+    quiet_spk = runs[False][1].coach_track  # --no-hush: the cue is said over the words
+    assert rms(quiet_spk[round(due * RATE) : round((due + 0.3) * RATE)]) > 0.01

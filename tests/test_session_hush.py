@@ -5,6 +5,7 @@ from __future__ import annotations
 from coach.intents import Intent
 from coach.session.actions import Cancel, Hush, Log, Say, Unhush
 from coach.session.hush import HUSH_BACKLOG_MAX_S, HUSH_GRACE_S, HUSH_MAX_S, HUSH_VERDICT_MAX_S
+from coach.outcomes import EndReason
 from coach.session.states import State
 from tests.test_session import STEP, Sim, in_state, make, ready
 
@@ -90,14 +91,45 @@ def test_another_command_during_a_hush_carries_on_then_acts() -> None:
     acts = sim.say(Intent.SLOWER)
     kinds = [type(a) for a in acts]
     assert kinds.index(Unhush) < kinds.index(Say)  # what was held, then the acknowledgement
+    # ... less the replies it held: this fresh one takes their place (cues are said again)
+    assert [a for a in acts if isinstance(a, Unhush)] == [Unhush(replies=False)]
     ack = [a for a in acts if isinstance(a, Say)][0]
     assert ack.until is not None and ack.until > sim.clock.now()  # must not push the next cue
     assert hush_logs(sim)[-1].detail["then"] == "slower"
 
 
-def test_no_hush_when_silent_switched_off_or_giving_the_pain_advice() -> None:
+def test_a_voice_between_two_lines_holds_the_next_until_its_verdict() -> None:
+    """Silent between two cues: the voice begins a hush all the same (a stop said there must not
+    be talked over by the next cue); words that are no command let the coach carry on."""
     sim = exercising()
-    assert sim.session.voice_began(sim.clock.now(), speaking=False) == []
+    sim.run_until(lambda: sim.clock.now() >= sim.busy_until)  # the cue has ended
+    acts = sim.session.voice_began(sim.clock.now(), speaking=False)
+    assert acts == [Hush(), Log("hush", {"between": True})]
+    sim.apply(acts)
+    sim.run(sim.clock.now() + 0.4)
+    sim.session.voice_ended(sim.clock.now())
+    sim.run_until(lambda: not sim.session.hushed)
+    assert hush_logs(sim)[-1].detail["then"] == "nothing"
+    held = exercising()  # ... and a stop ends it as always
+    held.run_until(lambda: held.clock.now() >= held.busy_until)
+    held.apply(held.session.voice_began(held.clock.now(), speaking=False))
+    held.say(Intent.STOP)
+    assert held.session.reason == EndReason.STOPPED
+
+
+def test_no_hold_in_the_hearing_check_nor_while_paused() -> None:
+    check = make()
+    in_state(check, State.CHECKING)
+    assert check.session.voice_began(check.clock.now(), speaking=False) == []
+    paused = exercising()
+    paused.say(Intent.PAUSE)
+    paused.run(paused.clock.now() + 5)
+    assert paused.session.state == State.PAUSED
+    assert paused.session.voice_began(paused.clock.now(), speaking=False) == []
+
+
+def test_no_hush_when_switched_off_or_giving_the_pain_advice() -> None:
+    sim = exercising()
     off = exercising(hush=False)
     assert off.session.voice_began(off.clock.now(), speaking=True) == []
     pain = exercising()

@@ -163,7 +163,7 @@ class Runner:
             elif isinstance(a, Hush):
                 self.speech.hush()
             elif isinstance(a, Unhush):
-                self.speech.unhush()
+                self.speech.unhush(a.replies)
             elif isinstance(a, Say):
                 self.speech.say(a)
             elif isinstance(a, Expect):

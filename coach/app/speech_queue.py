@@ -72,9 +72,13 @@ class SpeechQueue:
         self._hushed = held + self._held
         self._held = []
 
-    def unhush(self) -> None:
+    def unhush(self, replies: bool = True) -> None:
+        """Say again what the hush held; without the replies (Says off the grid with a deadline:
+        acknowledgements, answers) when `replies` is False."""
         held, self._hushed = self._hushed or [], None
         for s in held:
+            if not replies and s.cue is None and s.until is not None:
+                continue
             self._say_in_time(s, again=True)
 
     def say(self, a: Say) -> None:

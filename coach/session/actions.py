@@ -51,7 +51,11 @@ class Hush:
 
 @dataclass(frozen=True)
 class Unhush:
-    """The user's words were not a command that ends or pauses: carry on with what was held."""
+    """The user's words were not a command that ends or pauses: carry on with what was held.
+    `replies` False: the replies it held (an answer the person talked over with a new request,
+    which has its own) are dropped; the cues and the briefing's lines are said again."""
+
+    replies: bool = True
 
 
 @dataclass(frozen=True)

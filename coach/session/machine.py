@@ -45,7 +45,7 @@ from coach.session.dose import Dose
 from coach.session.events import EventType
 from coach.session.hush import HushState
 from coach.session.mic_outage import MIC_WAIT_S, MicOutage
-from coach.session.states import EXPECT, HUSHABLE, AfterSpeech, State
+from coach.session.states import EXPECT, HOLDS, HUSHABLE, AfterSpeech, State
 
 HEAR_WAIT_S = 8.0  # after the "say ready" prompt ends, how long to listen before asking again
 HEAR_TRIES = 3  # prompts before refusing to start
@@ -204,17 +204,20 @@ class Session:
         over = self._unhush(now, str(intent)) if self._hush.active else []
         out: list[Action] = self._on_proof(now, intent) if proof else self._handlers[intent](now)
         if over and not any(isinstance(a, Cancel) for a in out):
-            over.insert(0, Unhush())  # (stop, pain, pause ... cut what was held with their Cancel)
+            # (stop, pain, pause ... cut what was held with their Cancel); a fresh reply takes
+            # the place of the replies held (heard after it, an old answer went stale)
+            over.insert(0, Unhush(replies=not any(isinstance(a, Say) for a in out)))
         return acts + over + out
 
     def voice_began(self, now: float, speaking: bool) -> list[Action]:
         """The listener heard the user's voice start (not the coach's own: the echo gate). While
-        the coach speaks, it hushes at once; the verdict comes later (command or voice_ended)."""
-        if not self.hush or not speaking or self.state not in HUSHABLE:
+        the coach speaks, it hushes at once; between two lines (HOLDS) the hush holds the next
+        one; the verdict comes later (command or voice_ended)."""
+        if not self.hush or self.state not in (HUSHABLE if speaking else HOLDS):
             return []
         if not self._hush.begin(now):
             return []  # more words of the same hush
-        return [Hush(), Log(EventType.HUSH, {})]
+        return [Hush(), Log(EventType.HUSH, {} if speaking else {"between": True})]
 
     def voice_ended(self, now: float, verdict: bool = True) -> None:
         """The user's voice ended with its verdict in: with no command within HUSH_GRACE_S the

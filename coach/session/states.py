@@ -47,6 +47,14 @@ HUSHABLE = frozenset(
     }
 )
 
+# ... and where it also holds the coach between two lines: the voice began while it was silent, and
+# a line due before the verdict on those words waits for it (a stop said between cues is never
+# talked over). Not in the hearing check or the safety-word proof, whose prompts wait for an answer
+# anyway, nor while paused (nothing is due)
+HOLDS = frozenset(
+    {State.BRIEFING, State.POSITIONING, State.EXERCISING, State.RESTING, State.GETTING_READY}
+)
+
 EXPECT: dict[State, frozenset[Intent]] = {
     State.CHECKING: frozenset({Intent.READY, Intent.REPEAT}),
     State.PROVING: frozenset({Intent.REPEAT}),  # stop and pain are its answers
