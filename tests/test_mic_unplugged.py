@@ -42,7 +42,8 @@ MIC_MODULE = (
 # unplug -> the notice's first sound: measured 0.1-2.4 s at load 5-9 (README); the bound only
 # says "promptly" (a loaded machine must not fail it), the wait for the mic being 120 s
 NOTICE_WITHIN_S = 8.0
-HEARD = 0.45  # find_clip's score for "this notice is on the speaker" (see its numbers)
+HEARD = 0.85  # find_clip's score for "this notice is on the speaker": 0.98-1.0 played back
+# (through a gap too), 0.36-0.78 for another notice but the one sharing its first words (0.94)
 
 
 @pytest.fixture
@@ -71,16 +72,50 @@ def _plug_in(env: dict[str, str]) -> None:
 
 
 def find_clip(audio: np.ndarray, clip_: np.ndarray, after_s: float) -> tuple[float, float]:
-    """Where the head (0.5 s) of `clip_` best matches `audio` after `after_s`: (onset in s,
-    normalized correlation). Measured: 0.98 for the coach's own rendering played and recorded
-    back; 0.498 once at load 15, an underrun's gap inside the head (HEARD is below that); against
-    its other lines 0.43 for "I can hear you again" and 0.55–0.62 for the two notices that share
-    "I can('t) hear you" / "the microphone" with another line — so the tests also require the
-    match inside the window after the unplug or plug, where only that notice is said. Short, so
-    that a gap later in the clip does not spoil it."""
-    head = clip_[: RATE // 2].astype(np.float64)
+    """Where the beginning of `clip_` best matches `audio` after `after_s`: (onset in s,
+    normalized correlation). Each of its first three half seconds is looked for on its own and
+    the best is kept (its onset less its place in the clip): an underrun's gap inside one of
+    them (under load: 0.498 once at load 15, 0.438 at load ~5 with the head alone) spoils that
+    one only. Measured for the head: 0.98 for the coach's own rendering played and recorded
+    back; against its other lines 0.43 for "I can hear you again" and 0.55-0.62 for the two
+    notices that share "I can('t) hear you" / "the microphone" with another line, so the tests
+    also require the match inside the window after the unplug or plug, where only that notice
+    is said."""
+    best = (-1.0, 0.0)
+    for k in range(3):
+        at, score = _find_piece(audio, clip_[k * RATE // 2 : (k + 1) * RATE // 2], after_s)
+        if score > best[1]:
+            best = (at - k * 0.5, score)
+    return best
+
+
+NOTICES = ("MIC_UNPLUGGED", "MIC_BACK", "MIC_GAVE_UP", "MIC_LOST")
+
+
+def test_find_clip_hears_a_notice_through_a_gap_only() -> None:
+    """The coach's real renderings: each notice is found where it is, through a 60 ms gap
+    anywhere in its first 1.5 s (an underrun), and no other notice scores HEARD (but the one
+    that begins with the same words)."""
+    room = (1e-3 * np.random.default_rng(0).standard_normal(RATE)).astype(np.float32)
+    clips = {n: _notice(getattr(safety, n)) for n in NOTICES}
+    for name, x in clips.items():
+        for gap_at in (0.05, 0.3, 0.55, 0.8, 1.3):
+            g = round(gap_at * RATE)
+            gap = np.zeros(round(0.06 * RATE), np.float32)
+            at, score = find_clip(np.concatenate([room, x[:g], gap, x[g:], room]), x, 0.0)
+            assert score > 0.95 and abs(at - 1.0) <= 0.07, (name, gap_at, at, score)
+        for other, y in clips.items():
+            # (the lost and the unplugged notice begin with the same words: only the window
+            # after the unplug, where the one is said, tells them apart)
+            if other != name and {name, other} != {"MIC_UNPLUGGED", "MIC_LOST"}:
+                _, score = find_clip(np.concatenate([room, y, room]), x, 0.0)
+                assert score < HEARD, (name, other, score)
+
+
+def _find_piece(audio: np.ndarray, piece: np.ndarray, after_s: float) -> tuple[float, float]:
+    head = piece.astype(np.float64)
     seg = audio[round(after_s * RATE) :].astype(np.float64)
-    if len(seg) < len(head):
+    if len(seg) < len(head) or not len(head):
         return -1.0, 0.0
     n = 1 << (len(seg) + len(head)).bit_length()
     corr = np.fft.irfft(np.fft.rfft(seg, n) * np.conj(np.fft.rfft(head, n)), n)
