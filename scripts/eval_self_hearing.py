@@ -7,7 +7,8 @@ played by the real Player through the file back end's room echo (FileAudio: a de
 of the speaker in the mic, plus a -60 dB noise floor) into the listener with the reference signal,
 looping until --hours of coach speech have played. false_commands_per_hour is the number of
 detections per hour of that; hushes_per_hour the number of times the listener reported the user's
-voice beginning while the coach spoke (each would have hushed it: session.voice_began). The same
+voice beginning while the coach spoke (each would have hushed it: session.voice_began);
+voice_onsets_in_gaps the ones between its lines (each would have held the next line). The same
 with the room louder (--rooms: a noise floor at -50 and -40 dBFS, and "breath": the floor at -60
 plus breath-like noise, band-limited, swelling with a 6 s breath to -40 dBFS; "rustle": the floor
 at -60 plus bursts of broadband noise, 50-400 ms, up to -30 dBFS: clothes and a mat, which must not
@@ -208,7 +209,7 @@ def self_hearing(listener, clips, hours: float, room: str = "-60") -> dict:
         "hushes": len(hushes),
         "hushes_per_hour": round(len(hushes) / (secs / 3600), 2),
         "hush_examples": [f"{t:.1f}s" for t in hushes[:10]],
-        "voice_onsets_in_gaps": len(onsets) - len(hushes),
+        "voice_onsets_in_gaps": len(onsets) - len(hushes),  # each a hold of the next line
         "rtf": round(cpu / secs, 4),
     }
 

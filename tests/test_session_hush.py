@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from coach.intents import Intent
+from coach.outcomes import EndReason
 from coach.session.actions import Cancel, Hush, Log, Say, Unhush
 from coach.session.hush import HUSH_BACKLOG_MAX_S, HUSH_GRACE_S, HUSH_MAX_S, HUSH_VERDICT_MAX_S
-from coach.outcomes import EndReason
 from coach.session.states import State
 from tests.test_session import STEP, Sim, in_state, make, ready
 
@@ -129,9 +129,9 @@ def test_no_hold_in_the_hearing_check_nor_while_paused() -> None:
 
 
 def test_no_hush_when_switched_off_or_giving_the_pain_advice() -> None:
-    sim = exercising()
     off = exercising(hush=False)
     assert off.session.voice_began(off.clock.now(), speaking=True) == []
+    assert off.session.voice_began(off.clock.now(), speaking=False) == []  # nor a hold
     pain = exercising()
     pain.say(Intent.PAIN)
     assert pain.session.state == State.OFFERING
