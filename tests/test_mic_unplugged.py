@@ -152,6 +152,13 @@ class Live:
             return []
         return [json.loads(x) for x in path.read_text().splitlines() if x.endswith("}")]
 
+    def why(self) -> str:
+        """For a failed wait: what the coach said on stderr if it has ended."""
+        if self.p.poll() is None:
+            return "the coach is still running"
+        _, err = self.p.communicate()
+        return f"the coach exited with {self.p.returncode}: {err[-3000:]}"
+
     def wait_for(self, type_: str, limit: float, **match: Any) -> dict[str, Any] | None:
         end = time.monotonic() + limit
         while time.monotonic() < end:
@@ -199,7 +206,7 @@ class Live:
 
     def begin(self) -> None:
         """Through the hearing check to the briefing's long green-light line."""
-        assert self.wait_for("cue", 120, text=safety.HEARING_PROMPT), self.p.stderr
+        assert self.wait_for("cue", 120, text=safety.HEARING_PROMPT), self.why()
         time.sleep(3.5)  # after the prompt (which itself says "ready")
         ready = espeak_wav("I'm ready", "en-us", 130, 50)
         assert self.say(ready, "ready"), "'ready' was never heard"

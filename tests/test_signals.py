@@ -238,11 +238,14 @@ def test_signal_while_the_program_starts(
 
 
 def test_threaded_listener_close_drops_the_backlog_and_can_leave_at_once() -> None:
-    class Slow:
+    from coach.listening.front import Front, Heard
+
+    class Slow:  # a listener whose every block takes 50 ms to hear (a decode on a busy machine)
         engine_name = "slow"
         fed = 0
+        front = Front()
 
-        def feed(self, mic: np.ndarray, ref: np.ndarray | None = None) -> list[object]:
+        def hear(self, heard: Heard) -> list[object]:
             self.fed += 1
             time.sleep(0.05)
             return []
