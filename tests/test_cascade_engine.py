@@ -19,6 +19,7 @@ from coach.listening.factory import make_listener
 from coach.listening.langpack import load_langpack
 from coach.listening.listener import Listener
 from tests.conftest import espeak_wav
+from tests.test_threaded import HeldEngine
 
 
 @pytest.fixture(scope="module")
@@ -100,23 +101,11 @@ def test_the_second_decides_the_other_intents_by_default(
             assert _hear(listener, read_wav(wavs[0])) == [], wavs[0].name
 
 
-class HeldWhisper:
-    """The real Whisper engine behind a gate. The gate stands in for a slow decode (a busy
-    machine) — timing that cannot be caused on cue here; what is recognized stays real."""
+class HeldWhisper(HeldEngine):
+    """The real Whisper engine behind a gate (tests.test_threaded.HeldEngine)."""
 
     def __init__(self) -> None:
-        self.inner = WhisperEngine()
-        self.name, self.language = self.inner.name, self.inner.language
-        self.gate = threading.Event()
-        self.busy = threading.Event()
-
-    def set_grammar(self, phrases: list[str]) -> None:
-        self.inner.set_grammar(phrases)
-
-    def recognize(self, segment: np.ndarray) -> list[Hypothesis]:
-        self.busy.set()
-        assert self.gate.wait(60), "the test never opened the gate"
-        return self.inner.recognize(segment)
+        super().__init__(WhisperEngine())
 
 
 def _background(second: object) -> Listener:

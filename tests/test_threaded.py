@@ -20,7 +20,9 @@ from coach.listening.threaded import ThreadedListener
 
 
 class HeldEngine:
-    """A real engine whose decodes wait for `gate` (the first one tells `busy`)."""
+    """A real engine whose decodes wait for `gate` (the first one tells `busy`). The gate stands
+    in for a slow decode (a busy machine), timing that cannot be caused on cue here; what is
+    recognized stays real."""
 
     def __init__(self, inner: Engine) -> None:
         self.inner = inner
