@@ -228,6 +228,23 @@ def over_the_coach(pcm: np.ndarray, u: np.ndarray, lead: int, tail_s: float):
     return speaker, user, seg
 
 
+def _hush_over(voice: list[tuple[float, bool]], t_clip: float, t_word: float) -> float | None:
+    """When the hush over the word at `t_word` began: the onset after the user's clip began
+    (`t_clip`; not the coach's own echo) whose hush still held at the word's start, else the first
+    onset at or just before the word; None if neither. The clip's loudest part decides its word
+    start, so a quiet "s" or the clip's own noise floor (raised with the clip to the echo's level)
+    may begin the voice before it: the coach is silent when the word begins, which is a hush."""
+    began_at = None
+    for t, began in voice:
+        if t > t_word - 0.1:
+            break
+        if t >= t_clip - 0.1:
+            began_at = t if began else None
+    if began_at is not None:
+        return began_at
+    return next((t for t, began in voice if began and t >= t_word - 0.1), None)
+
+
 def over_speech(listener, clips, speech: Path = SPEECH) -> dict:
     """stop/pain at equal level to the echo, in the middle of a cue (espeak-ng voices and the
     human "stop" clips of `speech`)."""
@@ -238,7 +255,7 @@ def over_speech(listener, clips, speech: Path = SPEECH) -> dict:
     users += [(f"stop/{f.name}", read_wav(f)) for f in sorted((speech / "stop").glob("*.wav"))]
     rng = np.random.default_rng(2)
     long_clips = [c for c in clips if len(c[2]) > 2.5 * RATE] or clips
-    heard = heard_alone = 0
+    heard = heard_alone = early = 0
     missed, missed_alone = [], []
     hush_ms: list[float] = []
     unhushed: list[str] = []
@@ -248,13 +265,13 @@ def over_speech(listener, clips, speech: Path = SPEECH) -> dict:
         speaker, user, seg = over_the_coach(pcm, u, lead, 1.0)
         listener.reset()
         dets, voice = run_session(listener, speaker, user, {0: text})
-        onsets = [t for t, began in voice if began]
-        word_start = lead + int(np.argmax(np.abs(seg) > 0.1 * np.abs(seg).max()))
-        soon = [t for t in onsets if t >= word_start / RATE - 0.1]
-        if soon:
-            hush_ms.append(1000 * (soon[0] - word_start / RATE))
-        else:
+        t_word = (lead + int(np.argmax(np.abs(seg) > 0.1 * np.abs(seg).max()))) / RATE
+        hushed_at = _hush_over(voice, lead / RATE, t_word)
+        if hushed_at is None:
             unhushed.append(name)
+        else:
+            hush_ms.append(1000 * (hushed_at - t_word))
+            early += hushed_at < t_word - 0.1
         want = name.split("/")[0]
         if any(d.intent.value == want for d in dets):
             heard += 1
@@ -273,10 +290,12 @@ def over_speech(listener, clips, speech: Path = SPEECH) -> dict:
         "n": n,
         "hushed": len(hush_ms),
         "not_hushed": unhushed,
+        "hushed_before_the_word": early,  # by the clip's own sound before it (a breath, its floor)
         "hush_ms_after_word_start": {
             "p50": round(float(np.percentile(ms, 50))),
             "p95": round(float(np.percentile(ms, 95))),
             "max": round(float(ms.max())),
+            "min": round(float(ms.min())),
         },
         "recall": round(heard / n, 4),
         "missed": missed,
