@@ -92,7 +92,8 @@ def add_session_options(p: argparse.ArgumentParser) -> None:
         "--no-hush",
         action="store_true",
         help="keep talking while you speak, until a command is recognized (default: the coach "
-        "falls silent the moment your voice begins, and carries on if it was no command)",
+        "falls silent the moment your voice begins, or holds its next line if you began between "
+        "two, and carries on if it was no command)",
     )
     p.add_argument(
         "--check-words",
