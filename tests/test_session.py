@@ -12,10 +12,9 @@ from coach.exercise.routine import load_library
 from coach.exercise.tempo import Tempo
 from coach.intents import Intent
 from coach.session import safety
+from coach.session.actions import Reps
 from coach.session.dose import Dose
 from coach.session.machine import (
-    HEAR_TRIES,
-    HEAR_WAIT_S,
     OFFER_WAIT_S,
     Action,
     Cancel,
@@ -23,12 +22,12 @@ from coach.session.machine import (
     Expect,
     Finish,
     Log,
-    Reps,
     Say,
     Session,
     Started,
     State,
 )
+from coach.session.proving import HEAR_TRIES, HEAR_WAIT_S
 
 LIB = load_library()
 STEP = 0.02

@@ -6,7 +6,8 @@ from __future__ import annotations
 from coach.intents import Intent
 from coach.session import safety
 from coach.session.actions import Finish, Log
-from coach.session.machine import HEAR_TRIES, HEAR_WAIT_S, EndReason, State
+from coach.session.machine import EndReason, State
+from coach.session.proving import HEAR_TRIES, HEAR_WAIT_S
 from tests.test_session import Sim, in_state, make, ready
 
 

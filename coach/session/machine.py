@@ -22,11 +22,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from coach.exercise.choreography import Beat, Section, cue_seconds, script
-from coach.exercise.routine import Cue, Phase, Routine
+from coach.exercise.choreography import Beat
+from coach.exercise.routine import Cue, Routine
 from coach.exercise.tempo import Tempo
 from coach.intents import SAFETY_INTENTS, Intent
-from coach.session import comfort, phrasebook, safety
+from coach.session import comfort, phrasebook, proving, safety, walk
 from coach.session.actions import (
     Action,
     Cancel,
@@ -35,7 +35,6 @@ from coach.session.actions import (
     Finish,
     Hush,
     Log,
-    Reps,
     Say,
     SetLevel,
     Started,
@@ -47,11 +46,8 @@ from coach.session.hush import HushState
 from coach.session.mic_outage import MIC_WAIT_S, MicOutage
 from coach.session.states import EXPECT, HOLDS, HUSHABLE, AfterSpeech, State
 
-HEAR_WAIT_S = 8.0  # after the "say ready" prompt ends, how long to listen before asking again
-HEAR_TRIES = 3  # prompts before refusing to start
 OFFER_WAIT_S = 10.0  # after "say yes or no", silence this long means no
 PAUSE_LIMIT_S = 600.0  # paused this long with no word: the session ends (no-response)
-RESUME_LEAD_S = 1.2  # after "carrying on", time before the breath restarts
 ADVICE_GAP_S = 0.6  # silence between the cut-off and the pain advice
 STOP_GAP_S = 0.5  # silence between the cut-off and "Stopping." (the cut is heard as such)
 
@@ -162,17 +158,8 @@ class Session:
                 self._wait_from = now
             elif todo == AfterSpeech.EXERCISE:
                 acts += self._begin_routine(now)
-        if self.state in (State.CHECKING, State.PROVING) and self._wait_from is not None:
-            if now - self._wait_from >= HEAR_WAIT_S:  # nothing heard: ask again, or refuse
-                self._wait_from = None
-                self._tries += 1
-                checking, word = self.state == State.CHECKING, self._unproven()
-                if self._tries >= HEAR_TRIES:
-                    acts += self._say(safety.HEARING_REFUSE if checking else safety.PROVE_REFUSE[word])
-                    acts += self._finish(EndReason.NO_RESPONSE)
-                else:
-                    acts += self._say(safety.HEARING_RETRY if checking else safety.PROVE_ASK_AGAIN[word])
-                    self._after_speech = AfterSpeech.LISTEN
+        if self.state in (State.CHECKING, State.PROVING):
+            acts += proving.listening(self, now)  # nothing heard: ask again, or refuse
         elif self.state == State.OFFERING and self._wait_from is not None:
             if now - self._wait_from >= OFFER_WAIT_S:
                 acts += self._decline()
@@ -184,7 +171,7 @@ class Session:
                 acts += self._say(safety.PAUSE_TIMEOUT)
                 acts += self._finish(EndReason.NO_RESPONSE)
         elif self.state in (State.POSITIONING, State.EXERCISING):
-            acts += self._run_beats(now)
+            acts += walk.run(self, now)
         return acts
 
     def command(self, now: float, intent: Intent, phrase: str = "") -> list[Action]:
@@ -202,7 +189,9 @@ class Session:
         kind = EventType.PROOF if proof else EventType.COMMAND  # a proof ends nothing
         acts: list[Action] = [Log(kind, {"intent": str(intent), "phrase": phrase})]
         over = self._unhush(now, str(intent)) if self._hush.active else []
-        out: list[Action] = self._on_proof(now, intent) if proof else self._handlers[intent](now)
+        out: list[Action] = (
+            proving.heard_word(self, now, intent) if proof else self._handlers[intent](now)
+        )
         if over and not any(isinstance(a, Cancel) for a in out):
             # (stop, pain, pause ... cut what was held with their Cancel); a fresh reply takes
             # the place of the replies held (heard after it, an old answer went stale)
@@ -304,34 +293,8 @@ class Session:
 
     def _on_ready(self, now: float) -> list[Action]:
         if self.state == State.CHECKING:
-            acts: list[Action] = [Cancel(), *self._say(safety.HEARING_OK)]
-            self._wait_from = None
-            if self.prove:
-                self._tries = 0
-                acts += self._enter(State.PROVING)
-                acts += self._say(safety.PROVE_ASK["stop"])
-                self._after_speech = AfterSpeech.LISTEN
-                return acts
-            return acts + self._brief(now)
+            return proving.heard_ready(self, now)
         return self._on_resume(now)  # paused for the mic: "ready" works like "resume"
-
-    def _on_proof(self, now: float, intent: Intent) -> list[Action]:
-        """Stop or pain heard while proving the safety words: one more proven; both: begin."""
-        self._proof.add(intent.value)
-        acts: list[Action] = [Cancel()]
-        self._tries, self._wait_from = 0, None
-        if self._unproven() == "":
-            self.proven = True
-            acts += self._say(safety.PROVE_OK)
-            return acts + self._brief(now)
-        ask = safety.PROVE_ASK["pain"] if intent == Intent.STOP else safety.PROVE_OTHER_FIRST
-        acts += self._say(ask)
-        self._after_speech = AfterSpeech.LISTEN
-        return acts
-
-    def _unproven(self) -> str:
-        """The safety word not heard yet ("stop" first), or "" when both were."""
-        return next((w for w in ("stop", "pain") if w not in self._proof), "")
 
     def _on_pause(self, now: float) -> list[Action]:
         return self._pause(now)
@@ -342,13 +305,7 @@ class Session:
         acts += self._say(safety.RESUMED)
         if self._resume_state == State.BRIEFING or not self._beats:
             return acts + self._brief(now)
-        # restart the interrupted breath from its inhale; reps count only when a phase completes
-        i = self._i - 1 if self._cur is not None else self._i
-        while i > 0 and self._beats[i].phase != Phase.INHALE:
-            i -= 1
-        while i > 0 and self._beats[i].cue is None:  # a cue-less breath: back to its instruction
-            i -= 1
-        self._i, self._cur, self._next_at = max(0, i), None, now + RESUME_LEAD_S
+        walk.rewind(self, now)  # the interrupted breath from its inhale
         return acts
 
     def _on_slower(self, now: float) -> list[Action]:
@@ -450,42 +407,7 @@ class Session:
         return acts
 
     def _begin_routine(self, now: float) -> list[Action]:
-        if not self._beats:
-            self._beats = script(self.routine, self.reps)
-            self._i, self._cur = 0, None
-        self._next_at = now
-        return self._run_beats(now)
-
-    def _run_beats(self, now: float) -> list[Action]:
-        acts: list[Action] = []
-        while self._next_at is not None and now >= self._next_at:
-            if self._cur is not None:
-                acts += self._complete_beat(self._beats[self._cur])
-            if self._i >= len(self._beats):
-                self._next_at = None
-                return acts + self._routine_done(now)
-            beat = self._beats[self._i]
-            if beat.phase == Phase.INHALE and self._pending_tempo is not None:
-                self.tempo, self._pending_tempo = self._pending_tempo, None
-                acts.append(Log(EventType.TEMPO, {"bpm": self.tempo.bpm}))
-            state = State.POSITIONING if beat.section == Section.INTRO else State.EXERCISING
-            acts += self._enter(state)
-            self._resume_state = state
-            if beat.cue is not None:
-                secs = cue_seconds(self._beats, self._i, self.tempo)
-                start = self._next_at
-                acts += self._say(beat.cue.text, beat.cue, secs, until=start + secs, on_grid=True)
-            self._cur = self._i
-            self._i += 1
-            self._next_at += self.tempo.phase_seconds(beat.phase)
-        return acts
-
-    def _complete_beat(self, beat: Beat) -> list[Action]:
-        if beat.counts is None:
-            return []
-        self.right += beat.counts.right
-        self.left += beat.counts.left
-        return [Reps(self.left, self.right)]
+        return walk.begin(self, now)
 
     def _pause(self, now: float) -> list[Action]:
         if self.state in (State.POSITIONING, State.EXERCISING, State.BRIEFING):
@@ -524,9 +446,7 @@ class Session:
     @property
     def current(self) -> Beat | None:
         """The beat (breath phase) under way, for the display; None outside the exercise."""
-        if self._cur is None or self.state not in (State.POSITIONING, State.EXERCISING):
-            return None
-        return self._beats[self._cur]
+        return walk.current(self)
 
     @property
     def program_id(self) -> str | None:
