@@ -14,8 +14,6 @@ not part of the coach's install.
 from __future__ import annotations
 
 import argparse
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -23,44 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from eval_commands import ORDINARY_WORDS, SENTENCES  # noqa: E402
-
-# (voice, duration stretch: > 1 is slower, mean pitch Hz or 0 for the voice's own): flite's five
-# built-in English voices (kal at 8 kHz, as a phone line), plain, and three of them changed
-VOICES = [
-    ("kal", 1.0, 0),
-    ("kal16", 1.0, 0),
-    ("awb", 1.0, 0),
-    ("rms", 1.0, 0),
-    ("slt", 1.0, 0),
-    ("kal16", 1.4, 0),  # slow
-    ("rms", 1.0, 130),  # pitched up
-    ("slt", 0.85, 0),  # brisk
-]
-
-
-def make_flite_set(out: Path, lang: str = "en") -> int:
-    from coach.listening.langpack import load_langpack
-
-    exe = shutil.which("flite")
-    if not exe:
-        raise SystemExit("flite is not installed (apt-get install flite)")
-    pack = load_langpack(lang)
-    items = [(i.value, p) for p, i in pack.phrases().items()]
-    items += [("_none", w) for w in ORDINARY_WORDS] + [("_none", s) for s in SENTENCES]
-    n = 0
-    for voice, stretch, pitch in VOICES:
-        for label, text in items:
-            d = out / label
-            d.mkdir(parents=True, exist_ok=True)
-            safe = "".join(c if c.isalnum() else "_" for c in text)[:30]
-            f = d / f"{safe}_flite-{voice}_{stretch:g}_{pitch}.wav"
-            args = [exe, "-voice", voice, "--setf", f"duration_stretch={stretch}"]
-            if pitch:
-                args += ["--setf", f"int_f0_target_mean={pitch}"]
-            subprocess.run([*args, "-t", text, "-o", str(f)], check=True, capture_output=True)
-            n += 1
-    return n
+from voice_sets import make_flite_set  # noqa: E402
 
 
 def main() -> int:
