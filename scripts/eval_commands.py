@@ -40,8 +40,6 @@ from voice_sets import HOMOPHONES, NEAR_WORDS, VOICE_SETS, make_espeak_set  # no
 from coach.audio.format import BLOCK, RATE, read_wav  # noqa: E402
 
 
-# espeak-ng voice sets: "tune" was used while choosing the rejection design and thresholds;
-# "heldout" was never looked at while tuning (other voices, variants, rates and pitches).
 def _noise(n: int, rng: np.random.Generator, db: float = -60.0) -> np.ndarray:
     return (rng.standard_normal(n) * 10 ** (db / 20)).astype(np.float32)
 
@@ -175,7 +173,7 @@ def evaluate(
         if speakers:
             files = [f for f in files if f.name.split("_")[1][:1] in speakers]
         files = files[:limit]
-        hits = cut_missed = 0
+        hits = whole_hits = 0
         cut: list[str] = []  # fragments (`fragment`): the word cut off by the file's edge
         for f in files:
             change, lead_s, room_db = CONDITIONS[condition]
@@ -216,8 +214,7 @@ def evaluate(
                     misses["_none"].append(f"{f.name}->{dets[0].phrase}")
             else:
                 hits += got == label
-                if got != label and f.name in cut:
-                    cut_missed += 1
+                whole_hits += got == label and f.name not in cut
                 if got != label:
                     confusions[label][got] += 1
                     misses[label].append(f"{f.name}->{got}")
@@ -227,7 +224,7 @@ def evaluate(
                 whole = len(files) - len(cut)
                 intents[label]["fragments"] = cut
                 intents[label]["recall_whole_words"] = (
-                    round((hits - (len(cut) - cut_missed)) / whole, 4) if whole else None
+                    round(whole_hits / whole, 4) if whole else None
                 )
     return {
         "folder": str(folder),
