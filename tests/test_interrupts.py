@@ -57,6 +57,31 @@ def test_the_preparation_helper_is_interrupted_and_hands_back_errors() -> None:
         assert time.monotonic() - t < 5.0
 
 
+def test_a_signal_another_thread_took_still_ends_the_preparation() -> None:
+    """The kernel may give a process's signal to any thread that does not block it (PortAudio's,
+    started from the main thread): CPython's C handler then only notes it, and the main thread,
+    blocked in one long join, acted on it only when the whole preparation had ended (issue #14:
+    still running 10 s after SIGTERM). Here a plain thread takes it; the helper would take 20 s."""
+    done, finished = threading.Event(), threading.Event()
+
+    def prepare() -> None:
+        done.wait(20)
+        finished.set()
+
+    other = threading.Thread(
+        target=lambda: (time.sleep(0.2), signal.pthread_kill(threading.get_ident(), signal.SIGTERM))
+    )
+    with StopSignals() as s:
+        other.start()
+        with pytest.raises(KeyboardInterrupt):
+            s.call(prepare)
+        stopped_early = not finished.is_set()
+        done.set()
+    other.join()
+    assert s.signum == signal.SIGTERM
+    assert stopped_early  # before the helper ended by itself (20 s)
+
+
 def test_sighup_is_a_stop_like_sigterm() -> None:
     """Closing the terminal: noted like SIGTERM, ends a wait at once, handler given back."""
     old = signal.signal(signal.SIGHUP, signal.SIG_DFL)  # what a shell's child inherits

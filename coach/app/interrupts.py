@@ -20,6 +20,15 @@ delays the stop, and it never comes halfway through recording the end, writing t
 or saying the fault notice, nor inside a finalizer, where Python would print and swallow it. A
 second signal while the session is already ending changes nothing.
 
+A wait on the main thread sees a signal only if the signal wakes *it*: the kernel may hand a
+process's signal to any thread that does not block it, and there CPython's C handler only notes
+it for the main thread, which, blocked in a join, would see it when the join returns (lost for
+the whole preparation of issue #14: SIGTERM at 1 s into "preparing speech", still running 10 s
+later, one run in ~200). So the helpers started here block SIGNALS (the speech engine's threads,
+started from the helper, inherit that), and the waits here poll every POLL_S, so a signal that
+still lands on another thread (PortAudio's, started from the main thread) is acted on within it
+(coach/threads.py).
+
 SIGHUP inherited *ignored* is left ignored: that is `nohup coach run ...`, someone asking for the
 session to outlive the terminal (a background job is started with SIGINT ignored, never SIGHUP).
 
@@ -42,14 +51,17 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import Any, TypeVar
 
+from coach import threads
+
 T = TypeVar("T")
 
-SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+SIGNALS = threads.STOP_SIGNALS
 KEEP_IGNORED = (signal.SIGHUP,)  # inherited ignored (nohup): the person wants it ignored
 # Set once a session that a signal ended is recorded and everything it opened is closed: the
 # program may then leave at once (cli.leave_now).
 SESSION_CLOSED = threading.Event()
 SETTLE_S = 0.3  # after a signal, how long a preparing helper may take to stop (see call())
+POLL_S = 0.05  # a main-thread wait looks for a signal noted on another thread this often
 
 
 _early: list[int] = []  # signals caught before a session's handlers (catch_early)
@@ -160,11 +172,11 @@ class StopSignals:
             except BaseException as e:  # handed to the waiting thread below
                 box["error"] = e
 
-        t = threading.Thread(target=run, name="coach-prepare", daemon=True)
-        t.start()
+        t = threads.start(run, "coach-prepare")
         try:
             with self.interruptible():
-                t.join()
+                while t.is_alive():  # (not one join: see the module doc)
+                    t.join(POLL_S)
         except KeyboardInterrupt:
             t.join(SETTLE_S)
             raise
@@ -183,7 +195,6 @@ def within(seconds: float, fn: Callable[[], object], name: str = "coach-close") 
         with contextlib.suppress(Exception):
             fn()
 
-    t = threading.Thread(target=run, name=name, daemon=True)
-    t.start()
+    t = threads.start(run, name)
     t.join(seconds)
     return not t.is_alive()

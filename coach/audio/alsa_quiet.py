@@ -32,6 +32,8 @@ import os
 import sys
 import threading
 
+from coach import threads
+
 log = logging.getLogger("coach.alsa")
 
 _HANDLER_TYPE = ctypes.CFUNCTYPE(
@@ -80,7 +82,7 @@ def _quiet_c_stderr() -> bool:
         os.close(w)
         return False
     libc.setvbuf(stream, None, 1, 0)  # _IOLBF: a line reaches the reader when it is written
-    threading.Thread(target=_read_lines, args=(r,), name="coach-c-stderr", daemon=True).start()
+    threads.start(_read_lines, "coach-c-stderr", r)
     stderr_ptr.value = stream
     return True
 

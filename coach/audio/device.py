@@ -42,6 +42,7 @@ __all__ = ["STREAM_HUNG", "DeviceAudio", "exit_now_if_hung"]  # (the CLI calls t
 # it is meant to avoid, so 30 ms it is (README "audio").
 LATENCY_S = 0.03
 OPEN_TIMEOUT_S = 5.0  # the first mic callback must arrive within this
+WAIT_STEP_S = 0.05  # waits on the mic come back this often, to act on a signal (interrupts.py)
 STALL_TIMEOUT_S = 2.0  # no mic frames this long: the stream is reopened (or the session ends)
 # Reopening a stream: at most this many tries within RESTART_WINDOW_S, then AudioDeviceError. A
 # reopened stream can itself abort or stay silent for a while when the audio server is starved
@@ -234,10 +235,13 @@ class DeviceAudio(AudioIO):
                     ) from None
                 time.sleep(0.5)
         self._stream = stream
-        with self._have_input:
-            self._have_input.wait_for(
-                lambda: self._last_input > 0 or self._error is not None, first_input_s
-            )
+        deadline = time.monotonic() + first_input_s
+        with self._have_input:  # in short waits: a signal another thread took is seen (interrupts)
+            while self._last_input <= 0 and self._error is None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._have_input.wait(min(left, WAIT_STEP_S))
         if self._last_input <= 0:
             died = self._error
             self._stream = None
@@ -373,7 +377,7 @@ class DeviceAudio(AudioIO):
                 reason = self._error
                 left = deadline - time.monotonic()
                 if reason is None and left > 0:
-                    self._have_input.wait(min(left, 0.5))
+                    self._have_input.wait(min(left, WAIT_STEP_S))
                     continue
             self._restart(
                 reason

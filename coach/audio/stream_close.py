@@ -13,6 +13,8 @@ import sys
 import threading
 from typing import Any
 
+from coach import threads
+
 CLOSE_WAIT_S = 2.0  # a stream close that takes longer is left behind (dead server: it can hang)
 
 STREAM_HUNG = threading.Event()  # a stream's stop/close hung (see let_go, exit_now_if_hung)
@@ -40,8 +42,7 @@ def let_go(stream: Any, wait_s: float = CLOSE_WAIT_S) -> bool:
         finally:
             stream.close(ignore_errors=True)
 
-    t = threading.Thread(target=close, name="coach-stream-close", daemon=True)
-    t.start()
+    t = threads.start(close, "coach-stream-close")
     t.join(wait_s)
     if not t.is_alive():
         return True

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from coach import threads
 from coach.intents import Intent
 from coach.listening.front import Heard
 from coach.listening.listener import Detection, Listener, VoiceActivity
@@ -55,8 +56,7 @@ class ThreadedListener:
         self._onset_seg: int | None = None  # the segment of the last onset the front reported
         self._error: BaseException | None = None
         self._quit = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="coach-listener", daemon=True)
-        self._thread.start()
+        self._thread = threads.start(self._loop, "coach-listener")
 
     def _loop(self) -> None:
         while True:

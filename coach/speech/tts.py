@@ -39,7 +39,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from coach import paths
+from coach import paths, threads
 from coach.errors import TTSError, UsageError
 from coach.speech.trim import trim_silence
 
@@ -74,8 +74,7 @@ class _TTSThread:
         self._engine: Any = None
         self._voice_ids: set[str] | None = None
         self.synth_calls = 0  # how many times the speech engine actually rendered (cache misses)
-        self._thread = threading.Thread(target=self._loop, name="coach-tts", daemon=True)
-        self._thread.start()
+        self._thread = threads.start(self._loop, "coach-tts")
 
     @classmethod
     def get(cls) -> _TTSThread:

@@ -25,6 +25,7 @@ from enum import StrEnum
 
 import numpy as np
 
+from coach import threads
 from coach.audio.format import RATE
 from coach.errors import ModelError
 from coach.listening.engines.base import Engine, Hypothesis, JudgesRivals, WeighsNearWords
@@ -195,10 +196,7 @@ class CascadeEngine:
 
     def _start_worker(self) -> None:
         if self._worker is None or not self._worker.is_alive():
-            self._worker = threading.Thread(
-                target=self._work, name="coach-second-engine", daemon=True
-            )
-            self._worker.start()
+            self._worker = threads.start(self._work, "coach-second-engine")
 
     def _load(self) -> None:
         """On the worker: load the second engine, then give it the grammar set meanwhile."""
