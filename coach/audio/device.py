@@ -49,6 +49,10 @@ STALL_TIMEOUT_S = 2.0  # no mic frames this long: the stream is reopened (or the
 # (seen in CI), so one failed try is not the end; a device that is really gone fails every try.
 MAX_RESTARTS = 4
 RESTART_WINDOW_S = 60.0
+# A stream that dies as it opens is tried again after this pause, then twice it, ...: back to back,
+# all four tries of one open died within the same starved moment of the server (a test run with
+# two CPU hogs and more beside them); the pauses give it 1.8 s in all to recover
+OPEN_RETRY_PAUSE_S = 0.3
 INPUT_CAP_S = 2.0  # mic audio kept if the loop stalls; older samples are dropped (counted)
 MIC_RETRY_S = 1.0  # the mic gone: its source back, the duplex stream is tried this often
 QUIET_BLOCKS = 5  # ... once the speaker was handed this many silent blocks (the cushion is 2)
@@ -183,6 +187,7 @@ class DeviceAudio(AudioIO):
                 if attempt == MAX_RESTARTS:  # to open or stays silent instead: not retried
                     raise
                 self.status["open_retries"] += 1
+                time.sleep(OPEN_RETRY_PAUSE_S * attempt)  # a signal still ends it (interrupts.py)
         self._in.drop(len(self._in))  # start from now: mic and speaker counted from the same block
         self._lock.reset()
         self.restarts = 0
