@@ -79,7 +79,10 @@ def test_real_piper_speech_is_trimmed_cached_and_at_calms_level(tmp_path: Path) 
     a = r.render("Breathe in slowly.", v)
     assert r.engine_calls == before + 1 and r.misses == 1
     assert 0.5 < len(a) / RATE < 3.0
-    onset = int(np.flatnonzero(np.abs(a) > 0.01 * np.abs(a).max())[0])
+    # trim_silence's own rule (a sample over 1 % of the peak), less the 16-bit cache's rounding:
+    # Piper renders differently each time, and about one render in 60 had its first sound a hair
+    # over 1 % (0.004925 against 0.004924), rounded under it when stored (the proof runs, issue 14)
+    onset = int(np.flatnonzero(np.abs(a) > 0.0099 * np.abs(a).max())[0])
     assert onset <= round(LEAD_S * RATE) + RATE // 1000  # the first sound lands on the beat
     calm = SpeechRenderer(cache_dir=tmp_path).render("Breathe in slowly.", get_voice("calm"))
     assert abs(dbfs(a) - dbfs(calm)) < 4.0  # as loud as the espeak-ng voice it stands beside
