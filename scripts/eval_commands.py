@@ -168,6 +168,8 @@ def evaluate(
     audio_s = 0.0
     lat: list[float] = []
     lat_by: dict[str, list[float]] = defaultdict(list)  # the same, by the intent reported
+    # (latency, clip, intent, audio waited, decode CPU): the slowest are listed
+    lat_of: list[tuple[float, str, str, float, float]] = []
     for label in labels:
         files = sorted((folder / label).glob("*.wav"))
         if speakers:
@@ -195,8 +197,10 @@ def evaluate(
                 got_now = listener.feed(x[i : i + BLOCK])
                 if got_now:
                     # audio after the phrase's end until it was reported, plus the decode CPU
-                    lat.append((i + BLOCK - speech_end) / RATE + time.process_time() - t1)
+                    waited, spent = (i + BLOCK - speech_end) / RATE, time.process_time() - t1
+                    lat.append(waited + spent)
                     lat_by[got_now[0].intent.value].append(lat[-1])
+                    lat_of.append((lat[-1], f"{label}/{f.name}", got_now[0].intent.value, waited, spent))
                 dets += got_now
             dets += listener.flush()
             cpu += time.process_time() - t0
@@ -258,6 +262,10 @@ def evaluate(
             }
             for k, v in sorted(lat_by.items())
         },
+        "latency_slowest": [  # where the p95 comes from
+            {"clip": clip, "intent": intent, "s": round(t, 3), "audio_s": round(a, 3), "cpu_s": round(c, 3)}
+            for t, clip, intent, a, c in sorted(lat_of, reverse=True)[:10]
+        ],
     }
 
 
