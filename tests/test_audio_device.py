@@ -18,8 +18,8 @@ import pytest
 
 from coach.audio import device
 from coach.audio.device import MAX_RESTARTS, OPEN_RETRY_PAUSE_S, DeviceAudio, _StreamDied
-from coach.errors import AudioDeviceError
 from coach.audio.format import BLOCK, RATE
+from coach.errors import AudioDeviceError
 from coach.speech.player import Player
 from tests import ROOT
 from tests.audio_rig import PrivateAudio, Recorder, play_into_mic, rms
