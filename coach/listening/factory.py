@@ -66,7 +66,9 @@ def make_listener(
             choice = "pocketsphinx"
     notes: list[str] = []
     who = others or CASCADE_OTHERS.get(choice, "second")
-    eng = _build_engine(choice, pack, model_path, who, background, auto=engine == "auto", notes=notes)
+    eng = _build_engine(
+        choice, pack, model_path, who, background, auto=engine == "auto", notes=notes
+    )
     for note in notes:  # a fallback is always said: the person should know what is listening
         print(f"coach: {note}", file=sys.stderr)
     if not quiet:

