@@ -132,6 +132,7 @@ def measure(
         "worst_feed_cpu_ms": round(worst_cpu * 1000, 1),
         "detections": detections,
         "segments": listener.segments,  # decoded by the engine
+        "glimpses": listener.glimpses,  # looks at a word's end under a tail (vad.py)
         "second_calls": getattr(listener.engine, "second_calls", None),  # a cascade's Whisper
         "glance": glance_counts(listener.engine),
         "load_s": round(load_s, 2),

@@ -249,6 +249,7 @@ def evaluate(
         "errors": dict(misses),
         "rtf": round(cpu / audio_s, 4) if audio_s else None,
         "second_calls": getattr(listener.engine, "second_calls", None),  # a cascade's Whisper
+        "glimpses": listener.glimpses,  # looks at a word's end under a tail (vad.py)
         "glance": glance_counts(listener.engine),
         "latency_s": {  # end of speech -> detection returned (audio waited + decode CPU)
             "p50": round(float(np.percentile(lat, 50)), 3) if lat else None,

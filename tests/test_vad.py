@@ -33,6 +33,7 @@ def test_one_word_gives_an_early_look_then_the_final_segment() -> None:
     c = VadConfig()
     got = _run(Vad(c), _signal((1.0, 1e-3), (0.4, 0.1), (0.6, 1e-3)))
     assert [s.final for _, s in got] == [False, True]
+    assert not any(s.glimpse for _, s in got)  # the drop is to the room: the early look is the look
     (b_early, early), (b_final, final) = got
     word_end_block = round(1.4 / BLOCK_S)
     assert b_early - word_end_block + 1 == round(c.early_s / BLOCK_S)  # after 60 ms of quiet
@@ -53,6 +54,33 @@ def test_speech_after_the_pause_continues_the_same_segment() -> None:
 def test_no_early_look_when_it_would_not_be_earlier() -> None:
     got = _run(Vad(VadConfig(early_s=0.2)), _signal((1.0, 1e-3), (0.4, 0.1), (0.6, 1e-3)))
     assert [s.final for _, s in got] == [True]
+
+
+def test_a_word_with_a_tail_over_the_floor_gives_a_glimpse_at_the_word_end() -> None:
+    """A word (-10 dBFS) that goes on at -50 dBFS for half a second (a recording's tail, a breath,
+    a room's echo) over a -60 dBFS room: the VAD hears the tail as speech, so its early look comes
+    only after it. The glimpse comes 60 ms after the word's strong part, once, and says where that
+    part ended."""
+    c = VadConfig()
+    got = _run(Vad(c), _signal((1.0, 1e-3), (0.4, 0.3), (0.5, 3e-3), (0.6, 1e-3)))
+    kinds = [("glimpse" if s.glimpse else "final" if s.final else "early") for _, s in got]
+    assert kinds == ["glimpse", "early", "final"]
+    (b_glimpse, glimpse), (b_early, _), (_, final) = got
+    word_end_block = round(1.4 / BLOCK_S)
+    assert b_glimpse - word_end_block + 1 == round(c.early_s / BLOCK_S)
+    assert glimpse.voiced_end == round(1.4 * RATE)  # the word's strong part, not the tail
+    assert b_early - round(1.9 / BLOCK_S) + 1 == round(c.early_s / BLOCK_S)  # after the tail
+    assert glimpse.start == final.start
+    np.testing.assert_array_equal(glimpse.audio, final.audio[: len(glimpse.audio)])
+
+
+def test_no_glimpse_into_a_sentence_or_when_switched_off() -> None:
+    tail = ((1.0, 1e-3), (0.5, 3e-3), (0.6, 1e-3))
+    long_speech = _signal(tail[0], (VadConfig().glimpse_max_s + 0.2, 0.3), *tail[1:])
+    assert not any(s.glimpse for _, s in _run(Vad(), long_speech))
+    word = _signal(tail[0], (0.4, 0.3), *tail[1:])
+    assert not any(s.glimpse for _, s in _run(Vad(VadConfig(glimpse_drop_db=None)), word))
+    assert sum(s.glimpse for _, s in _run(Vad(), word)) == 1
 
 
 def test_a_louder_room_becomes_the_floor_and_speech_ends_on_time() -> None:

@@ -23,7 +23,7 @@ import numpy as np
 from coach.audio.format import BLOCK, RATE
 from coach.audio.levels import RoomNoise
 from coach.intents import SAFETY_INTENTS, Intent
-from coach.listening.engines.base import Engine, Hypothesis, LateEngine
+from coach.listening.engines.base import Engine, Glimpses, Hypothesis, LateEngine
 from coach.listening.front import ECHO_MARGIN_DB, Front, Heard
 from coach.listening.langpack import LanguagePack
 from coach.listening.vad import Segment, VadConfig
@@ -109,6 +109,7 @@ class Listener:
         self._echo_db: list[float] = []  # per block of the current VAD span
         self._res_db: list[float] = []
         self.segments = 0  # decoded segments (for benchmarks)
+        self.glimpses = 0  # glimpses looked at (_glimpse; for benchmarks)
         self._voice: list[VoiceActivity] = []
         self._voice_on = False
         self.reset()
@@ -237,17 +238,16 @@ class Listener:
         pain from that look acts at once; anything else is held. When the segment then ends
         with no new speech, the held verdict is the segment's (no second decode: same CPU as
         before, and the decoder's adaptive state sees each segment once); when speech resumed
-        ("slow ... down"), the whole segment is decoded as usual."""
+        ("slow ... down"), the whole segment is decoded as usual. A glimpse (`seg.glimpse`) may
+        only add a stop or pain (`_glimpse`)."""
         if seg.start in self._fired:
             if seg.final and self._early is not None and self._early[0] == seg.start:
                 self._early = None
             return []  # this segment already gave its command (early look or a late answer)
+        if seg.glimpse:
+            return self._glimpse(seg)
         if not seg.final:
-            hang = round(self.front.vad.config.hangover_s * RATE)
-            tail = seg.audio.size - (seg.voiced_end - seg.start)
-            pre = seg.voiced_start - seg.start
-            pad = seg.audio[: max(0, min(pre, hang - tail))]  # the room before the onset
-            got = self._decode(np.concatenate((seg.audio, pad)), seg.start)
+            got = self._decode(self._padded(seg), seg.start)
             self._early = (seg.start, seg.voiced_end, got)
             return self._fire(seg.start, got) if got and got[0].intent in SAFETY_INTENTS else []
         early, self._early = self._early, None
@@ -257,6 +257,25 @@ class Listener:
                 # nothing was said after the pause: that look was the segment
                 return self._fire(seg.start, held)
         return self._fire(seg.start, self._decode(seg.audio, seg.start))
+
+    def _padded(self, seg: Segment) -> np.ndarray:
+        """An open segment as if its pause had lasted the whole hangover: the tail padded with
+        the room from before the onset (real noise, never zeros)."""
+        hang = round(self.front.vad.config.hangover_s * RATE)
+        tail = seg.audio.size - (seg.voiced_end - seg.start)
+        pre = seg.voiced_start - seg.start
+        pad = seg.audio[: max(0, min(pre, hang - tail))]  # the room before the onset
+        return np.concatenate((seg.audio, pad))
+
+    def _glimpse(self, seg: Segment) -> list[Detection]:
+        """A word's strong part has ended but the VAD still hears its tail (vad.VadConfig
+        .glimpse_drop_db): a stop or pain heard in it acts now. Nothing else is kept from it,
+        so every other verdict is the early look's and the segment's, as without glimpses."""
+        if not isinstance(self.engine, Glimpses):
+            return []
+        self.glimpses += 1
+        got = self._accept(self.engine.glimpse(self._padded(seg)), seg.start, self._expected, None)
+        return self._fire(seg.start, got) if got and got[0].intent in SAFETY_INTENTS else []
 
     def _fire(self, seg_start: int, got: list[Detection]) -> list[Detection]:
         """Pass on a segment's command, remembering that the segment has given it."""

@@ -2,7 +2,10 @@
 
 Cheap on purpose (one mean-square per block) so the listener can run on every block in real time.
 A segment carries real pre-roll audio from before the onset (never digital zeros: docs/design-facts.md says
-zero padding hurts the recognizer badly) and ends after a hangover of quiet blocks.
+zero padding hurts the recognizer badly) and ends after a hangover of quiet blocks. Before it ends,
+two kinds of look at the words so far: an early look at a pause (60 ms under the floor's keep
+level), and a glimpse where the words have fallen 30 dB under their loudest while still over the
+floor (a recording's tail, a breath, reverberation: the VAD cannot tell those from more speech).
 """
 
 from __future__ import annotations
@@ -26,6 +29,11 @@ class VadConfig:
     min_level_db: float = -55.0  # never speech below this absolute level
     hangover_s: float = 0.16  # quiet time that ends a segment (latency vs splitting "slow down")
     early_s: float = 0.06  # quiet time after which the segment so far is offered early (stop/pain)
+    # a glimpse: the same time this far under the segment's loudest block, while still over the
+    # floor (a recording's tail, a breath, the room's echo keep the VAD open after the word); the
+    # listener may only *add* a stop or pain from it. None: no glimpses
+    glimpse_drop_db: float | None = 30.0
+    glimpse_max_s: float = 1.5  # no glimpse into speech longer than this: a sentence, not a command
     preroll_s: float = 0.3  # real audio kept before the onset
     min_speech_s: float = 0.08  # shorter bursts (clicks) are dropped
     max_segment_s: float = 3.0  # longer speech is cut and decoded in pieces
@@ -42,6 +50,7 @@ class Segment:
     voiced_start: int  # sample index of the onset
     voiced_end: int  # sample index just after the last loud block
     final: bool = True  # False: a pause inside a segment still open (an early look, see Vad)
+    glimpse: bool = False  # a pause only relative to the word (VadConfig.glimpse_drop_db)
 
 
 class Vad:
@@ -62,6 +71,10 @@ class Vad:
         self._last_loud = 0
         self._quiet = 0
         self._loud_blocks = 0
+        self._peak_db = -120.0  # the open segment's loudest block
+        self._rel_quiet = 0  # blocks since one within glimpse_drop_db of that peak
+        self._last_strong = 0  # sample index just after that block
+        self._glimpsed = -1  # the _last_strong of the last glimpse
         self._pos = 0  # samples seen
 
     @property
@@ -105,6 +118,7 @@ class Vad:
                 self._last_loud = self._pos + n
                 self._quiet = 0
                 self._loud_blocks = 1
+                self._peak_db, self._rel_quiet, self._last_strong = lvl, 0, self._pos + n
             else:
                 self._pre.append(block)
         else:
@@ -115,14 +129,16 @@ class Vad:
                 self._last_loud = self._pos + n
             else:
                 self._quiet += 1
-                if (
-                    c.early_s < c.hangover_s
-                    and self._quiet == max(1, round(c.early_s / BLOCK_S))
-                    and self._loud_blocks * BLOCK_S >= c.min_speech_s
-                ):
-                    # a pause: the words so far may be a whole "stop"; waiting for the hangover
-                    # would cost its difference in stop latency (the listener looks early)
-                    out.append(self._segment(final=False))
+            out += self._glimpse(lvl, lvl > keep_at)
+            if (
+                self._quiet
+                and c.early_s < c.hangover_s
+                and self._quiet == max(1, round(c.early_s / BLOCK_S))
+                and self._loud_blocks * BLOCK_S >= c.min_speech_s
+            ):
+                # a pause: the words so far may be a whole "stop"; waiting for the hangover
+                # would cost its difference in stop latency (the listener looks early)
+                out.append(self._segment(final=False))
             seg_len = sum(len(b) for b in self._seg)
             if self._quiet * BLOCK_S >= c.hangover_s or seg_len >= c.max_segment_s * RATE:
                 if self._loud_blocks * BLOCK_S >= c.min_speech_s:
@@ -133,6 +149,30 @@ class Vad:
                 self._pre.extend(tail)
         self._pos += n
         return out
+
+    def _glimpse(self, lvl: float, loud: bool) -> list[Segment]:
+        """A glimpse, once per end of the word's strong part: the open segment has stayed
+        glimpse_drop_db under its loudest block for early_s, and the VAD still hears this block
+        over the floor (when it does not, the early look a block or two later is the look)."""
+        c = self.config
+        if c.glimpse_drop_db is None:
+            return []
+        if loud and lvl > self._peak_db - c.glimpse_drop_db:
+            self._peak_db = max(self._peak_db, lvl)
+            self._rel_quiet, self._last_strong = 0, self._pos + len(self._seg[-1])
+            return []
+        self._rel_quiet += 1
+        if (
+            not loud
+            or self._rel_quiet < max(1, round(c.early_s / BLOCK_S))
+            or self._glimpsed == self._last_strong
+            or self._loud_blocks * BLOCK_S < c.min_speech_s
+            or self._last_strong - self._voiced_start > c.glimpse_max_s * RATE
+        ):
+            return []
+        self._glimpsed = self._last_strong
+        audio = np.concatenate(self._seg)
+        return [Segment(audio, self._seg_start, self._voiced_start, self._last_strong, False, True)]
 
     def _segment(self, final: bool) -> Segment:
         return Segment(

@@ -84,3 +84,14 @@ class JudgesRivals(Engine, Protocol):
     (Whisper's forced scoring): a cascade's veto asks it."""
 
     def prefers_rival(self, segment: np.ndarray, phrases: Collection[str]) -> bool: ...
+
+
+@runtime_checkable
+class Glimpses(Engine, Protocol):
+    """An engine cheap enough to look at a word's end before the VAD's pause (the phoneme
+    engine, alone or as a cascade's fast engine): a glimpse may only add a stop or pain, so it
+    answers those alone, at once, and changes nothing the segment's own decode will decide."""
+
+    def glimpse(self, segment: np.ndarray) -> list[Hypothesis]:
+        """The stop/pain phrases heard in `segment` (best first); [] for anything else."""
+        ...

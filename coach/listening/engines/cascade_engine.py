@@ -28,7 +28,13 @@ import numpy as np
 from coach import threads
 from coach.audio.format import RATE
 from coach.errors import ModelError
-from coach.listening.engines.base import Engine, Hypothesis, JudgesRivals, WeighsNearWords
+from coach.listening.engines.base import (
+    Engine,
+    Glimpses,
+    Hypothesis,
+    JudgesRivals,
+    WeighsNearWords,
+)
 
 SECOND_MAX_S = 2.0  # longer segments are sentences, not a word to look at twice
 # a second engine loaded in the background waits this long first: its imports hold the GIL for
@@ -55,7 +61,6 @@ class Doubt(StrEnum):
 
 OTHERS = tuple(o.value for o in Others)
 DOUBTS = tuple(d.value for d in Doubt)
-
 
 
 class CascadeEngine:
@@ -149,13 +154,27 @@ class CascadeEngine:
             return safety  # stop/pain: the fast path, never delayed, over any other phrase
         if safety:  # only near-word-contested stop/pain: the second engine looks again
             return self._ask(segment, safety)
-        if len(segment) > SECOND_MAX_S * RATE or (hyps and self.others in (Others.FAST, Others.BOTH)):
+        if len(segment) > SECOND_MAX_S * RATE or (
+            hyps and self.others in (Others.FAST, Others.BOTH)
+        ):
             return hyps
         costs = weighs.last_costs if weighs is not None else None
         if self.gate is not None and costs and min(costs.values()) > self.gate:
             self.gated += 1
             return hyps
         return self._ask(segment, [])
+
+    def glimpse(self, segment: np.ndarray) -> list[Hypothesis]:
+        """base.Glimpses: the fast engine's stop/pain alone, never the second engine's (which
+        would wait for a decode): a glimpse only ever adds a stop, the segment's own decode
+        decides everything else. A stop/pain only a near word contests is left to that decode
+        unless `doubt` keeps them."""
+        if not isinstance(self.fast, Glimpses):
+            return []
+        safety = [h for h in self.fast.glimpse(segment) if h.phrase in self.recall_phrases]
+        weighs = self.fast if isinstance(self.fast, WeighsNearWords) else None
+        doubted = weighs is not None and all(h.phrase in weighs.contested for h in safety)
+        return [] if self.doubt != Doubt.KEEP and doubted else safety
 
     def _ask(self, segment: np.ndarray, doubted: list[Hypothesis]) -> list[Hypothesis]:
         self.second_calls += 1

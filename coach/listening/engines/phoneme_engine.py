@@ -161,6 +161,10 @@ class PhonemeEngine:
                 out = self._recognize(band.fill(segment))
         return out
 
+    def glimpse(self, segment: np.ndarray) -> list[Hypothesis]:
+        """base.Glimpses: stop/pain only (the near words' veto as in recognize)."""
+        return [h for h in self._recognize(segment) if h.phrase in self.margins]
+
     def _recognize(self, segment: np.ndarray) -> list[Hypothesis]:
         self.last_costs, self.contested = {}, set()
         if self._spotter is None or not self._spotter.keys or len(segment) < MIN_SAMPLES:
