@@ -95,7 +95,8 @@ def test_back_to_back_in_a_fresh_process_lands_each_cue_in_its_own_clip(
         "cues = json.loads(sys.argv[2])\n"
         "out = r.render_many(cues, get_voice('calm'))\n"
         "np.savez(sys.argv[3], *[out[c] for c in cues])\n"
-        "print(r.engine_calls)\n"
+        "from coach.speech.tts import _TTSThread\n"
+        "print(r.engine_calls, _TTSThread.silent_results)\n"
     )
     npz = tmp_path / "seq.npz"
     p = subprocess.run(
@@ -107,7 +108,11 @@ def test_back_to_back_in_a_fresh_process_lands_each_cue_in_its_own_clip(
     )
     assert p.returncode == 0, p.stderr
     assert "Audio saved" not in p.stdout  # the driver's print is silenced
-    assert p.stdout.strip() == str(len(CUES))  # one engine render per cue
+    calls, silent = (int(v) for v in p.stdout.split())
+    # one engine render per cue, and one more for each render the driver handed back empty
+    # (asked again, see tts._synthesize: seen in a suite run beside a CPU-heavy benchmark)
+    assert silent <= 1, f"{silent} of {len(CUES)} renders came back silent"
+    assert calls == len(CUES) + silent, (calls, silent)
     seq = np.load(npz)
     got = [seq[f"arr_{i}"] for i in range(len(CUES))]
     lengths = [len(g) for g in got]
