@@ -47,8 +47,9 @@ SAFETY_MARGIN = 3.0
 MIN_SAMPLES = 640  # two model frames: shorter input has nothing to align
 # A glimpse (base.Glimpses) acts on a confident stop/pain only: it hears the word before its
 # tail is over, and a hearing near the phrase's floor is left to the segment's own decode (with
-# Whisper's opinion). Real stops glimpsed on speech-v2: 31 of 33 at 0.3 or more (29 at 0.5); "one" said over
-# the coach's speech glimpsed as pain at 0.23 (README, "Where the stop's decision time goes").
+# Whisper's opinion). Real stops glimpsed on speech-v2: 31 of 33 at 0.3 or more (29 at 0.5);
+# "one" said over the coach's speech glimpsed as pain at 0.23 (README, "Where the stop's
+# decision time goes").
 GLIMPSE_FLOOR = 0.3
 
 _model_lock = threading.Lock()
