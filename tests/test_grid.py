@@ -15,7 +15,7 @@ from coach.app.runner import EventsFile, Runner
 from coach.audio.files import FileAudio
 from coach.audio.format import BLOCK, RATE
 from coach.intents import Intent
-from coach.listening.listener import Detection, VoiceActivity
+from coach.listening.detection import Detection, VoiceActivity
 from coach.session import safety
 from coach.session.machine import Session, State
 from coach.speech.player import Player

@@ -11,8 +11,9 @@ from coach.audio.files import FileAudio
 from coach.audio.format import BLOCK, RATE, read_wav
 from coach.errors import CoachError
 from coach.intents import Intent
+from coach.listening.detection import Detection
 from coach.listening.factory import make_listener
-from coach.listening.listener import Detection, Listener
+from coach.listening.listener import Listener
 
 CUE = "Breathe out, and gently twist at the waist, letting your legs sink slightly to the right."
 

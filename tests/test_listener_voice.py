@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from coach.audio.format import read_wav
-from coach.listening.listener import VoiceActivity
+from coach.listening.detection import VoiceActivity
 from tests.test_cascade_engine import HeldWhisper, _background, _feed
 
 

@@ -13,10 +13,11 @@ from scipy.signal import butter, resample_poly, sosfilt
 from coach.audio.format import BLOCK, RATE, read_wav
 from coach.errors import DataFileError
 from coach.intents import Intent
+from coach.listening.detection import Detection
 from coach.listening.engines.phoneme_engine import PhonemeEngine, competitors_of
 from coach.listening.factory import make_listener
 from coach.listening.langpack import load_langpack, load_langpack_file
-from coach.listening.listener import Detection, Listener
+from coach.listening.listener import Listener
 
 ROOM_DB = -60.0
 

@@ -13,9 +13,10 @@ import numpy as np
 
 from coach.audio.format import BLOCK, RATE, read_wav
 from coach.intents import Intent
+from coach.listening.detection import Detection, VoiceActivity
 from coach.listening.engines.base import Engine, Hypothesis
 from coach.listening.factory import make_listener
-from coach.listening.listener import Detection, Listener, VoiceActivity
+from coach.listening.listener import Listener
 from coach.listening.threaded import ThreadedListener
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from coach.audio.format import BLOCK, RATE, read_wav
-from coach.listening.vad import BLOCK_S, Vad, VadConfig
+from coach.listening.vad import BLOCK_S, Segment, Vad, VadConfig
 from tests.conftest import clip
 
 
@@ -63,15 +63,38 @@ def test_a_word_with_a_tail_over_the_floor_gives_a_glimpse_at_the_word_end() -> 
     part ended."""
     c = VadConfig()
     got = _run(Vad(c), _signal((1.0, 1e-3), (0.4, 0.3), (0.5, 3e-3), (0.6, 1e-3)))
-    kinds = [("glimpse" if s.glimpse else "final" if s.final else "early") for _, s in got]
-    assert kinds == ["glimpse", "early", "final"]
-    (b_glimpse, glimpse), (b_early, _), (_, final) = got
+    assert [_kind(s) for _, s in got] == ["glimpse", "tail end", "early", "final"]
+    (b_glimpse, glimpse), (b_tail, tail), (b_early, _), (_, final) = got
     word_end_block = round(1.4 / BLOCK_S)
     assert b_glimpse - word_end_block + 1 == round(c.early_s / BLOCK_S)
     assert glimpse.voiced_end == round(1.4 * RATE)  # the word's strong part, not the tail
+    # the same fall held as long as a pause: a tail end, the VAD still hearing the tail
+    assert c.tail_end_s is not None
+    assert b_tail - word_end_block + 1 == round(c.tail_end_s / BLOCK_S)
+    assert tail.strong_end == final.strong_end == round(1.4 * RATE)  # where the word fell
+    assert tail.voiced_end == round((b_tail + 1) * BLOCK)  # the tail is still over the floor
     assert b_early - round(1.9 / BLOCK_S) + 1 == round(c.early_s / BLOCK_S)  # after the tail
-    assert glimpse.start == final.start
+    assert glimpse.start == tail.start == final.start
     np.testing.assert_array_equal(glimpse.audio, final.audio[: len(glimpse.audio)])
+    np.testing.assert_array_equal(tail.audio, final.audio[: len(tail.audio)])
+
+
+def _kind(s: Segment) -> str:
+    return "tail end" if s.tail_end else "glimpse" if s.glimpse else "final" if s.final else "early"
+
+
+def test_a_tail_end_needs_the_fall_held_a_pause_long_and_can_be_switched_off() -> None:
+    """A fall shorter than the hangover (the closure of a "t" inside a word) is no tail end;
+    words after a tail end move the segment's strong end past it; tail_end_s None: none."""
+    c = VadConfig()
+    short = _signal((1.0, 1e-3), (0.3, 0.3), (0.1, 3e-3), (0.3, 0.3), (0.6, 1e-3))
+    assert "tail end" not in [_kind(s) for _, s in _run(Vad(c), short)]
+    two = _signal((1.0, 1e-3), (0.3, 0.3), (0.3, 3e-3), (0.3, 0.3), (0.3, 3e-3), (0.6, 1e-3))
+    got = [s for _, s in _run(Vad(c), two)]
+    tails = [s for s in got if s.tail_end]
+    assert len(tails) == 2 and tails[0].strong_end < tails[1].strong_end == got[-1].strong_end
+    off = Vad(VadConfig(tail_end_s=None))
+    assert "tail end" not in [_kind(s) for _, s in _run(off, two)]
 
 
 def test_no_glimpse_into_a_sentence_or_when_switched_off() -> None:

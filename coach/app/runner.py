@@ -35,7 +35,7 @@ from coach.audio.format import BLOCK, RATE
 from coach.errors import AudioDeviceError, CoachError
 from coach.exercise.choreography import render_pairs
 from coach.exercise.routine import Counts
-from coach.listening.listener import Listens
+from coach.listening.detection import Listens
 from coach.listening.threaded import ThreadedListener
 from coach.outcomes import EndReason
 from coach.session import safety

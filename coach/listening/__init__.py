@@ -7,8 +7,9 @@ behind engines.base.Engine).
 
 from __future__ import annotations
 
+from coach.listening.detection import Detection
 from coach.listening.factory import make_listener
 from coach.listening.langpack import LanguagePack, load_langpack
-from coach.listening.listener import Detection, Listener
+from coach.listening.listener import Listener
 
 __all__ = ["Detection", "LanguagePack", "Listener", "load_langpack", "make_listener"]

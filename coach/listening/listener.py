@@ -16,13 +16,14 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
 from coach.audio.format import BLOCK, RATE
 from coach.audio.levels import RoomNoise
 from coach.intents import SAFETY_INTENTS, Intent
+from coach.listening.detection import Detection, VoiceActivity
 from coach.listening.engines.base import Engine, Glimpses, Hypothesis, LateEngine
 from coach.listening.front import ECHO_MARGIN_DB, Front, Heard
 from coach.listening.langpack import LanguagePack
@@ -34,51 +35,13 @@ FIRED_KEEP = 64  # segments remembered as having given their one command
 
 
 @dataclass(frozen=True)
-class Detection:
-    intent: Intent
-    phrase: str
-    start: float  # seconds, listener sample count
-    end: float
-    confidence: float
-
-
-@dataclass(frozen=True)
-class VoiceActivity:
-    """The user's voice began (`began`) or ended, at `at` seconds on the listener's sample count.
-    What hushes the coach before any recognizer's verdict (session.voice_began)."""
-
-    began: bool
-    at: float
-    # an end: the verdict is in (every decode of the words answered). False: the words have
-    # ended but a decode is still running (a busy machine), so a stop may yet be in them
-    verdict: bool = True
-    seg: int = -1  # the VAD segment (its first sample) whose voice this is
-
-
-class Listens(Protocol):
-    """What the runner needs of a listener (Listener, or listening.threaded.ThreadedListener
-    around one)."""
-
-    engine_name: str
-
-    def feed(self, mic: np.ndarray, ref: np.ndarray | None = None) -> list[Detection]: ...
-
-    def heard_voice(self) -> list[VoiceActivity]: ...
-
-    def expect(self, intents: set[Intent]) -> None: ...
-
-    def speaking(self, text: str | None) -> None: ...
-
-    def close(self) -> None: ...
-
-
-@dataclass(frozen=True)
 class _Asked:
     """What the listener knew when it handed a segment to a background engine."""
 
     seg_start: int
     expected: frozenset[Intent]
     own_voice: frozenset[str]  # phrases that would have been the coach's own voice then
+    at: int  # sample index of the decoded audio's first sample (its hypotheses' times)
 
 
 class Listener:
@@ -133,7 +96,11 @@ class Listener:
         self._asked: dict[int, _Asked] = {}  # background engine: ticket -> what we knew
         self._latest: dict[int, int] = {}  # segment start -> ticket of its latest decode
         self._fired: dict[int, None] = {}  # segment starts that gave their one command
-        # (all three are bounded: FIRED_KEEP entries, or popped when the answer comes)
+        # segment starts whose tail end gave a command other than stop/pain -> the strong end
+        # of the words it heard: words said after it may still give a stop or pain, nothing else
+        self._tail_fired: dict[int, int] = {}
+        self._tails: dict[int, int] = {}  # segment start -> the strong end of its last tail end
+        # (all are bounded: FIRED_KEEP entries, or popped when the answer comes)
         if self._late_engine is not None:
             self._late_engine.wait(LATE_WAIT_S)
             self._late_engine.late()  # about audio before the reset: dropped
@@ -239,11 +206,25 @@ class Listener:
         with no new speech, the held verdict is the segment's (no second decode: same CPU as
         before, and the decoder's adaptive state sees each segment once); when speech resumed
         ("slow ... down"), the whole segment is decoded as usual. A glimpse (`seg.glimpse`) may
-        only add a stop or pain (`_glimpse`)."""
-        if seg.start in self._fired:
+        only add a stop or pain (`_glimpse`); a tail end (`seg.tail_end`) may answer any command
+        from the engine's first look (`_tail_end`)."""
+        told = self._tail_fired.get(seg.start)
+        if seg.start in self._fired or (told is not None and seg.strong_end <= told):
             if seg.final and self._early is not None and self._early[0] == seg.start:
                 self._early = None
-            return []  # this segment already gave its command (early look or a late answer)
+            # this segment already gave its command (early look, tail end or a late answer),
+            # and nothing was said after a tail end's
+            return []
+        tail = self._tails.get(seg.start)
+        if tail is not None and seg.strong_end > tail:
+            # words after a tail end: a stop or pain in them, heard on their own
+            got = self._after_tail(seg, tail)
+            if seg.tail_end:
+                _remember(self._tails, seg.start, seg.strong_end)
+            if got or told is not None:
+                return got  # after a tail end's command nothing but a stop or pain
+        if seg.tail_end:
+            return self._tail_end(seg)
         if seg.glimpse:
             return self._glimpse(seg)
         if not seg.final:
@@ -277,8 +258,53 @@ class Listener:
         got = self._accept(self.engine.glimpse(self._padded(seg)), seg.start, self._expected, None)
         return self._fire(seg.start, got) if got and got[0].intent in SAFETY_INTENTS else []
 
+    def _tail_end(self, seg: Segment) -> list[Detection]:
+        """The word's fall has lasted a pause (vad.VadConfig.tail_end_s) while the segment is
+        still open (a recording's hiss, a breath, the room's echo keep it so): answer now what
+        the segment's end would. That is the early look's held verdict when it came after the
+        fall and nothing was said since; otherwise the engine's first look (no second engine).
+        A stop or pain is the segment's command; another is too, but words said after it may
+        still give a stop or pain (`_after_tail`, `_fire`)."""
+        if not isinstance(self.engine, Glimpses):
+            return []
+        _remember(self._tails, seg.start, seg.strong_end)
+        early = self._early
+        if early is not None and early[0] == seg.start and early[1] == seg.voiced_end:
+            # (a stop or pain in it acted already.) Reading the word a second time instead
+            # took near words for commands: the tune voices' "top" -> stop, "window" -> enough
+            got = early[2]
+        else:
+            # as it is: its tail is a hangover long already (padding it with the quieter room
+            # from before the onset read as one more phoneme after some real "no"s)
+            got = self._accept(self.engine.first_look(seg.audio), seg.start, self._expected, None)
+        if got and got[0].intent not in SAFETY_INTENTS:
+            if seg.start in self._tail_fired:
+                return []  # one command per segment; after it, only a stop or pain
+            _remember(self._tail_fired, seg.start, seg.strong_end)
+            return got
+        return self._fire(seg.start, got)
+
+    def _after_tail(self, seg: Segment, tail: int) -> list[Detection]:
+        """A stop or pain in words said in the same segment after a tail end (sample `tail`,
+        where the words it looked at ended): read on their own, from there on, because the
+        engine rejects a stop with other words around it ("yes ... stop" read whole is no stop).
+        Any other verdict stays the whole segment's."""
+        cut = tail - seg.start
+        if seg.glimpse or seg.tail_end:
+            if not isinstance(self.engine, Glimpses):
+                return []
+            hyps = self.engine.glimpse(seg.audio[cut:] if seg.tail_end else self._padded(seg)[cut:])
+            got = self._accept(hyps, tail, self._expected & set(SAFETY_INTENTS), None)
+        else:
+            audio = seg.audio if seg.final else self._padded(seg)
+            got = self._decode(audio[cut:], seg.start, at=tail, safety_only=True)
+        return self._fire(seg.start, got)
+
     def _fire(self, seg_start: int, got: list[Detection]) -> list[Detection]:
-        """Pass on a segment's command, remembering that the segment has given it."""
+        """Pass on a segment's command, remembering that the segment has given it. After a
+        tail end's command (other than stop/pain) only a stop or pain may follow."""
+        if seg_start in self._tail_fired:
+            got = [d for d in got if d.intent in SAFETY_INTENTS]
         if got:
             _remember(self._fired, seg_start, None)
         return got
@@ -294,7 +320,7 @@ class Listener:
             asked = self._asked.pop(ticket, None)
             if asked is None or asked.seg_start in self._fired:
                 continue
-            got = self._accept(hyps, asked.seg_start, asked.expected, asked.own_voice)
+            got = self._accept(hyps, asked.at, asked.expected, asked.own_voice)
             if not got:
                 continue
             if got[0].intent in SAFETY_INTENTS:
@@ -307,25 +333,34 @@ class Listener:
                     out += self._fire(asked.seg_start, got)
         return out
 
-    def _decode(self, audio: np.ndarray, seg_start: int) -> list[Detection]:
+    def _decode(
+        self, audio: np.ndarray, seg_start: int, at: int | None = None, safety_only: bool = False
+    ) -> list[Detection]:
+        """The engine's verdict on `audio` of the segment `seg_start`, which begins at sample
+        `at` (default: the segment's start). `safety_only`: a stop or pain, or nothing (now
+        and in a late answer), and the segment's latest decode stays the one before."""
+        at = seg_start if at is None else at
+        expected = self._expected & set(SAFETY_INTENTS) if safety_only else self._expected
         self.segments += 1
         hyps = self.engine.recognize(audio)
         if self._late_engine is not None:
             ticket = self._late_engine.ticket
-            _remember(self._latest, seg_start, ticket)  # this decode supersedes earlier ones
+            if not safety_only:
+                _remember(self._latest, seg_start, ticket)  # this decode supersedes earlier ones
             if self._late_engine.deferred:
                 own = frozenset(p for p in self._grammar if self._own_voice(p))
-                self._asked[ticket] = _Asked(seg_start, frozenset(self._expected), own)
-        return self._accept(hyps, seg_start, self._expected, None)
+                self._asked[ticket] = _Asked(seg_start, frozenset(expected), own, at)
+        return self._accept(hyps, at, expected, None)
 
     def _accept(
         self,
         hyps: list[Hypothesis],
-        seg_start: int,
+        at: int,
         expected: Collection[Intent],
         own_voice: Collection[str] | None,
     ) -> list[Detection]:
-        """Per-intent thresholds, the intents that count, the coach's own voice: one command."""
+        """Per-intent thresholds, the intents that count, the coach's own voice: one command
+        (its times on the listener's clock: the decoded audio began at sample `at`)."""
         out = []
         # recall first: a stop or pain over its threshold wins over any other phrase of the
         # segment (as in a cascade), so a near command ("skip" for "stop") never takes its place
@@ -340,8 +375,8 @@ class Listener:
                 continue
             if own_voice is None and self._own_voice(h.phrase):
                 continue
-            start = (seg_start + round(h.start * RATE)) / RATE
-            end = (seg_start + round(h.end * RATE)) / RATE
+            start = (at + round(h.start * RATE)) / RATE
+            end = (at + round(h.end * RATE)) / RATE
             out.append(Detection(intent, h.phrase, start, end, round(h.confidence, 3)))
             break  # one command per segment
         return out

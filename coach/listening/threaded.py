@@ -17,8 +17,9 @@ import numpy as np
 
 from coach import threads
 from coach.intents import Intent
+from coach.listening.detection import Detection, VoiceActivity
 from coach.listening.front import Heard
-from coach.listening.listener import Detection, Listener, VoiceActivity
+from coach.listening.listener import Listener
 
 
 @dataclass(frozen=True)

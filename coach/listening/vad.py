@@ -5,7 +5,8 @@ A segment carries real pre-roll audio from before the onset (never digital zeros
 zero padding hurts the recognizer badly) and ends after a hangover of quiet blocks. Before it ends,
 two kinds of look at the words so far: an early look at a pause (60 ms under the floor's keep
 level), and a glimpse where the words have fallen 30 dB under their loudest while still over the
-floor (a recording's tail, a breath, reverberation: the VAD cannot tell those from more speech).
+floor (a recording's tail, a breath, reverberation: the VAD cannot tell those from more speech);
+held as long as the hangover, that fall is a tail end: a pause for the engine's first look.
 """
 
 from __future__ import annotations
@@ -34,6 +35,10 @@ class VadConfig:
     # listener may only *add* a stop or pain from it. None: no glimpses
     glimpse_drop_db: float | None = 30.0
     glimpse_max_s: float = 1.5  # no glimpse into speech longer than this: a sentence, not a command
+    # a tail end: the same drop held this long is a pause too (as long as the hangover: a "t"
+    # in "yesterday" is shorter), and the engine's first look may answer any command from it
+    # while the VAD still hears the tail; None: no tail ends
+    tail_end_s: float | None = 0.16
     preroll_s: float = 0.3  # real audio kept before the onset
     min_speech_s: float = 0.08  # shorter bursts (clicks) are dropped
     max_segment_s: float = 3.0  # longer speech is cut and decoded in pieces
@@ -51,6 +56,10 @@ class Segment:
     voiced_end: int  # sample index just after the last loud block
     final: bool = True  # False: a pause inside a segment still open (an early look, see Vad)
     glimpse: bool = False  # a pause only relative to the word (VadConfig.glimpse_drop_db)
+    tail_end: bool = False  # that pause held as long as a pause (VadConfig.tail_end_s)
+    # sample index just after the last block within glimpse_drop_db of the loudest (-1: not
+    # tracked): words said after a tail end move it
+    strong_end: int = -1
 
 
 class Vad:
@@ -75,6 +84,7 @@ class Vad:
         self._rel_quiet = 0  # blocks since one within glimpse_drop_db of that peak
         self._last_strong = 0  # sample index just after that block
         self._glimpsed = -1  # the _last_strong of the last glimpse
+        self._tail_ended = -1  # ... and of the last tail end
         self._pos = 0  # samples seen
 
     @property
@@ -153,7 +163,10 @@ class Vad:
     def _glimpse(self, lvl: float, loud: bool) -> list[Segment]:
         """A glimpse, once per end of the word's strong part: the open segment has stayed
         glimpse_drop_db under its loudest block for early_s, and the VAD still hears this block
-        over the floor (when it does not, the early look a block or two later is the look)."""
+        over the floor (when it does not, the early look a block or two later is the look).
+        The same drop held for tail_end_s gives a tail end, once as well: while the VAD still
+        hears the tail, or once the early look has come (the tail fell under the floor), and
+        not when the segment ends with this block anyway."""
         c = self.config
         if c.glimpse_drop_db is None:
             return []
@@ -163,20 +176,46 @@ class Vad:
             return []
         self._rel_quiet += 1
         if (
-            not loud
-            or self._rel_quiet < max(1, round(c.early_s / BLOCK_S))
-            or self._glimpsed == self._last_strong
-            or self._loud_blocks * BLOCK_S < c.min_speech_s
+            self._loud_blocks * BLOCK_S < c.min_speech_s
             or self._last_strong - self._voiced_start > c.glimpse_max_s * RATE
         ):
             return []
-        self._glimpsed = self._last_strong
-        audio = np.concatenate(self._seg)
-        return [Segment(audio, self._seg_start, self._voiced_start, self._last_strong, False, True)]
+        if (
+            c.tail_end_s is not None
+            and self._rel_quiet >= max(1, round(c.tail_end_s / BLOCK_S))
+            and self._tail_ended != self._last_strong
+            and (loud or self._quiet > round(c.early_s / BLOCK_S))
+            and self._quiet < round(c.hangover_s / BLOCK_S)
+        ):
+            self._tail_ended = self._glimpsed = self._last_strong
+            return [self._look(tail_end=True)]
+        if (
+            loud
+            and self._rel_quiet >= max(1, round(c.early_s / BLOCK_S))
+            and self._glimpsed != self._last_strong
+        ):
+            self._glimpsed = self._last_strong
+            return [self._look(tail_end=False)]
+        return []
+
+    def _look(self, tail_end: bool) -> Segment:
+        """The open segment up to now: a glimpse, its words ending at their strong part, or a
+        tail end (voiced to its last block over the floor, as an early look is)."""
+        audio, strong = np.concatenate(self._seg), self._last_strong
+        end = self._last_loud if tail_end else strong
+        glimpse = not tail_end
+        return Segment(
+            audio, self._seg_start, self._voiced_start, end, False, glimpse, tail_end, strong
+        )
 
     def _segment(self, final: bool) -> Segment:
         return Segment(
-            np.concatenate(self._seg), self._seg_start, self._voiced_start, self._last_loud, final
+            np.concatenate(self._seg),
+            self._seg_start,
+            self._voiced_start,
+            self._last_loud,
+            final,
+            strong_end=self._last_strong if self.config.glimpse_drop_db is not None else -1,
         )
 
     def _track_floor(self, lvl: float) -> None:

@@ -90,8 +90,14 @@ class JudgesRivals(Engine, Protocol):
 class Glimpses(Engine, Protocol):
     """An engine cheap enough to look at a word's end before the VAD's pause (the phoneme
     engine, alone or as a cascade's fast engine): a glimpse may only add a stop or pain, so it
-    answers those alone, at once, and changes nothing the segment's own decode will decide."""
+    answers those alone, at once, and changes nothing the segment's own decode will decide. At a
+    tail end (the word's fall held as long as a pause) its first look may answer any command."""
 
     def glimpse(self, segment: np.ndarray) -> list[Hypothesis]:
         """The stop/pain phrases heard in `segment` (best first); [] for anything else."""
+        ...
+
+    def first_look(self, segment: np.ndarray) -> list[Hypothesis]:
+        """What this engine's decode would answer on `segment` without a slower opinion (a
+        cascade's second engine): a tail end acts on it; [] leaves the segment to its decode."""
         ...

@@ -176,6 +176,21 @@ class CascadeEngine:
         doubted = weighs is not None and all(h.phrase in weighs.contested for h in safety)
         return [] if self.doubt != Doubt.KEEP and doubted else safety
 
+    def first_look(self, segment: np.ndarray) -> list[Hypothesis]:
+        """base.Glimpses: what `recognize` answers without the second engine — the fast
+        engine's stop/pain (unless only a near word contests them and `doubt` asks), and its
+        other intents where they are its to decide (`others` "fast" or "both"). [] where
+        recognize would ask the second engine: the segment's own decode does."""
+        if not isinstance(self.fast, Glimpses):
+            return []
+        hyps = self.fast.first_look(segment)
+        safety = [h for h in hyps if h.phrase in self.recall_phrases]
+        weighs = self.fast if isinstance(self.fast, WeighsNearWords) else None
+        if safety:
+            doubted = weighs is not None and all(h.phrase in weighs.contested for h in safety)
+            return [] if self.doubt != Doubt.KEEP and doubted else safety
+        return hyps if self.others in (Others.FAST, Others.BOTH) else []
+
     def _ask(self, segment: np.ndarray, doubted: list[Hypothesis]) -> list[Hypothesis]:
         self.second_calls += 1
         if not self.background:

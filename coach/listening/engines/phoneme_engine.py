@@ -176,6 +176,10 @@ class PhonemeEngine:
             if h.phrase in self.margins and h.confidence >= GLIMPSE_FLOOR
         ]
 
+    def first_look(self, segment: np.ndarray) -> list[Hypothesis]:
+        """base.Glimpses: this engine has no slower opinion; its decode is its first look."""
+        return self.recognize(segment)
+
     def _recognize(self, segment: np.ndarray) -> list[Hypothesis]:
         self.last_costs, self.contested = {}, set()
         if self._spotter is None or not self._spotter.keys or len(segment) < MIN_SAMPLES:
