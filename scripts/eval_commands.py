@@ -142,7 +142,8 @@ def evaluate(
     gate: float | None = None,
     doubt: str | None = None,
     glance: str | None = None,
-    band_fill: bool = False,
+    band_fill: str | None = None,
+    declip: bool = True,
 ) -> dict:
     from bench_listener import glance_counts, set_glance
 
@@ -152,8 +153,13 @@ def evaluate(
     set_margins(listener.engine, *margins)
     set_rival_margin(listener.engine, rival_margin)
     set_glance(listener.engine, glance)
-    if band_fill:  # the phoneme engine's second look at a band-limited segment (engines/band.py)
-        getattr(listener.engine, "fast", listener.engine).band_fill = True
+    listener.declip = declip  # clipped segments re-drawn first (listening/declip.py)
+    if band_fill is not None:  # the phoneme engine's second look at a band-limited segment
+        from coach.listening.engines.phoneme_engine import BandFill, PhonemeEngine
+
+        eng = getattr(listener.engine, "fast", listener.engine)
+        if isinstance(eng, PhonemeEngine):
+            eng.band_fill = BandFill(band_fill)
     if gate is not None and hasattr(listener.engine, "gate"):
         listener.engine.gate = None if gate == float("inf") else gate
     if doubt is not None and hasattr(listener.engine, "doubt"):
@@ -406,9 +412,17 @@ def main() -> int:
     )
     ap.add_argument(
         "--band-fill",
-        action="store_true",
+        choices=("off", "safety", "all"),
         help="the phoneme engine reads a band-limited segment it heard nothing in again, its "
-        "0-4 kHz band mirrored into 4-8 kHz (measured, not the default)",
+        "0-4 kHz band mirrored into 4-8 kHz, and keeps a stop or pain from it (safety) or any "
+        "phrase (all); default the engine's",
+    )
+    ap.add_argument(
+        "--declip",
+        choices=("on", "off"),
+        default="on",
+        help="the listener re-draws a clipped segment's tops before the engine reads it (default "
+        "on; off: the design before it)",
     )
     ap.add_argument(
         "--condition",
@@ -450,6 +464,7 @@ def main() -> int:
         args.doubt,
         args.glance,
         args.band_fill,
+        args.declip == "on",
     )
     res["speakers"] = args.speakers
     if args.json:

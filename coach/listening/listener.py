@@ -15,7 +15,7 @@ Times in Detection are seconds on the listener's own sample count (blocks fed si
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -23,6 +23,7 @@ import numpy as np
 from coach.audio.format import BLOCK, RATE
 from coach.audio.levels import RoomNoise
 from coach.intents import SAFETY_INTENTS, Intent
+from coach.listening.declip import declip
 from coach.listening.detection import Detection, VoiceActivity
 from coach.listening.engines.base import Engine, Glimpses, Hypothesis, LateEngine
 from coach.listening.front import ECHO_MARGIN_DB, Front, Heard
@@ -73,6 +74,7 @@ class Listener:
         self._res_db: list[float] = []
         self.segments = 0  # decoded segments (for benchmarks)
         self.glimpses = 0  # glimpses looked at (_glimpse; for benchmarks)
+        self.declip = True  # clipped segments re-drawn first (declip.py; off: to measure it)
         self._voice: list[VoiceActivity] = []
         self._voice_on = False
         self.reset()
@@ -208,6 +210,7 @@ class Listener:
         ("slow ... down"), the whole segment is decoded as usual. A glimpse (`seg.glimpse`) may
         only add a stop or pain (`_glimpse`); a tail end (`seg.tail_end`) may answer any command
         from the engine's first look (`_tail_end`)."""
+        seg = self._repaired(seg)
         told = self._tail_fired.get(seg.start)
         if seg.start in self._fired or (told is not None and seg.strong_end <= told):
             if seg.final and self._early is not None and self._early[0] == seg.start:
@@ -238,6 +241,13 @@ class Listener:
                 # nothing was said after the pause: that look was the segment
                 return self._fire(seg.start, held)
         return self._fire(seg.start, self._decode(seg.audio, seg.start))
+
+    def _repaired(self, seg: Segment) -> Segment:
+        """The segment with its clipped tops re-drawn (declip.py): both models misread them."""
+        if not self.declip:
+            return seg
+        audio = declip(seg.audio)
+        return seg if audio is seg.audio else replace(seg, audio=audio)
 
     def _padded(self, seg: Segment) -> np.ndarray:
         """An open segment as if its pause had lasted the whole hangover: the tail padded with

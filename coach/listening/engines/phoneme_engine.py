@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Collection, Sequence
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
@@ -51,6 +52,15 @@ MIN_SAMPLES = 640  # two model frames: shorter input has nothing to align
 # "one" said over the coach's speech glimpsed as pain at 0.23 (README, "Where the stop's
 # decision time goes").
 GLIMPSE_FLOOR = 0.3
+
+
+class BandFill(StrEnum):
+    """What the phoneme engine takes from its second look at a band-limited segment (band.py)."""
+
+    OFF = "off"  # no second look
+    SAFETY = "safety"  # a stop or pain only
+    ALL = "all"  # any phrase
+
 
 _model_lock = threading.Lock()
 _model: Any = None
@@ -133,8 +143,8 @@ class PhonemeEngine:
         # than their safety margin: heard (recall first), but a cascade may ask its second engine
         self.contested: set[str] = set()
         # a band-limited segment in which nothing was heard is read again with a mirrored upper
-        # band (band.py): measured, not the default
-        self.band_fill = False
+        # band (band.py): BandFill.SAFETY keeps only a stop or pain from that reading
+        self.band_fill = BandFill.OFF
 
     def set_grammar(self, phrases: Sequence[str]) -> None:
         key = tuple(sorted(p for p in phrases if p in self._slots))
@@ -160,11 +170,13 @@ class PhonemeEngine:
 
     def recognize(self, segment: np.ndarray) -> list[Hypothesis]:
         out = self._recognize(segment)
-        if not out and self.band_fill and len(segment) >= MIN_SAMPLES:
+        if not out and self.band_fill != BandFill.OFF and len(segment) >= MIN_SAMPLES:
             from coach.listening.engines import band
 
-            if band.narrow(segment):  # a second look with an upper band (band.py; measured)
+            if band.narrow(segment):  # a second look with an upper band (band.py)
                 out = self._recognize(band.fill(segment))
+                if self.band_fill == BandFill.SAFETY:
+                    out = [h for h in out if h.phrase in self.margins]
         return out
 
     def glimpse(self, segment: np.ndarray) -> list[Hypothesis]:
