@@ -144,6 +144,7 @@ def evaluate(
     glance: str | None = None,
     band_fill: str | None = None,
     declip: bool = True,
+    narrow_veto: bool = True,
 ) -> dict:
     from bench_listener import glance_counts, set_glance
 
@@ -154,6 +155,8 @@ def evaluate(
     set_rival_margin(listener.engine, rival_margin)
     set_glance(listener.engine, glance)
     listener.declip = declip  # clipped segments re-drawn first (listening/declip.py)
+    if hasattr(listener.engine, "narrow_veto"):  # a cascade (engines/cascade_engine.py)
+        listener.engine.narrow_veto = narrow_veto
     if band_fill is not None:  # the phoneme engine's second look at a band-limited segment
         from coach.listening.engines.phoneme_engine import BandFill, PhonemeEngine
 
@@ -418,6 +421,13 @@ def main() -> int:
         "phrase (all); default the engine's",
     )
     ap.add_argument(
+        "--narrow-veto",
+        choices=("on", "off"),
+        default="on",
+        help="a cascade puts a stop/pain that a near word explained better to Whisper's veto "
+        "when the segment is band-limited (a telephone; default on; off: the design before it)",
+    )
+    ap.add_argument(
         "--declip",
         choices=("on", "off"),
         default="on",
@@ -465,6 +475,7 @@ def main() -> int:
         args.glance,
         args.band_fill,
         args.declip == "on",
+        args.narrow_veto == "on",
     )
     res["speakers"] = args.speakers
     if args.json:
