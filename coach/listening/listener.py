@@ -210,7 +210,6 @@ class Listener:
         ("slow ... down"), the whole segment is decoded as usual. A glimpse (`seg.glimpse`) may
         only add a stop or pain (`_glimpse`); a tail end (`seg.tail_end`) may answer any command
         from the engine's first look (`_tail_end`)."""
-        seg = self._repaired(seg)
         told = self._tail_fired.get(seg.start)
         if seg.start in self._fired or (told is not None and seg.strong_end <= told):
             if seg.final and self._early is not None and self._early[0] == seg.start:
@@ -218,12 +217,13 @@ class Listener:
             # this segment already gave its command (early look, tail end or a late answer),
             # and nothing was said after a tail end's
             return []
+        seg = self._repaired(seg)  # only what is decoded: a segment that gave its command is not
         tail = self._tails.get(seg.start)
+        if seg.tail_end and isinstance(self.engine, Glimpses):
+            _remember(self._tails, seg.start, seg.strong_end)  # where later words begin
         if tail is not None and seg.strong_end > tail:
             # words after a tail end: a stop or pain in them, heard on their own
             got = self._after_tail(seg, tail)
-            if seg.tail_end:
-                _remember(self._tails, seg.start, seg.strong_end)
             if got or told is not None:
                 return got  # after a tail end's command nothing but a stop or pain
         if seg.tail_end:
@@ -277,7 +277,6 @@ class Listener:
         still give a stop or pain (`_after_tail`, `_fire`)."""
         if not isinstance(self.engine, Glimpses):
             return []
-        _remember(self._tails, seg.start, seg.strong_end)
         early = self._early
         if early is not None and early[0] == seg.start and early[1] == seg.voiced_end:
             # (a stop or pain in it acted already.) Reading the word a second time instead
